@@ -1,0 +1,75 @@
+"""Data sets by name: ``smap``, ``msl``, ``smd`` (read from a folder) and ``synthetic`` (built in)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from mstad.data.entity import Dataset
+from mstad.data.nasa import load_nasa
+from mstad.data.smd import load_smd
+from mstad.data.synthetic import load_synthetic
+from mstad.errors import ConfigError, DataError, MstadError
+
+
+def default_data_dir() -> Path:
+    """``$MSTAD_DATA`` if set, else ``./data``."""
+    return Path(os.environ.get("MSTAD_DATA", "data"))
+
+
+def _nasa(spacecraft: str) -> Callable[..., Dataset]:
+    def load(data_dir: Path, entities: Sequence[str] | None = None, **options: Any) -> Dataset:
+        return load_nasa(data_dir, spacecraft, entities, **options)
+
+    return load
+
+
+def _smd(data_dir: Path, entities: Sequence[str] | None = None, **options: Any) -> Dataset:
+    return load_smd(data_dir, entities, **options)
+
+
+def _synthetic(data_dir: Path, entities: Sequence[str] | None = None, **options: Any) -> Dataset:
+    return load_synthetic(**options).select(entities)
+
+
+LOADERS: dict[str, Callable[..., Dataset]] = {
+    "smap": _nasa("SMAP"),
+    "msl": _nasa("MSL"),
+    "smd": _smd,
+    "synthetic": _synthetic,
+}
+
+
+def load_dataset(
+    name: str,
+    data_dir: Path | str | None = None,
+    entities: Sequence[str] | None = None,
+    **options: Any,
+) -> Dataset:
+    """Load a data set by name; ``options`` go to the loader (e.g. ``seed`` for synthetic)."""
+    key = name.lower()
+    if key not in LOADERS:
+        raise ConfigError(f"dataset {name!r} is unknown; choose one of {', '.join(LOADERS)}")
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    try:
+        return LOADERS[key](data_dir, entities, **options)
+    except TypeError as exc:  # an option the loader does not take
+        raise ConfigError(f"dataset {name}: {exc}") from exc
+
+
+def survey(data_dir: Path | str | None = None) -> list[dict[str, Any]]:
+    """Try every data set under ``data_dir``; one row per set with its counts or the problem."""
+    rows = []
+    for name in LOADERS:
+        try:
+            dataset = load_dataset(name, data_dir)
+            warnings = sum(len(e.warnings) for e in dataset)
+            rows.append({"dataset": name, "status": "ok", **dataset.summary(), "warnings": warnings})
+        except MstadError as exc:
+            rows.append({"dataset": name, "status": "missing/invalid", "problem": str(exc)})
+    return rows
+
+
+__all__ = ["LOADERS", "DataError", "default_data_dir", "load_dataset", "survey"]

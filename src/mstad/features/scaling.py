@@ -1,0 +1,35 @@
+"""Per-sensor scaling fitted on training data only and applied unchanged to everything else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Standardizer:
+    """``(x - mean) / std`` per sensor; a sensor constant in train gets ``std = 1``, so it only
+    moves when test data leaves its training value."""
+
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+
+    def fit(self, train: np.ndarray) -> Standardizer:
+        train = np.asarray(train, dtype=np.float64)
+        self.mean = train.mean(axis=0)
+        std = train.std(axis=0)
+        self.std = np.where(std > 1e-8, std, 1.0)
+        return self
+
+    def transform(self, series: np.ndarray) -> np.ndarray:
+        if self.mean is None or self.std is None:
+            raise RuntimeError("Standardizer.transform called before fit")
+        return ((np.asarray(series, dtype=np.float64) - self.mean) / self.std).astype(np.float32)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"scaler_mean": self.mean, "scaler_std": self.std}
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> Standardizer:
+        return cls(mean=state["scaler_mean"], std=state["scaler_std"])

@@ -1,0 +1,65 @@
+"""Sliding windows and the one exact mapping from window scores back to time steps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mstad.errors import DataError
+
+
+def window_starts(n_steps: int, length: int, stride: int = 1) -> np.ndarray:
+    """Start indices of windows ``[s, s + length)`` at ``stride``; the last window always ends at
+    ``n_steps`` so that every step is covered."""
+    if length < 1 or stride < 1:
+        raise ValueError(f"window length {length} and stride {stride} must be >= 1")
+    if n_steps < length:
+        raise DataError(
+            f"series of {n_steps} steps is shorter than the window of {length}; "
+            "use a smaller window or a longer series"
+        )
+    starts = np.arange(0, n_steps - length + 1, stride)
+    if starts[-1] != n_steps - length:
+        starts = np.append(starts, n_steps - length)
+    return starts
+
+
+def sliding_windows(series: np.ndarray, length: int, stride: int = 1) -> np.ndarray:
+    """Windows ``[N, length, D]`` as a read-only strided view (no copy) of ``series [T, D]``."""
+    starts = window_starts(series.shape[0], length, stride)
+    view = np.lib.stride_tricks.sliding_window_view(series, length, axis=0)  # [T-L+1, D, L]
+    return view[starts].transpose(0, 2, 1)
+
+
+def windows_to_steps(
+    window_scores: np.ndarray, starts: np.ndarray, length: int, n_steps: int, how: str = "mean"
+) -> np.ndarray:
+    """Per-step scores from scores of windows ``[start, start + length)``.
+
+    Each step takes the mean (or max) over all windows that cover it. Every step must be covered
+    (``window_starts`` guarantees it); an uncovered step is an error rather than a silent fill.
+    """
+    window_scores = np.asarray(window_scores, dtype=np.float64)
+    starts = np.asarray(starts)
+    if window_scores.shape != starts.shape:
+        raise ValueError(f"{window_scores.shape[0]} window scores for {starts.shape[0]} starts")
+    if how == "mean":
+        total = np.zeros(n_steps + 1)
+        count = np.zeros(n_steps + 1)
+        np.add.at(total, starts, window_scores)
+        np.add.at(total, starts + length, -window_scores)
+        np.add.at(count, starts, 1)
+        np.add.at(count, starts + length, -1)
+        total, count = np.cumsum(total)[:n_steps], np.cumsum(count)[:n_steps]
+        covered = count > 0.5
+        out = np.where(covered, total / np.where(covered, count, 1), np.nan)
+    elif how == "max":
+        out = np.full(n_steps, -np.inf)
+        index = (starts[:, None] + np.arange(length)[None, :]).ravel()
+        np.maximum.at(out, index, np.repeat(window_scores, length))
+        covered = np.isfinite(out)
+        out[~covered] = np.nan
+    else:
+        raise ValueError(f"how must be 'mean' or 'max', got {how!r}")
+    if not covered.all():
+        raise ValueError(f"{int((~covered).sum())} steps are covered by no window")
+    return out

@@ -1,0 +1,151 @@
+"""The detector API every model follows (scikit-learn / PyOD conventions).
+
+* ``__init__`` only stores parameters; ``get_params`` reads them back from the signature.
+* ``fit(train) -> self``: learns from normal data only, then calibrates its scores on a
+  validation tail of ``train`` (:mod:`mstad.models.calibration`).
+* ``score(series) -> [T]``: one calibrated score per time step, higher = more anomalous.
+* ``explain(series) -> [T, D]``: per-sensor contributions, where the model can say.
+* ``save(dir)`` / ``load(dir)``: JSON parameters + arrays (``.npz``, no pickle).
+
+Subclasses implement ``_fit``, ``_raw_score`` and ``_state``/``_set_state`` (and ``_explain``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from mstad.data.checks import MIN_STEPS, check_series
+from mstad.errors import DataError, MstadError
+from mstad.models.calibration import Calibration
+
+#: Fraction of the training split held out as validation (the paper's 8,000 / 2,000 split).
+VALIDATION_FRACTION = 0.2
+
+
+def validation_split(n_steps: int, min_steps: int) -> int | None:
+    """Index where the validation tail starts, or ``None`` when train is too short to split.
+
+    The tail is 20 % of train, but at least ``min_steps`` long; the head must keep ``min_steps``.
+    """
+    tail = max(int(round(VALIDATION_FRACTION * n_steps)), min_steps)
+    head = n_steps - tail
+    return head if head >= min_steps else None
+
+
+class Detector:
+    """Base class of all detectors; see the module docstring for the contract."""
+
+    name: ClassVar[str] = "detector"
+    supports_explain: ClassVar[bool] = False
+
+    # ---- parameters -------------------------------------------------------------------------
+    @classmethod
+    def param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    @property
+    def min_steps(self) -> int:
+        """Shortest series the detector can fit or score."""
+        return MIN_STEPS
+
+    # ---- the API ------------------------------------------------------------------------------
+    def fit(self, train: np.ndarray) -> Detector:
+        train = check_series(train, "train", self.min_steps)
+        self.n_sensors_ = train.shape[1]
+        head = validation_split(len(train), self.min_steps)
+        if head is not None:
+            holdout = type(self)(**self.get_params())
+            holdout._fit(train[:head])
+            calibration_scores, fitted_on = holdout._raw_score(train[head:]), "validation"
+            self._fit(train)
+        else:
+            self._fit(train)
+            calibration_scores, fitted_on = self._raw_score(train), "train"
+        self.calibration_ = Calibration.fit(calibration_scores, fitted_on)
+        return self
+
+    def score(self, series: np.ndarray) -> np.ndarray:
+        """Calibrated anomaly score per time step, float64 ``[T]``."""
+        series = self._check_input(series)
+        return self.calibration_.apply(self._raw_score(series))
+
+    def raw_score(self, series: np.ndarray) -> np.ndarray:
+        """Uncalibrated score per time step (the model's own units)."""
+        return np.asarray(self._raw_score(self._check_input(series)), dtype=np.float64)
+
+    def explain(self, series: np.ndarray) -> np.ndarray:
+        """Per-sensor contribution to the score, float64 ``[T, D]``."""
+        if not self.supports_explain:
+            raise MstadError(f"detector {self.name!r} cannot explain scores per sensor")
+        return np.asarray(self._explain(self._check_input(series)), dtype=np.float64)
+
+    def _check_input(self, series: np.ndarray) -> np.ndarray:
+        if not hasattr(self, "calibration_"):
+            raise MstadError(f"detector {self.name!r} is not fitted; call fit(train) first")
+        series = check_series(series, "series", self.min_steps)
+        if series.shape[1] != self.n_sensors_:
+            raise DataError(
+                f"series has {series.shape[1]} sensors but the detector was fitted on "
+                f"{self.n_sensors_}; score data with the training columns"
+            )
+        return series
+
+    # ---- persistence ------------------------------------------------------------------------
+    def save(self, path: Path | str) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "model": self.name,
+            "params": self.get_params(),
+            "n_sensors": self.n_sensors_,
+            "calibration": self.calibration_.to_dict(),
+        }
+        (path / "detector.json").write_text(json.dumps(meta, indent=2))
+        np.savez(path / "state.npz", **self._state())
+
+    @classmethod
+    def load(cls, path: Path | str) -> Detector:
+        path = Path(path)
+        meta_file = path / "detector.json"
+        if not meta_file.is_file():
+            raise MstadError(f"{path}: no detector.json; point at a folder written by save()")
+        meta = json.loads(meta_file.read_text())
+        if cls.name not in ("detector", meta["model"]):
+            raise MstadError(f"{path}: holds a {meta['model']!r} detector, not {cls.name!r}")
+        from mstad.models.registry import detector_class
+
+        detector = detector_class(meta["model"])(**meta["params"])
+        detector.n_sensors_ = meta["n_sensors"]
+        detector.calibration_ = Calibration(**meta["calibration"])
+        with np.load(path / "state.npz", allow_pickle=False) as state:
+            detector._set_state(dict(state))
+        return detector
+
+    # ---- for subclasses -----------------------------------------------------------------------
+    def _fit(self, train: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _raw_score(self, series: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _explain(self, series: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _state(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError

@@ -1,0 +1,49 @@
+"""PCA reconstruction error on standardised sensors (train-only scaling)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+from mstad.features.scaling import Standardizer
+from mstad.models.base import Detector
+from mstad.models.registry import register
+
+
+@register
+class PCADetector(Detector):
+    """Score = squared residual after projecting onto the principal subspace of training data.
+
+    ``n_components``: an int, or a float in (0, 1) = fraction of training variance to keep;
+    capped at ``D - 1`` so that a residual always exists.
+    """
+
+    name = "pca"
+    supports_explain = True
+
+    def __init__(self, n_components: float = 0.95):
+        self.n_components = n_components
+
+    def _fit(self, train: np.ndarray) -> None:
+        self.scaler_ = Standardizer().fit(train)
+        z = self.scaler_.transform(train).astype(np.float64)
+        d = z.shape[1]
+        pca = PCA(n_components=self.n_components if d > 1 else None, svd_solver="full").fit(z)
+        k = max(1, min(pca.n_components_, d - 1)) if d > 1 else 0
+        self.components_ = pca.components_[:k]
+        self.center_ = pca.mean_
+
+    def _explain(self, series: np.ndarray) -> np.ndarray:
+        z = self.scaler_.transform(series).astype(np.float64) - self.center_
+        residual = z - (z @ self.components_.T) @ self.components_
+        return residual**2
+
+    def _raw_score(self, series: np.ndarray) -> np.ndarray:
+        return self._explain(series).sum(axis=1)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"components": self.components_, "center": self.center_, **self.scaler_.state()}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.components_, self.center_ = state["components"], state["center"]
+        self.scaler_ = Standardizer.from_state(state)
