@@ -36,7 +36,9 @@ def _main(
 
 
 def _fmt(value: Any) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+    return (
+        "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+    )
 
 
 def _print_metrics(result) -> None:
@@ -72,7 +74,9 @@ def _execute(config) -> None:
             load_dataset(config.dataset, config.data_dir, config.entities, **config.dataset_options)
         )
         columns = (
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=console, transient=True) as progress:
@@ -108,9 +112,15 @@ def run(
 ) -> None:
     """Fit and score every entity of a data set; write a new run directory."""
     overrides = {
-        "dataset": dataset, "data_dir": data_dir, "model": model,
-        "params": parse_params(param) or None, "seed": seed, "n_jobs": n_jobs,
-        "output_dir": out, "save_models": save_models, "explain": explain,
+        "dataset": dataset,
+        "data_dir": data_dir,
+        "model": model,
+        "params": parse_params(param) or None,
+        "seed": seed,
+        "n_jobs": n_jobs,
+        "output_dir": out,
+        "save_models": save_models,
+        "explain": explain,
         "entities": entities.split(",") if entities else None,
     }
     _execute(load_config(config, overrides))
@@ -131,8 +141,12 @@ def datasets(
     for row in survey(folder):
         if row["status"] == "ok":
             table.add_row(
-                row["dataset"], "[green]ok[/green]", str(row["entities"]), str(row["test_steps"]),
-                str(row["anomalous_steps"]), str(row["warnings"]),
+                row["dataset"],
+                "[green]ok[/green]",
+                str(row["entities"]),
+                str(row["test_steps"]),
+                str(row["anomalous_steps"]),
+                str(row["warnings"]),
             )
         else:
             table.add_row(row["dataset"], "[red]missing/invalid[/red]", "", "", "", "")
@@ -154,8 +168,11 @@ def models() -> None:
     for name in available_detectors():
         cls = detector_class(name)
         defaults = cls().get_params()
-        table.add_row(name, ", ".join(f"{k}={v}" for k, v in defaults.items()),
-                      "yes" if cls.supports_explain else "no")
+        table.add_row(
+            name,
+            ", ".join(f"{k}={v}" for k, v in defaults.items()),
+            "yes" if cls.supports_explain else "no",
+        )
     console.print(table)
 
 

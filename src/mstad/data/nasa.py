@@ -14,7 +14,6 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from mstad.data.checks import check_same_width, check_series, constant_sensor_warnings, load_npy
@@ -65,7 +64,8 @@ def read_label_table(path: Path, spacecraft: str) -> dict[str, tuple[int, list[I
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
     if missing:
         raise DataError(
-            f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(REQUIRED_COLUMNS)}"
+            f"{path}: missing column(s) {', '.join(missing)}; "
+            f"expected {', '.join(REQUIRED_COLUMNS)}"
         )
     rows = table[table["spacecraft"] == spacecraft]
     channels: dict[str, tuple[int, list[Interval]]] = {}

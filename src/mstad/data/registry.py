@@ -1,4 +1,4 @@
-"""Data sets by name: ``smap``, ``msl``, ``smd`` (read from a folder) and ``synthetic`` (built in)."""
+"""Data sets by name: ``smap``, ``msl``, ``smd`` (from a folder), ``synthetic`` (built in)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,9 @@ def survey(data_dir: Path | str | None = None) -> list[dict[str, Any]]:
         try:
             dataset = load_dataset(name, data_dir)
             warnings = sum(len(e.warnings) for e in dataset)
-            rows.append({"dataset": name, "status": "ok", **dataset.summary(), "warnings": warnings})
+            rows.append(
+                {"dataset": name, "status": "ok", **dataset.summary(), "warnings": warnings}
+            )
         except MstadError as exc:
             rows.append({"dataset": name, "status": "missing/invalid", "problem": str(exc)})
     return rows

@@ -73,6 +73,7 @@ def make_synthetic(
     train_end: int = 10_000,
     noise: float = 0.3,
     n_anomalies: int | None = None,
+    amplitude: float = 1.0,
     seed: int = 0,
 ) -> Entity:
     """One seeded MSCRED-style entity; the validation span is the last 20 % of ``train``."""
@@ -91,7 +92,7 @@ def make_synthetic(
     intervals = []
     for start, end, causes in _anomaly_plan(rng, n_sensors, n_steps, train_end, n_anomalies):
         for sensor in causes:
-            x[start:end, sensor] += rng.choice((-1.0, 1.0)) * shock(end - start)
+            x[start:end, sensor] += rng.choice((-1.0, 1.0)) * shock(end - start, amplitude)
         intervals.append(Interval(start - train_end, end - 1 - train_end, causes))
     test_len = n_steps - train_end
     return Entity(

@@ -12,6 +12,8 @@ def window_starts(n_steps: int, length: int, stride: int = 1) -> np.ndarray:
     ``n_steps`` so that every step is covered."""
     if length < 1 or stride < 1:
         raise ValueError(f"window length {length} and stride {stride} must be >= 1")
+    if stride > length:
+        raise ValueError(f"stride {stride} > window length {length} would leave steps unscored")
     if n_steps < length:
         raise DataError(
             f"series of {n_steps} steps is shorter than the window of {length}; "
@@ -24,10 +26,15 @@ def window_starts(n_steps: int, length: int, stride: int = 1) -> np.ndarray:
 
 
 def sliding_windows(series: np.ndarray, length: int, stride: int = 1) -> np.ndarray:
-    """Windows ``[N, length, D]`` as a read-only strided view (no copy) of ``series [T, D]``."""
+    """Windows ``[N, length, D]`` of ``series [T, D]`` at the starts of :func:`window_starts`.
+
+    A read-only strided view (no copy) when the stride tiles the series exactly; otherwise the
+    extra last window needs fancy indexing, which copies.
+    """
     starts = window_starts(series.shape[0], length, stride)
     view = np.lib.stride_tricks.sliding_window_view(series, length, axis=0)  # [T-L+1, D, L]
-    return view[starts].transpose(0, 2, 1)
+    picked = view[::stride] if len(view[::stride]) == len(starts) else view[starts]
+    return picked.transpose(0, 2, 1)
 
 
 def windows_to_steps(

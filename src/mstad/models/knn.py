@@ -64,7 +64,10 @@ class KNNDetector(Detector):
         per_sensor = (diff.astype(np.float64) ** 2).sum(axis=1)  # [N, D]
         starts = window_starts(len(series), self.window)
         return np.stack(
-            [windows_to_steps(per_sensor[:, j], starts, self.window, len(series)) for j in range(d)],
+            [
+                windows_to_steps(per_sensor[:, j], starts, self.window, len(series))
+                for j in range(d)
+            ],
             axis=1,
         )
 

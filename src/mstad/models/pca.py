@@ -28,10 +28,12 @@ class PCADetector(Detector):
         self.scaler_ = Standardizer().fit(train)
         z = self.scaler_.transform(train).astype(np.float64)
         d = z.shape[1]
-        pca = PCA(n_components=self.n_components if d > 1 else None, svd_solver="full").fit(z)
-        k = max(1, min(pca.n_components_, d - 1)) if d > 1 else 0
-        self.components_ = pca.components_[:k]
-        self.center_ = pca.mean_
+        self.center_ = z.mean(axis=0)
+        if d == 1 or not z.var(axis=0).sum() > 0:  # nothing to project: the residual is z itself
+            self.components_ = np.zeros((0, d))
+            return
+        pca = PCA(n_components=self.n_components, svd_solver="full").fit(z)
+        self.components_ = pca.components_[: max(1, min(pca.n_components_, d - 1))]
 
     def _explain(self, series: np.ndarray) -> np.ndarray:
         z = self.scaler_.transform(series).astype(np.float64) - self.center_

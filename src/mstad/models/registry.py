@@ -31,7 +31,9 @@ def available_detectors() -> list[str]:
 def detector_class(name: str) -> type[Detector]:
     _load_all()
     if name not in _REGISTRY:
-        raise ConfigError(f"model {name!r} is unknown; choose one of {', '.join(sorted(_REGISTRY))}")
+        raise ConfigError(
+            f"model {name!r} is unknown; choose one of {', '.join(sorted(_REGISTRY))}"
+        )
     return _REGISTRY[name]
 
 

@@ -3,4 +3,11 @@
 from mstad.runs.rundir import new_run_dir, read_json, read_scores
 from mstad.runs.runner import RunResult, fit_score_entity, run_experiment
 
-__all__ = ["RunResult", "fit_score_entity", "new_run_dir", "read_json", "read_scores", "run_experiment"]
+__all__ = [
+    "RunResult",
+    "fit_score_entity",
+    "new_run_dir",
+    "read_json",
+    "read_scores",
+    "run_experiment",
+]

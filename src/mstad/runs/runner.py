@@ -66,7 +66,12 @@ def fit_score_entity(
     if model_dir is not None:
         detector.save(model_dir / entity.name)
     return EntityResult(
-        entity.name, scores, entity.labels, contributions, fit_s, score_s,
+        entity.name,
+        scores,
+        entity.labels,
+        contributions,
+        fit_s,
+        score_s,
         detector.calibration_.to_dict(),
     )
 
@@ -99,8 +104,10 @@ def run_experiment(
     )
     start = time.perf_counter()
     results: dict[str, EntityResult] = {}
-    outputs = Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks) if jobs > 1 else (
-        task[0](*task[1], **task[2]) for task in tasks
+    outputs = (
+        Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks)
+        if jobs > 1
+        else (task[0](*task[1], **task[2]) for task in tasks)
     )
     for result in outputs:
         results[result.name] = result
@@ -121,7 +128,8 @@ def _write_results(run_dir, config, dataset, results, wall_s, jobs) -> RunResult
                     "entity": r.name,
                     "t": np.arange(n, dtype=np.int32),
                     "score": r.scores,
-                    "label": pd.array(r.labels, dtype="boolean") if r.labels is not None
+                    "label": pd.array(r.labels, dtype="boolean")
+                    if r.labels is not None
                     else pd.array([pd.NA] * n, dtype="boolean"),
                     "split": "test",
                 }

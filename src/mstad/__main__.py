@@ -1,0 +1,5 @@
+"""``python -m mstad`` = the ``mstad`` command."""
+
+from mstad.cli import main
+
+main()

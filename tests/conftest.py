@@ -1,0 +1,50 @@
+"""Shared fixtures: tiny entities built at test time, and the real data under MSTAD_DATA."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mstad.data import Entity, Interval, intervals_to_labels
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def data_root() -> Path:
+    return Path(os.environ.get("MSTAD_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The real data folder; tests that need it skip with the reason when it is absent."""
+    root = data_root()
+    if not (root / "nasa" / "labeled_anomalies.csv").is_file():
+        pytest.skip(f"real data not found under {root} (set MSTAD_DATA to the shared data folder)")
+    return root
+
+
+def shifted_entity(
+    n_sensors: int = 5, n_train: int = 600, n_test: int = 400, seed: int = 0, shift: float = 6.0
+) -> Entity:
+    """Correlated noise with an obvious level shift in two sensors over test steps 200..239."""
+    rng = np.random.default_rng(seed)
+    mixing = rng.normal(size=(n_sensors, n_sensors))
+    train = rng.normal(size=(n_train, n_sensors)) @ mixing
+    test = rng.normal(size=(n_test, n_sensors)) @ mixing
+    interval = Interval(200, 239, (0, 1))
+    test[200:240, :2] += shift * train[:, :2].std(axis=0)
+    return Entity(
+        name=f"shift{seed}",
+        train=train.astype(np.float32),
+        test=test.astype(np.float32),
+        labels=intervals_to_labels([interval], n_test),
+        intervals=(interval,),
+    )
+
+
+@pytest.fixture
+def shift_entity() -> Entity:
+    return shifted_entity()

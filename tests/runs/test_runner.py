@@ -1,0 +1,87 @@
+"""A run writes the documented directory, and its metrics can be recomputed from its scores."""
+
+import numpy as np
+import pytest
+import yaml
+
+from mstad.config import RunConfig, load_config
+from mstad.errors import ConfigError
+from mstad.evaluation import entity_metrics
+from mstad.runs import read_json, read_scores, run_experiment
+
+TINY = {"n_sensors": 6, "n_steps": 3000, "train_end": 1500, "n_anomalies": 3, "amplitude": 3.0}
+
+
+def tiny_config(tmp_path, **changes) -> RunConfig:
+    base = dict(
+        dataset="synthetic", dataset_options=TINY, model="zscore", output_dir=tmp_path, n_jobs=1
+    )
+    return RunConfig(**{**base, **changes})
+
+
+def test_run_directory_contract(tmp_path):
+    result = run_experiment(tiny_config(tmp_path, explain=True, save_models=True))
+    files = {p.name for p in result.path.iterdir()}
+    assert {
+        "config.yaml",
+        "scores.parquet",
+        "metrics.json",
+        "timing.json",
+        "warnings.json",
+        "calibration.json",
+        "explain",
+        "models",
+    } <= files
+    config = yaml.safe_load((result.path / "config.yaml").read_text())
+    assert config["seed"] == 0 and config["model"] == "zscore" and "mstad_version" in config
+    scores = read_scores(result.path)
+    assert list(scores.columns) == ["entity", "t", "score", "label", "split"]
+    assert len(scores) == 1500 and scores["t"].tolist() == list(range(1500))
+    metrics = read_json(result.path / "metrics.json")
+    recomputed = entity_metrics(scores["label"].to_numpy(bool), scores["score"].to_numpy())
+    assert metrics["concat"]["auroc"] == pytest.approx(recomputed["auroc"], abs=1e-12)
+    assert metrics["concat"]["auroc"] > 0.6
+    assert np.load(result.path / "explain" / "mscred-synthetic.npy").shape == (1500, 6)
+    assert (result.path / "models" / "mscred-synthetic" / "detector.json").is_file()
+    timing = read_json(result.path / "timing.json")
+    assert timing["entities"]["mscred-synthetic"]["steps_per_s"] > 0
+
+
+def test_runs_are_never_overwritten(tmp_path):
+    first = run_experiment(tiny_config(tmp_path))
+    second = run_experiment(tiny_config(tmp_path))
+    assert first.path != second.path and first.path.exists() and second.path.exists()
+
+
+def test_process_pool_gives_the_same_scores_as_in_process(tmp_path, real_data):
+    serial = run_experiment(
+        RunConfig(dataset="smd", data_dir=real_data, model="pca", output_dir=tmp_path, n_jobs=1)
+    )
+    pooled = run_experiment(
+        RunConfig(dataset="smd", data_dir=real_data, model="pca", output_dir=tmp_path, n_jobs=2)
+    )
+    a, b = read_scores(serial.path), read_scores(pooled.path)
+    np.testing.assert_allclose(a["score"], b["score"])
+    assert serial.metrics["n_entities"] == 2 and pooled.timing["n_jobs"] == 2
+
+
+def test_yaml_config_with_overrides(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("dataset: smd\nmodel: knn\nparams: {window: 50}\n")
+    config = load_config(path, {"model": None, "params": {"k": 3}, "seed": 7})
+    assert (config.dataset, config.model, config.params, config.seed) == (
+        "smd",
+        "knn",
+        {"window": 50, "k": 3},
+        7,
+    )
+    path.write_text("dataset: smd\nwindow: 50\n")
+    with pytest.raises(ConfigError, match=r"run.yaml: unknown key 'window'; valid keys: dataset"):
+        load_config(path)
+
+
+def test_shipped_example_config_is_valid():
+    from tests.conftest import REPO
+
+    config = load_config(REPO / "configs" / "example.yaml")
+    assert config.model == "knn" and config.params == {"window": 100, "k": 1}
