@@ -59,3 +59,17 @@ def test_demo_runs_on_a_fresh_folder(tmp_path):
     assert "synthetic · knn" in done.stdout
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert (run_dir / "scores.parquet").is_file()
+
+
+def test_benchmark_and_evaluate_commands(tmp_path):
+    done = mstad("-q", "benchmark", "--models", "zscore", "--datasets", "synthetic",
+                 "--out", str(tmp_path / "bench"), "--n-jobs", "1")
+    assert done.returncode == 0, done.stderr
+    assert "| synthetic | zscore |" in done.stdout
+    run_dir = tmp_path / "bench" / "synthetic_zscore"
+    done = mstad("evaluate", str(run_dir), "--expand", "5")
+    assert done.returncode == 0, done.stderr
+    assert (run_dir / "metrics_expand5_vus100.json").is_file()
+    assert "point-adjusted F1" in done.stdout  # PA is never shown without its warning
+    done = mstad("evaluate", str(tmp_path))
+    assert done.returncode == 2 and "no config.yaml" in done.stderr

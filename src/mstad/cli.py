@@ -15,6 +15,7 @@ from rich.table import Table
 
 from mstad.config import DEFAULT_MODEL, load_config, parse_params
 from mstad.errors import MstadError
+from mstad.evaluation.metrics import PA_WARNING
 
 app = typer.Typer(
     help="Multi-Scale Time-series Anomaly Detection: find when and which sensors, with honest "
@@ -41,47 +42,66 @@ def _fmt(value: Any) -> str:
     )
 
 
+HEADLINE = (("auroc", "AUROC"), ("ap", "AP"), ("vus_pr", "VUS-PR"), ("best_f1", "best-F1*"))
+
+
 def _print_metrics(result) -> None:
     metrics = result.metrics
-    table = Table(title=f"{metrics['dataset']} · {metrics['model']} · {result.path}")
-    table.add_column("protocol")
-    for key in ("auroc", "ap", "best_f1"):
-        table.add_column(key.upper() if key != "best_f1" else "best-F1 (oracle)", justify="right")
     if "concat" not in metrics:
-        console.print("[yellow]no labelled test data: scores written, no metrics[/yellow]")
+        console.print(f"[yellow]no labelled test data: scores written to {result.path}[/yellow]")
         return
+    table = Table(title=f"{metrics['dataset']} · {metrics['model']}")
+    table.add_column("protocol")
+    for _, title in HEADLINE:
+        table.add_column(title, justify="right")
+    table.add_column("P / R / F1 at threshold", justify="right")
     for protocol in ("concat", "per_entity_mean"):
         row = metrics[protocol]
-        table.add_row(protocol, *(_fmt(row[k]) for k in ("auroc", "ap", "best_f1")))
+        at = " / ".join(_fmt(row.get(k)) for k in ("precision", "recall", "f1"))
+        table.add_row(protocol, *(_fmt(row.get(k)) for k, _ in HEADLINE), at)
     console.print(table)
-    undefined = metrics.get("n_undefined", 0)
     console.print(
-        f"{metrics['n_entities']} entities ({undefined} without both classes), "
-        f"positive rate {metrics['positive_rate']:.4f}, wall time {result.timing['wall_s']:.1f} s"
+        f"{metrics['n_entities']} entities ({metrics.get('n_undefined', 0)} without both "
+        f"classes), positive rate {metrics['positive_rate']:.4f}, "
+        f"wall time {result.timing['wall_s']:.1f} s → {result.path}",
+        highlight=False,
     )
+    console.print(
+        "[dim]* best-F1 picks its threshold on the test labels (an oracle). Thresholds for "
+        "P/R/F1 were fitted on validation scores only.[/dim]"
+    )
+    pa = metrics["per_entity_mean"].get("pa_f1")
+    if pa is not None:
+        console.print(
+            f"[yellow]point-adjusted F1 at threshold (per entity) {_fmt(pa)} — {PA_WARNING}"
+            "[/yellow]",
+            highlight=False,
+        )
+    if "root_cause" in metrics:
+        rc = metrics["root_cause"]["mean"]
+        console.print("root cause: " + ", ".join(f"{k} {_fmt(v)}" for k, v in rc.items()))
     if result.warnings:
         console.print(f"[yellow]{len(result.warnings)} data warning(s) in warnings.json[/yellow]")
 
 
-def _execute(config) -> None:
+def _progress():
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    return Progress(*columns, console=console, transient=True, disable=_state["quiet"])
+
+
+def _execute(config, run_dir: Path | None = None) -> None:
     from mstad.data import load_dataset
     from mstad.runs import run_experiment
 
-    if _state["quiet"]:
-        result = run_experiment(config)
-    else:
-        total = len(
-            load_dataset(config.dataset, config.data_dir, config.entities, **config.dataset_options)
+    dataset = load_dataset(
+        config.dataset, config.data_dir, config.entities, **config.dataset_options
+    )
+    with _progress() as progress:
+        task = progress.add_task(f"{config.model} on {dataset.name}", total=len(dataset))
+        result = run_experiment(
+            config, lambda _: progress.advance(task), run_dir=run_dir, dataset=dataset
         )
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task(f"{config.model} on {config.dataset}", total=total)
-            result = run_experiment(config, on_entity_done=lambda _: progress.advance(task))
     _print_metrics(result)
 
 
@@ -109,8 +129,21 @@ def run(
     out: Annotated[Path | None, typer.Option(help="folder for run directories")] = None,
     save_models: Annotated[bool | None, typer.Option(help="save each fitted detector")] = None,
     explain: Annotated[bool | None, typer.Option(help="store per-sensor contributions")] = None,
+    threshold: Annotated[
+        str | None, typer.Option(help="pot, quantile or max_validation (fitted on validation)")
+    ] = None,
+    executor: Annotated[str | None, typer.Option(help="local or ray")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address")] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="finish an interrupted run folder in place")
+    ] = None,
 ) -> None:
     """Fit and score every entity of a data set; write a new run directory."""
+    if resume is not None:
+        from mstad.runs.runner import read_run_config
+
+        _execute(read_run_config(resume), run_dir=resume)
+        return
     overrides = {
         "dataset": dataset,
         "data_dir": data_dir,
@@ -122,8 +155,62 @@ def run(
         "save_models": save_models,
         "explain": explain,
         "entities": entities.split(",") if entities else None,
+        "threshold": {"method": threshold} if threshold else None,
+        "executor": executor, "ray_address": address,
     }
     _execute(load_config(config, overrides))
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="a folder written by `mstad run`")],
+    expand: Annotated[int, typer.Option(help="widen every true event by K steps each side")] = 0,
+    vus_window: Annotated[int | None, typer.Option(help="largest VUS buffer")] = None,
+) -> None:
+    """Recompute metrics from stored scores (no refitting)."""
+    from mstad.runs.evaluate import evaluate_run
+    from mstad.runs.rundir import read_json
+
+    metrics, target = evaluate_run(run_dir, expand, vus_window)
+    timing = read_json(run_dir / "timing.json") if (run_dir / "timing.json").is_file() else {}
+
+    class _Result:
+        path, warnings = target, []
+
+    _Result.metrics, _Result.timing = metrics, {"wall_s": timing.get("wall_s", float("nan"))}
+    _print_metrics(_Result)
+
+
+@app.command()
+def benchmark(
+    models: Annotated[str, typer.Option(help="comma-separated detectors")] = (
+        "zscore,pca,knn,iforest"
+    ),
+    datasets: Annotated[str, typer.Option(help="comma-separated data sets")] = "synthetic",
+    data_dir: Annotated[Path | None, typer.Option(help="data folder; default $MSTAD_DATA")] = None,
+    out: Annotated[Path, typer.Option(help="benchmark folder (re-run to resume)")] = Path(
+        "benchmark-results"
+    ),
+    executor: Annotated[str, typer.Option(help="local or ray")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address")] = None,
+    n_jobs: Annotated[int, typer.Option(help="processes; -1 = all cores")] = -1,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Run models × data sets (resumable) and write benchmark.md / benchmark.csv."""
+    from mstad.runs.benchmark import run_benchmark, to_markdown
+
+    base = load_config(None, {"data_dir": data_dir, "executor": executor,
+                              "ray_address": address, "n_jobs": n_jobs, "seed": seed})
+    with _progress() as progress:
+        task = progress.add_task("", total=0)
+
+        def start(dataset: str, model: str, total: int) -> None:
+            progress.reset(task, total=total, description=f"{model} on {dataset}")
+
+        table = run_benchmark(models.split(","), datasets.split(","), out, base,
+                              lambda _: progress.advance(task), start)
+    console.print(to_markdown(table), highlight=False)
+    console.print(f"written: {out / 'benchmark.md'}, {out / 'benchmark.csv'}")
 
 
 @app.command()

@@ -16,6 +16,15 @@ from mstad.errors import ConfigError
 DEFAULT_MODEL = "knn"
 
 
+class ThresholdConfig(BaseModel):
+    """How each entity's alarm threshold is fitted on its validation scores (never test labels)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: str = "pot"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class RunConfig(BaseModel):
     """What ``mstad run`` does: which data, which detector with which parameters, where to."""
 
@@ -32,6 +41,10 @@ class RunConfig(BaseModel):
     output_dir: Path = Path("runs")
     save_models: bool = False
     explain: bool = False
+    threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
+    vus_window: int = Field(100, ge=0, description="largest VUS buffer, in steps")
+    executor: str = Field("local", pattern="^(local|ray)$")
+    ray_address: str | None = Field(None, description="Ray cluster address; None = local Ray")
 
 
 def _format(error: ValidationError, source: str) -> str:

@@ -11,7 +11,8 @@ LABELS = np.array([0, 0, 1, 1, 0, 0, 0, 1, 0, 0], dtype=bool)
 
 def test_perfect_inverted_and_constant_scores():
     perfect = entity_metrics(LABELS, LABELS.astype(float))
-    assert perfect == {"auroc": 1.0, "ap": 1.0, "best_f1": 1.0}
+    for key in ("auroc", "ap", "best_f1", "best_composite_f1", "best_pa_f1"):
+        assert perfect[key] == 1.0, key
     inverted = entity_metrics(LABELS, -LABELS.astype(float))
     assert inverted["auroc"] == 0.0
     constant = entity_metrics(LABELS, np.zeros(10))

@@ -1,5 +1,23 @@
-"""Stage 4: metrics (threshold-free first), label utilities and aggregation over entities."""
+"""Stage 4: metrics (threshold-free first), thresholds fitted without test labels, label
+utilities and root-cause scores."""
 
-from mstad.evaluation.metrics import aggregate, best_f1, entity_metrics
+from mstad.evaluation.metrics import (
+    PA_WARNING,
+    aggregate,
+    best_f1,
+    entity_metrics,
+    point_adjust,
+    threshold_metrics,
+)
+from mstad.evaluation.vus import range_auc, vus
 
-__all__ = ["aggregate", "best_f1", "entity_metrics"]
+__all__ = [
+    "PA_WARNING",
+    "aggregate",
+    "best_f1",
+    "entity_metrics",
+    "point_adjust",
+    "range_auc",
+    "threshold_metrics",
+    "vus",
+]

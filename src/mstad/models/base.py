@@ -75,6 +75,8 @@ class Detector:
             self._fit(train)
             calibration_scores, fitted_on = self._raw_score(train), "train"
         self.calibration_ = Calibration.fit(calibration_scores, fitted_on)
+        #: calibrated scores of the held-out normal data: what thresholds are fitted on
+        self.validation_scores_ = self.calibration_.apply(calibration_scores)
         return self
 
     def score(self, series: np.ndarray) -> np.ndarray:
@@ -114,7 +116,7 @@ class Detector:
             "calibration": self.calibration_.to_dict(),
         }
         (path / "detector.json").write_text(json.dumps(meta, indent=2))
-        np.savez(path / "state.npz", **self._state())
+        np.savez(path / "state.npz", _validation_scores=self.validation_scores_, **self._state())
 
     @classmethod
     def load(cls, path: Path | str) -> Detector:
@@ -131,7 +133,9 @@ class Detector:
         detector.n_sensors_ = meta["n_sensors"]
         detector.calibration_ = Calibration(**meta["calibration"])
         with np.load(path / "state.npz", allow_pickle=False) as state:
-            detector._set_state(dict(state))
+            arrays = dict(state)
+        detector.validation_scores_ = arrays.pop("_validation_scores")
+        detector._set_state(arrays)
         return detector
 
     # ---- for subclasses -----------------------------------------------------------------------

@@ -1,40 +1,32 @@
 """Fit and score every entity of a data set with one detector and write a run directory.
 
-Entities are independent, so they run in a local process pool (joblib/loky) by default;
-``n_jobs=1`` runs in-process. Each entity gets a fresh detector seeded from the run seed.
+Each finished entity is saved at once under ``parts/`` (scores, labels, timing, calibration,
+threshold), so an interrupted run resumes where it stopped (:func:`resume_run`). Entities run
+in parallel on a local process pool or on Ray (:mod:`mstad.runs.executors`). Thresholds are
+fitted inside the worker from the detector's validation scores: the test labels never reach
+that code.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-from joblib import Parallel, delayed
+import yaml
 
 import mstad
-from mstad.config import RunConfig
-from mstad.data import Entity, load_dataset
-from mstad.evaluation import aggregate
+from mstad.config import RunConfig, build_config
+from mstad.data import Dataset, Entity, load_dataset
+from mstad.errors import MstadError
+from mstad.evaluation.thresholds import make_thresholder
 from mstad.models import make_detector
-from mstad.runs.rundir import git_commit, new_run_dir, write_json, write_scores, write_yaml
+from mstad.runs.executors import map_unordered, resolve_jobs
+from mstad.runs.finalize import EntityResult, finalize_run, load_part, save_part
+from mstad.runs.rundir import git_commit, new_run_dir, write_yaml
 from mstad.runs.seeding import seed_everything
-
-
-@dataclass
-class EntityResult:
-    name: str
-    scores: np.ndarray
-    labels: np.ndarray | None
-    explain: np.ndarray | None
-    fit_s: float
-    score_s: float
-    calibration: dict[str, Any]
 
 
 @dataclass
@@ -50,15 +42,19 @@ def fit_score_entity(
     model: str,
     params: dict[str, Any],
     seed: int,
+    threshold: dict[str, Any],
     explain: bool = False,
     model_dir: Path | None = None,
 ) -> EntityResult:
-    """Fit on ``entity.train``, score ``entity.test``; the unit of work of every run."""
+    """Fit on ``entity.train``, fit the threshold on validation scores, score ``entity.test``."""
     detector = make_detector(model, **params)
     seed_everything(seed)
     start = time.perf_counter()
     detector.fit(entity.train)
     fit_s = time.perf_counter() - start
+    fitted = make_thresholder(threshold["method"], **threshold.get("params", {})).fit_report(
+        detector.validation_scores_, detector.calibration_.fitted_on
+    )
     start = time.perf_counter()
     scores = detector.score(entity.test)
     score_s = time.perf_counter() - start
@@ -66,105 +62,79 @@ def fit_score_entity(
     if model_dir is not None:
         detector.save(model_dir / entity.name)
     return EntityResult(
-        entity.name,
-        scores,
-        entity.labels,
-        contributions,
-        fit_s,
-        score_s,
-        detector.calibration_.to_dict(),
+        name=entity.name,
+        scores=scores,
+        labels=entity.labels,
+        explain=contributions,
+        fit_s=fit_s,
+        score_s=score_s,
+        calibration=detector.calibration_.to_dict(),
+        threshold=vars(fitted),
     )
 
 
-def _resolve_jobs(n_jobs: int, n_entities: int) -> int:
-    cores = os.cpu_count() or 1
-    wanted = cores if n_jobs <= 0 else n_jobs
-    return max(1, min(wanted, n_entities))
+def _finished(run_dir: Path) -> set[str]:
+    parts = run_dir / "parts"
+    return {p.stem for p in parts.glob("*.json")} if parts.is_dir() else set()
 
 
 def run_experiment(
-    config: RunConfig, on_entity_done: Callable[[str], None] | None = None
+    config: RunConfig,
+    on_entity_done: Callable[[str], None] | None = None,
+    run_dir: Path | None = None,
+    dataset: Dataset | None = None,
 ) -> RunResult:
-    """Load the data, fit/score each entity, write the run directory and return its metrics."""
-    dataset = load_dataset(
-        config.dataset, config.data_dir, config.entities, **config.dataset_options
-    )
-    make_detector(config.model, **config.params)  # fail fast on a bad model or parameter
-    run_dir = new_run_dir(config.output_dir, dataset.name, config.model)
-    resolved = config.model_dump(mode="json")
-    resolved.update(mstad_version=mstad.__version__, git_commit=git_commit())
-    write_yaml(run_dir / "config.yaml", resolved)
-    model_dir = run_dir / "models" if config.save_models else None
-    jobs = _resolve_jobs(config.n_jobs, len(dataset))
-    tasks = (
-        delayed(fit_score_entity)(
-            entity, config.model, config.params, config.seed, config.explain, model_dir
+    """Run ``config``; with ``run_dir`` given, continue that run (finished entities skipped)."""
+    if dataset is None:
+        dataset = load_dataset(
+            config.dataset, config.data_dir, config.entities, **config.dataset_options
         )
-        for entity in dataset
-    )
+    make_detector(config.model, **config.params)  # fail fast on a bad model or parameter
+    make_thresholder(config.threshold.method, **config.threshold.params)
+    if run_dir is None:
+        run_dir = new_run_dir(config.output_dir, dataset.name, config.model)
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        resolved = config.model_dump(mode="json")
+        resolved.update(mstad_version=mstad.__version__, git_commit=git_commit())
+        write_yaml(run_dir / "config.yaml", resolved)
+    done = _finished(run_dir)
+    todo = [e for e in dataset if e.name not in done]
+    for name in done & set(dataset.names):
+        if on_entity_done:
+            on_entity_done(name)
+    model_dir = run_dir / "models" if config.save_models else None
+    tasks = [
+        (e, config.model, config.params, config.seed, config.threshold.model_dump(),
+         config.explain, model_dir)
+        for e in todo
+    ]
     start = time.perf_counter()
-    results: dict[str, EntityResult] = {}
-    outputs = (
-        Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks)
-        if jobs > 1
-        else (task[0](*task[1], **task[2]) for task in tasks)
-    )
-    for result in outputs:
-        results[result.name] = result
+    for result in map_unordered(
+        fit_score_entity, tasks, config.executor, config.n_jobs, config.ray_address
+    ):
+        save_part(run_dir, result)
         if on_entity_done:
             on_entity_done(result.name)
     wall_s = time.perf_counter() - start
-    ordered = [results[name] for name in dataset.names]
-    return _write_results(run_dir, config, dataset, ordered, wall_s, jobs)
+    results = [load_part(run_dir, name) for name in dataset.names]
+    jobs = resolve_jobs(config.n_jobs, len(todo))
+    metrics, timing = finalize_run(run_dir, config, dataset, results, wall_s, jobs, len(done))
+    warnings = [w for e in dataset for w in e.warnings]
+    return RunResult(run_dir, metrics, timing, warnings)
 
 
-def _write_results(run_dir, config, dataset, results, wall_s, jobs) -> RunResult:
-    frames = []
-    for r in results:
-        n = len(r.scores)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "entity": r.name,
-                    "t": np.arange(n, dtype=np.int32),
-                    "score": r.scores,
-                    "label": pd.array(r.labels, dtype="boolean")
-                    if r.labels is not None
-                    else pd.array([pd.NA] * n, dtype="boolean"),
-                    "split": "test",
-                }
-            )
-        )
-        if r.explain is not None:
-            (run_dir / "explain").mkdir(exist_ok=True)
-            np.save(run_dir / "explain" / f"{r.name}.npy", r.explain.astype(np.float32))
-    frame = pd.concat(frames, ignore_index=True)
-    frame["entity"] = frame["entity"].astype("category")
-    write_scores(run_dir / "scores.parquet", frame)
+def read_run_config(run_dir: Path) -> RunConfig:
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise MstadError(f"{run_dir}: no config.yaml; point at a folder written by `mstad run`")
+    data = yaml.safe_load(path.read_text())
+    for key in ("mstad_version", "git_commit"):
+        data.pop(key, None)
+    return build_config(data, str(path))
 
-    labelled = {r.name: (r.labels, r.scores) for r in results if r.labels is not None}
-    data_warnings = [w for e in dataset for w in e.warnings]
-    metrics: dict[str, Any] = {"dataset": dataset.name, "model": config.model}
-    if labelled:
-        metrics.update(aggregate(labelled))
-    metrics["warnings"] = [
-        "best_f1 uses the best threshold on the test labels (an oracle), not a deployable one",
-        *([f"{len(data_warnings)} data warning(s), see warnings.json"] if data_warnings else []),
-    ]
-    write_json(run_dir / "metrics.json", metrics)
-    timing = {
-        "wall_s": wall_s,
-        "n_jobs": jobs,
-        "entities": {
-            r.name: {
-                "fit_s": r.fit_s,
-                "score_s": r.score_s,
-                "steps_per_s": len(r.scores) / r.score_s if r.score_s > 0 else None,
-            }
-            for r in results
-        },
-    }
-    write_json(run_dir / "timing.json", timing)
-    write_json(run_dir / "warnings.json", data_warnings)
-    write_json(run_dir / "calibration.json", {r.name: r.calibration for r in results})
-    return RunResult(run_dir, metrics, timing, data_warnings)
+
+def resume_run(run_dir: Path, on_entity_done: Callable[[str], None] | None = None) -> RunResult:
+    """Finish an interrupted run in place: entities already in ``parts/`` are not refitted."""
+    return run_experiment(read_run_config(run_dir), on_entity_done, run_dir=Path(run_dir))

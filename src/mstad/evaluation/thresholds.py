@@ -1,0 +1,133 @@
+"""Thresholds fitted on scores of normal data only — never on test labels.
+
+Every thresholder's ``fit`` takes one argument, the scores of training/validation data; there
+is no way to hand it labels. Methods:
+
+* ``max_validation`` — ``β · max(validation scores)`` (MSCRED; β = 1.5 in the authors' code);
+* ``quantile`` — the ``q`` quantile of validation scores;
+* ``pot`` — Peaks-Over-Threshold (Siffer et al., KDD 2017, as in OmniAnomaly): fit a generalised
+  Pareto distribution to the excesses over the ``level`` quantile and return the score exceeded
+  with probability ``risk``. With fewer than ``min_excesses`` excesses the GPD fit is meaningless,
+  so it falls back to ``max(validation)`` and says so.
+
+``spot`` streams POT over a score series (unsupervised online updates, no labels).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.stats import genpareto
+
+from mstad.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class FittedThreshold:
+    method: str
+    value: float
+    fitted_on: str
+    n_scores: int
+    note: str = ""
+
+
+class Thresholder:
+    name: ClassVar[str]
+
+    def fit(self, normal_scores: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def fit_report(self, normal_scores: np.ndarray, fitted_on: str) -> FittedThreshold:
+        value = self.fit(normal_scores)
+        return FittedThreshold(self.name, float(value), fitted_on, int(np.size(normal_scores)),
+                               getattr(self, "note_", ""))
+
+
+class MaxValidation(Thresholder):
+    name = "max_validation"
+
+    def __init__(self, beta: float = 1.5):
+        self.beta = beta
+
+    def fit(self, normal_scores: np.ndarray) -> float:
+        return float(self.beta * np.max(normal_scores))
+
+
+class Quantile(Thresholder):
+    name = "quantile"
+
+    def __init__(self, q: float = 0.99):
+        if not 0 < q <= 1:
+            raise ValueError(f"q must lie in (0, 1], got {q}")
+        self.q = q
+
+    def fit(self, normal_scores: np.ndarray) -> float:
+        return float(np.quantile(normal_scores, self.q))
+
+
+def _gpd_quantile(excesses: np.ndarray, initial: float, risk: float, n_total: int) -> float:
+    shape, _, scale = genpareto.fit(excesses, floc=0.0)
+    ratio = risk * n_total / len(excesses)
+    if abs(shape) < 1e-8:
+        return float(initial - scale * math.log(ratio))
+    return float(initial + scale / shape * (ratio ** (-shape) - 1))
+
+
+class POT(Thresholder):
+    name = "pot"
+
+    def __init__(self, risk: float = 1e-3, level: float = 0.98, min_excesses: int = 10):
+        if not 0 < risk < 1 or not 0 < level < 1:
+            raise ValueError("risk and level must lie in (0, 1)")
+        self.risk, self.level, self.min_excesses = risk, level, min_excesses
+
+    def fit(self, normal_scores: np.ndarray) -> float:
+        scores = np.asarray(normal_scores, dtype=np.float64)
+        initial = float(np.quantile(scores, self.level))
+        excesses = scores[scores > initial] - initial
+        if len(excesses) < self.min_excesses:
+            self.note_ = f"{len(excesses)} excesses < {self.min_excesses}: used max(scores)"
+            return float(scores.max())
+        self.note_ = ""
+        return max(_gpd_quantile(excesses, initial, self.risk, len(scores)), initial)
+
+
+THRESHOLDERS: dict[str, type[Thresholder]] = {
+    cls.name: cls for cls in (MaxValidation, Quantile, POT)
+}
+
+
+def make_thresholder(method: str, **params: Any) -> Thresholder:
+    if method not in THRESHOLDERS:
+        raise ConfigError(
+            f"threshold method {method!r} is unknown; choose one of {', '.join(THRESHOLDERS)}"
+        )
+    try:
+        return THRESHOLDERS[method](**params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"threshold {method}: {exc}") from exc
+
+
+def spot(
+    normal_scores: np.ndarray, stream: np.ndarray, risk: float = 1e-3, level: float = 0.98
+) -> np.ndarray:
+    """Streaming POT: one threshold per step of ``stream``, updated with each new excess that is
+    not itself an alarm. Initialised on ``normal_scores``; reads no labels."""
+    scores = np.asarray(normal_scores, dtype=np.float64)
+    initial = float(np.quantile(scores, level))
+    excesses = list(scores[scores > initial] - initial)
+    n_seen = len(scores)
+    threshold = _gpd_quantile(np.array(excesses), initial, risk, n_seen)
+    out = np.empty(len(stream))
+    for t, value in enumerate(np.asarray(stream, dtype=np.float64)):
+        out[t] = threshold
+        if value > threshold:
+            continue  # an alarm: not used to update the model of normal behaviour
+        n_seen += 1
+        if value > initial:
+            excesses.append(value - initial)
+            threshold = _gpd_quantile(np.array(excesses), initial, risk, n_seen)
+    return out

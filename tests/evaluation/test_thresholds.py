@@ -1,0 +1,50 @@
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+from mstad.errors import ConfigError
+from mstad.evaluation.thresholds import THRESHOLDERS, POT, make_thresholder, spot
+
+
+def test_no_thresholder_can_be_given_labels():
+    for cls in THRESHOLDERS.values():
+        params = list(inspect.signature(cls.fit).parameters)
+        assert params == ["self", "normal_scores"], cls
+
+
+def test_simple_rules():
+    scores = np.arange(101.0)
+    assert make_thresholder("max_validation", beta=1.5).fit(scores) == 150.0
+    assert make_thresholder("quantile", q=0.9).fit(scores) == pytest.approx(90.0)
+
+
+def test_pot_recovers_an_exponential_tail():
+    scores = np.random.default_rng(0).exponential(size=50_000)
+    # P(X > z) = exp(-z): the 1e-3 tail starts at ln(1000) = 6.91
+    assert POT(risk=1e-3, level=0.98).fit(scores) == pytest.approx(math.log(1000), abs=0.4)
+
+
+def test_pot_falls_back_when_the_tail_is_too_short():
+    thresholder = POT(level=0.98, min_excesses=10)
+    report = thresholder.fit_report(np.arange(100.0), "validation")
+    assert report.value == 99.0 and "2 excesses < 10" in report.note
+
+
+def test_spot_streams_without_labels_and_ignores_alarms():
+    rng = np.random.default_rng(1)
+    normal = rng.exponential(size=5000)
+    stream = rng.exponential(size=2000)
+    stream[1000] = 50.0  # an alarm must not move the threshold
+    thresholds = spot(normal, stream)
+    assert thresholds.shape == (2000,)
+    assert thresholds[1001] == thresholds[1000]
+    assert thresholds.mean() == pytest.approx(POT().fit(normal), rel=0.15)
+
+
+def test_unknown_method_and_bad_parameters():
+    with pytest.raises(ConfigError, match="threshold method 'magic' is unknown; choose one of"):
+        make_thresholder("magic")
+    with pytest.raises(ConfigError, match="q must lie in"):
+        make_thresholder("quantile", q=2)
