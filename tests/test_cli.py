@@ -62,8 +62,18 @@ def test_demo_runs_on_a_fresh_folder(tmp_path):
 
 
 def test_benchmark_and_evaluate_commands(tmp_path):
-    done = mstad("-q", "benchmark", "--models", "zscore", "--datasets", "synthetic",
-                 "--out", str(tmp_path / "bench"), "--n-jobs", "1")
+    done = mstad(
+        "-q",
+        "benchmark",
+        "--models",
+        "zscore",
+        "--datasets",
+        "synthetic",
+        "--out",
+        str(tmp_path / "bench"),
+        "--n-jobs",
+        "1",
+    )
     assert done.returncode == 0, done.stderr
     assert "| synthetic | zscore |" in done.stdout
     run_dir = tmp_path / "bench" / "synthetic_zscore"

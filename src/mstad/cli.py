@@ -85,8 +85,12 @@ def _print_metrics(result) -> None:
 
 
 def _progress():
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     return Progress(*columns, console=console, transient=True, disable=_state["quiet"])
 
 
@@ -156,7 +160,8 @@ def run(
         "explain": explain,
         "entities": entities.split(",") if entities else None,
         "threshold": {"method": threshold} if threshold else None,
-        "executor": executor, "ray_address": address,
+        "executor": executor,
+        "ray_address": address,
     }
     _execute(load_config(config, overrides))
 
@@ -199,16 +204,30 @@ def benchmark(
     """Run models × data sets (resumable) and write benchmark.md / benchmark.csv."""
     from mstad.runs.benchmark import run_benchmark, to_markdown
 
-    base = load_config(None, {"data_dir": data_dir, "executor": executor,
-                              "ray_address": address, "n_jobs": n_jobs, "seed": seed})
+    base = load_config(
+        None,
+        {
+            "data_dir": data_dir,
+            "executor": executor,
+            "ray_address": address,
+            "n_jobs": n_jobs,
+            "seed": seed,
+        },
+    )
     with _progress() as progress:
         task = progress.add_task("", total=0)
 
         def start(dataset: str, model: str, total: int) -> None:
             progress.reset(task, total=total, description=f"{model} on {dataset}")
 
-        table = run_benchmark(models.split(","), datasets.split(","), out, base,
-                              lambda _: progress.advance(task), start)
+        table = run_benchmark(
+            models.split(","),
+            datasets.split(","),
+            out,
+            base,
+            lambda _: progress.advance(task),
+            start,
+        )
     console.print(to_markdown(table), highlight=False)
     console.print(f"written: {out / 'benchmark.md'}, {out / 'benchmark.csv'}")
 

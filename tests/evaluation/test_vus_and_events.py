@@ -18,8 +18,9 @@ def _case(seed, n=400, ties=False):
     return labels, scores
 
 
-@pytest.mark.parametrize(("seed", "window", "ties"), [(0, 10, False), (1, 25, False),
-                                                      (2, 16, True), (3, 0, False)])
+@pytest.mark.parametrize(
+    ("seed", "window", "ties"), [(0, 10, False), (1, 25, False), (2, 16, True), (3, 0, False)]
+)
 def test_vus_matches_the_reference_loop(seed, window, ties):
     labels, scores = _case(seed, ties=ties)
     ref_roc, ref_pr, aucs, aps = reference_vus(labels, scores, window)
@@ -48,8 +49,20 @@ LABELS = np.array([0, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0], dtype=bool)
 
 def test_point_adjust_and_threshold_metrics_hand_worked():
     predicted = np.array([0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0], dtype=bool)
-    assert point_adjust(LABELS, predicted).astype(int).tolist() == [0, 1, 1, 1, 0, 0, 0, 0, 0, 1,
-                                                                     0, 0]
+    assert point_adjust(LABELS, predicted).astype(int).tolist() == [
+        0,
+        1,
+        1,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0,
+        0,
+    ]
     m = threshold_metrics(LABELS, predicted.astype(float), 0.5)
     # point: TP 1, P 2 predicted -> precision 1/2, recall 1/5
     assert m["precision"] == 0.5 and m["recall"] == pytest.approx(0.2)

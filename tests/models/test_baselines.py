@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
-from tests.conftest import shifted_entity
 
 from mstad.errors import ConfigError, DataError, MstadError
 from mstad.models import Detector, available_detectors, make_detector
+from tests.conftest import shifted_entity
 
 BASELINES = {"zscore": {}, "pca": {}, "knn": {"window": 20}, "iforest": {"n_estimators": 50}}
 

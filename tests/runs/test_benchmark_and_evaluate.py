@@ -18,8 +18,10 @@ from tests.runs.test_runner import TINY, tiny_config
 def test_benchmark_table_and_resume(tmp_path):
     base = RunConfig(dataset="synthetic", dataset_options=TINY, n_jobs=1)
     table = run_benchmark(["zscore", "pca"], ["synthetic"], tmp_path, base)
-    assert table[["dataset", "model"]].values.tolist() == [["synthetic", "zscore"],
-                                                           ["synthetic", "pca"]]
+    assert table[["dataset", "model"]].values.tolist() == [
+        ["synthetic", "zscore"],
+        ["synthetic", "pca"],
+    ]
     assert (table["concat_auroc"] > 0.5).all() and (table["fit_s"] > 0).all()
     written = pd.read_csv(tmp_path / "benchmark.csv")
     assert written["concat_vus_pr"].notna().all()
@@ -33,8 +35,9 @@ def test_benchmark_table_and_resume(tmp_path):
 
 
 def test_resume_fits_only_missing_entities(tmp_path, real_data):
-    first = run_experiment(RunConfig(dataset="smd", data_dir=real_data, model="zscore",
-                                     output_dir=tmp_path, n_jobs=1))
+    first = run_experiment(
+        RunConfig(dataset="smd", data_dir=real_data, model="zscore", output_dir=tmp_path, n_jobs=1)
+    )
     (first.path / "parts" / "machine-1-7.json").unlink()
     (first.path / "metrics.json").unlink()
     kept = (first.path / "parts" / "machine-1-3.json").stat().st_mtime_ns
@@ -59,13 +62,16 @@ def test_test_labels_never_change_scores_or_thresholds(tmp_path):
     real = load_dataset("synthetic", **TINY)
     entity = real.entities[0]
     rng = np.random.default_rng(0)
-    fake = Dataset(real.name, (type(entity)(entity.name, entity.train, entity.test,
-                                            rng.random(len(entity.test)) < 0.3),))
+    fake = Dataset(
+        real.name,
+        (type(entity)(entity.name, entity.train, entity.test, rng.random(len(entity.test)) < 0.3),),
+    )
     a = run_experiment(tiny_config(tmp_path, model="knn", params={"window": 20}), dataset=real)
     b = run_experiment(tiny_config(tmp_path, model="knn", params={"window": 20}), dataset=fake)
     np.testing.assert_array_equal(read_scores(a.path)["score"], read_scores(b.path)["score"])
     assert json.loads((a.path / "thresholds.json").read_text()) == json.loads(
-        (b.path / "thresholds.json").read_text())
+        (b.path / "thresholds.json").read_text()
+    )
     assert a.metrics["concat"]["auroc"] != b.metrics["concat"]["auroc"]  # only metrics differ
 
 

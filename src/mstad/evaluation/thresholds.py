@@ -42,8 +42,13 @@ class Thresholder:
 
     def fit_report(self, normal_scores: np.ndarray, fitted_on: str) -> FittedThreshold:
         value = self.fit(normal_scores)
-        return FittedThreshold(self.name, float(value), fitted_on, int(np.size(normal_scores)),
-                               getattr(self, "note_", ""))
+        return FittedThreshold(
+            self.name,
+            float(value),
+            fitted_on,
+            int(np.size(normal_scores)),
+            getattr(self, "note_", ""),
+        )
 
 
 class MaxValidation(Thresholder):

@@ -32,8 +32,7 @@ COLUMNS = {
 
 def summary_row(dataset: str, model: str, result: RunResult, wall_s: float) -> dict[str, Any]:
     m = result.metrics
-    row: dict[str, Any] = {"dataset": dataset, "model": model,
-                           "entities": m.get("n_entities", 0)}
+    row: dict[str, Any] = {"dataset": dataset, "model": model, "entities": m.get("n_entities", 0)}
     for column, (protocol, key) in COLUMNS.items():
         row[column] = m.get(protocol, {}).get(key, float("nan"))
     row.update(fit_s=result.timing["fit_s"], score_s=result.timing["score_s"], wall_s=wall_s)
@@ -42,6 +41,7 @@ def summary_row(dataset: str, model: str, result: RunResult, wall_s: float) -> d
 
 def to_markdown(table: pd.DataFrame) -> str:
     """A GitHub table; floats to 3 decimals (times to 1)."""
+
     def cell(column: str, value: Any) -> str:
         if isinstance(value, float):
             return f"{value:.1f}" if column.endswith("_s") else f"{value:.3f}"
@@ -67,15 +67,25 @@ def run_benchmark(
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for dataset_name in datasets:
-        dataset = load_dataset(dataset_name, base.data_dir, None,
-                               **(base.dataset_options if dataset_name == base.dataset else {}))
+        dataset = load_dataset(
+            dataset_name,
+            base.data_dir,
+            None,
+            **(base.dataset_options if dataset_name == base.dataset else {}),
+        )
         for model in models:
             run_dir = out_dir / f"{dataset.name}_{model}"
             if (run_dir / "config.yaml").is_file():
                 config = read_run_config(run_dir)  # resume with the settings it started with
             else:
-                config = base.model_copy(update={"dataset": dataset_name, "model": model,
-                                                 "params": {}, "output_dir": out_dir})
+                config = base.model_copy(
+                    update={
+                        "dataset": dataset_name,
+                        "model": model,
+                        "params": {},
+                        "output_dir": out_dir,
+                    }
+                )
             if on_pair_start:
                 on_pair_start(dataset.name, model, len(dataset))
             start = time.perf_counter()

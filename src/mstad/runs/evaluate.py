@@ -36,8 +36,12 @@ def evaluate_run(
     if not per_entity:
         raise MstadError(f"{run_dir}: no entity has test labels; nothing to evaluate")
     thresholds = {name: t["value"] for name, t in stored.items() if name in per_entity}
-    metrics = {"dataset": config.dataset, "model": config.model, "label_expansion": expand,
-               "vus_window": window}
+    metrics = {
+        "dataset": config.dataset,
+        "model": config.model,
+        "label_expansion": expand,
+        "vus_window": window,
+    }
     metrics.update(aggregate(per_entity, thresholds, window))
     if expand == 0 and window == config.vus_window:
         target = run_dir / "metrics.json"

@@ -106,8 +106,15 @@ def run_experiment(
             on_entity_done(name)
     model_dir = run_dir / "models" if config.save_models else None
     tasks = [
-        (e, config.model, config.params, config.seed, config.threshold.model_dump(),
-         config.explain, model_dir)
+        (
+            e,
+            config.model,
+            config.params,
+            config.seed,
+            config.threshold.model_dump(),
+            config.explain,
+            model_dir,
+        )
         for e in todo
     ]
     start = time.perf_counter()
