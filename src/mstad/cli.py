@@ -228,7 +228,7 @@ def benchmark(
             lambda _: progress.advance(task),
             start,
         )
-    console.print(to_markdown(table), highlight=False)
+    console.print(to_markdown(table), highlight=False, soft_wrap=True)
     console.print(f"written: {out / 'benchmark.md'}, {out / 'benchmark.csv'}")
 
 

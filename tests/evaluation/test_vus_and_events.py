@@ -96,3 +96,27 @@ def test_random_scores_get_inflated_pa_f1():
     assert pa > 0.6  # a random score
     m = threshold_metrics(labels, scores, 0.99)
     assert m["f1"] < 0.2 < m["pa_f1"]
+
+
+def test_range_auc_hand_worked_six_steps():
+    """labels 0 0 1 1 0 0, scores ranked: t2 (anomaly), t4, t3 (anomaly), t1, t0, t5.
+
+    Buffer 0 reduces to plain ROC/PR: AUROC 7/8, AP (1 + 2/3) / 2.
+    Buffer 2 gives t1 and t4 the soft label b = sqrt(1 - 1/2); with P = 2, at each count n:
+      TP = anomalies + b·(buffer points in the top n), P' = 2 + (b·buffer points)/2,
+      TPR = min(TP/P', 1) (the one buffered segment is hit from n = 1), FPR = (n - TP)/(6 - P').
+    """
+    labels = np.array([0, 0, 1, 1, 0, 0], dtype=bool)
+    scores = np.array([0.1, 0.2, 0.9, 0.3, 0.8, 0.0])
+    assert range_auc(labels, scores, 0) == pytest.approx((7 / 8, (1 + 2 / 3) / 2))
+    b = np.sqrt(0.5)
+    tp = np.array([1, 1 + b, 2 + b, 2 + 2 * b, 2 + 2 * b, 2 + 2 * b])
+    p_new = 2 + np.array([0, b, b, 2 * b, 2 * b, 2 * b]) / 2
+    n = np.arange(1, 7)
+    tpr = np.minimum(tp / p_new, 1)
+    fpr = (n - tp) / (6 - p_new)
+    t, f = np.r_[0, tpr, 1], np.r_[0, fpr, 1]
+    roc = np.sum((f[1:] - f[:-1]) * (t[1:] + t[:-1]) / 2)  # 250 picks only repeat points
+    pr = np.sum((t[1:-1] - t[:-2]) * tp / n)
+    assert roc == pytest.approx(0.96885, abs=1e-4)
+    assert range_auc(labels, scores, 2) == pytest.approx((roc, pr), abs=1e-12)

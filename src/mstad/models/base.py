@@ -66,14 +66,7 @@ class Detector:
         train = check_series(train, "train", self.min_steps)
         self.n_sensors_ = train.shape[1]
         head = validation_split(len(train), self.min_steps)
-        if head is not None:
-            holdout = type(self)(**self.get_params())
-            holdout._fit(train[:head])
-            calibration_scores, fitted_on = holdout._raw_score(train[head:]), "validation"
-            self._fit(train)
-        else:
-            self._fit(train)
-            calibration_scores, fitted_on = self._raw_score(train), "train"
+        calibration_scores, fitted_on = self._fit_with_validation(train, head)
         self.calibration_ = Calibration.fit(calibration_scores, fitted_on)
         #: calibrated scores of the held-out normal data: what thresholds are fitted on
         self.validation_scores_ = self.calibration_.apply(calibration_scores)
@@ -117,6 +110,7 @@ class Detector:
         }
         (path / "detector.json").write_text(json.dumps(meta, indent=2))
         np.savez(path / "state.npz", _validation_scores=self.validation_scores_, **self._state())
+        self._save_extra(path)
 
     @classmethod
     def load(cls, path: Path | str) -> Detector:
@@ -136,9 +130,32 @@ class Detector:
             arrays = dict(state)
         detector.validation_scores_ = arrays.pop("_validation_scores")
         detector._set_state(arrays)
+        detector._load_extra(path)
         return detector
 
     # ---- for subclasses -----------------------------------------------------------------------
+    def _fit_with_validation(self, train: np.ndarray, head: int | None) -> tuple[np.ndarray, str]:
+        """Fit, and return raw scores of held-out normal data and what they came from.
+
+        Default (cheap models): a copy fitted on ``train[:head]`` scores the validation tail,
+        then the model is refitted on all of ``train``. Deep models override this to train once
+        with the tail as their early-stopping set.
+        """
+        if head is None:
+            self._fit(train)
+            return self._raw_score(train), "train"
+        holdout = type(self)(**self.get_params())
+        holdout._fit(train[:head])
+        scores = holdout._raw_score(train[head:])
+        self._fit(train)
+        return scores, "validation"
+
+    def _save_extra(self, path: Path) -> None:
+        """Write files beyond ``state.npz`` (e.g. torch weights)."""
+
+    def _load_extra(self, path: Path) -> None:
+        """Read what ``_save_extra`` wrote."""
+
     def _fit(self, train: np.ndarray) -> None:
         raise NotImplementedError
 

@@ -10,7 +10,13 @@ from mstad.models.base import Detector
 
 _REGISTRY: dict[str, type[Detector]] = {}
 #: Modules imported on first use, so that ``import mstad`` stays light.
-_MODULES = ("mstad.models.zscore", "mstad.models.pca", "mstad.models.knn", "mstad.models.iforest")
+_MODULES = (
+    "mstad.models.zscore",
+    "mstad.models.pca",
+    "mstad.models.knn",
+    "mstad.models.iforest",
+    "mstad.models.mscred",
+)
 
 
 def register(cls: type[Detector]) -> type[Detector]:

@@ -1,0 +1,79 @@
+"""The MSCRED network: conv encoder → attention ConvLSTM per level → deconv decoder with skips.
+
+Input ``(B, h, S, n, n)`` float32 (h steps of S-scale signature matrices); output the
+reconstruction ``(B, S, n, n)`` of the last step, or of every step (``(B, h, S, n, n)``) with
+``all_steps=True`` (the paper's loss). Sizes follow TF "SAME" padding for any ``n``:
+``n → n → ⌈n/2⌉ → ⌈n/4⌉ → ⌈n/8⌉``; each transposed conv is cropped back to its level's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from mstad.models.mscred.convlstm import AttentionConvLSTM, temporal_attention
+from mstad.models.mscred.padding import same_padding, same_size
+
+WIDTHS = (32, 64, 128, 256)
+ENCODER = ((3, 1), (3, 2), (2, 2), (2, 2))  # (kernel, stride) per level, as in the paper
+
+
+class MSCREDNetwork(nn.Module):
+    def __init__(
+        self,
+        n_sensors: int,
+        n_scales: int = 3,
+        lstm_kernels: Sequence[int] = (3, 3, 3, 3),
+        temperature: float | str = 5.0,
+    ):
+        super().__init__()
+        self.sizes = [n_sensors]
+        encoder = []
+        in_channels = n_scales
+        for width, (kernel, stride) in zip(WIDTHS, ENCODER, strict=True):
+            size = self.sizes[-1]
+            encoder.append(nn.Sequential(same_padding(kernel, stride, size),
+                                         nn.Conv2d(in_channels, width, kernel, stride), nn.SELU()))
+            self.sizes.append(same_size(size, stride))
+            in_channels = width
+        self.sizes = self.sizes[1:]  # output size of each level
+        self.encoder = nn.ModuleList(encoder)
+        self.lstms = nn.ModuleList(
+            AttentionConvLSTM(w, k, temperature) for w, k in zip(WIDTHS, lstm_kernels, strict=True)
+        )
+        self.deconv4 = nn.ConvTranspose2d(256, 128, 2, 2)
+        self.deconv3 = nn.ConvTranspose2d(256, 64, 2, 2)
+        self.deconv2 = nn.ConvTranspose2d(128, 32, 3, 2)
+        self.deconv1 = nn.Sequential(same_padding(3, 1), nn.Conv2d(64, n_scales, 3))
+        self.act = nn.SELU()
+
+    def _crop(self, x: torch.Tensor, size: int) -> torch.Tensor:
+        return x[..., :size, :size]
+
+    def decode(self, attended: Sequence[torch.Tensor]) -> torch.Tensor:
+        a1, a2, a3, a4 = attended
+        d = self.act(self._crop(self.deconv4(a4), self.sizes[2]))
+        d = self.act(self._crop(self.deconv3(torch.cat([d, a3], 1)), self.sizes[1]))
+        d = self.act(self._crop(self.deconv2(torch.cat([d, a2], 1)), self.sizes[0]))
+        return self.act(self.deconv1(torch.cat([d, a1], 1)))
+
+    def forward(self, x: torch.Tensor, all_steps: bool = False) -> torch.Tensor:
+        batch, steps = x.shape[:2]
+        feature = x.flatten(0, 1)  # fold B·h through the convolutions
+        attended, hidden = [], []
+        for conv, lstm in zip(self.encoder, self.lstms, strict=True):
+            feature = conv(feature)
+            out, states = lstm(feature.unflatten(0, (batch, steps)))
+            attended.append(out)
+            hidden.append(states)
+        if not all_steps:
+            return self.decode(attended)
+        recon = []
+        for t in range(steps):  # attention over steps 1..t reconstructs step t
+            recon.append(self.decode([
+                temporal_attention(h[:, : t + 1], lstm.temperature)
+                for h, lstm in zip(hidden, self.lstms, strict=True)
+            ]))
+        return torch.stack(recon, dim=1)
