@@ -8,8 +8,13 @@ from tests.features.signature_reference import reference_signature
 
 @pytest.mark.parametrize(
     ("n_steps", "n", "windows", "gap"),
-    [(300, 5, (10, 30, 60), 10), (257, 4, (10, 30, 60), 10), (200, 3, (7, 13), 5),
-     (120, 6, (4, 8, 12), 4), (90, 2, (30,), 30)],
+    [
+        (300, 5, (10, 30, 60), 10),
+        (257, 4, (10, 30, 60), 10),
+        (200, 3, (7, 13), 5),
+        (120, 6, (4, 8, 12), 4),
+        (90, 2, (30,), 30),
+    ],
 )
 @pytest.mark.parametrize("method", ["auto", "windows"])
 def test_equals_the_reference_loop(n_steps, n, windows, gap, method):

@@ -9,6 +9,8 @@ that code.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,9 +47,15 @@ def fit_score_entity(
     threshold: dict[str, Any],
     explain: bool = False,
     model_dir: Path | None = None,
+    threads: int | None = None,
 ) -> EntityResult:
-    """Fit on ``entity.train``, fit the threshold on validation scores, score ``entity.test``."""
+    """Fit on ``entity.train``, fit the threshold on validation scores, score ``entity.test``.
+
+    ``threads`` caps torch's intra-op threads (one per core per worker process).
+    """
     detector = make_detector(model, **params)
+    if threads is not None and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
     seed_everything(seed)
     start = time.perf_counter()
     detector.fit(entity.train)
@@ -105,6 +113,8 @@ def run_experiment(
         if on_entity_done:
             on_entity_done(name)
     model_dir = run_dir / "models" if config.save_models else None
+    jobs = resolve_jobs(config.n_jobs, len(todo))
+    threads = max(1, (os.cpu_count() or 1) // jobs) if config.executor == "local" else None
     tasks = [
         (
             e,
@@ -114,6 +124,7 @@ def run_experiment(
             config.threshold.model_dump(),
             config.explain,
             model_dir,
+            threads,
         )
         for e in todo
     ]
@@ -126,7 +137,6 @@ def run_experiment(
             on_entity_done(result.name)
     wall_s = time.perf_counter() - start
     results = [load_part(run_dir, name) for name in dataset.names]
-    jobs = resolve_jobs(config.n_jobs, len(todo))
     metrics, timing = finalize_run(run_dir, config, dataset, results, wall_s, jobs, len(done))
     warnings = [w for e in dataset for w in e.warnings]
     return RunResult(run_dir, metrics, timing, warnings)

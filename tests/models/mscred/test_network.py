@@ -40,8 +40,9 @@ def test_every_parameter_receives_a_gradient():
     net = MSCREDNetwork(9)
     x = torch.randn(2, 5, 3, 9, 9)
     net(x).pow(2).mean().backward()
-    missing = [name for name, p in net.named_parameters()
-               if p.grad is None or p.grad.abs().sum() == 0]
+    missing = [
+        name for name, p in net.named_parameters() if p.grad is None or p.grad.abs().sum() == 0
+    ]
     assert missing == []
 
 

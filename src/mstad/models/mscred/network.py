@@ -25,7 +25,7 @@ class MSCREDNetwork(nn.Module):
         self,
         n_sensors: int,
         n_scales: int = 3,
-        lstm_kernels: Sequence[int] = (3, 3, 3, 3),
+        lstm_kernels: Sequence[int] = (3, 3, 2, 2),
         temperature: float | str = 5.0,
     ):
         super().__init__()
@@ -34,8 +34,13 @@ class MSCREDNetwork(nn.Module):
         in_channels = n_scales
         for width, (kernel, stride) in zip(WIDTHS, ENCODER, strict=True):
             size = self.sizes[-1]
-            encoder.append(nn.Sequential(same_padding(kernel, stride, size),
-                                         nn.Conv2d(in_channels, width, kernel, stride), nn.SELU()))
+            encoder.append(
+                nn.Sequential(
+                    same_padding(kernel, stride, size),
+                    nn.Conv2d(in_channels, width, kernel, stride),
+                    nn.SELU(),
+                )
+            )
             self.sizes.append(same_size(size, stride))
             in_channels = width
         self.sizes = self.sizes[1:]  # output size of each level
@@ -72,8 +77,12 @@ class MSCREDNetwork(nn.Module):
             return self.decode(attended)
         recon = []
         for t in range(steps):  # attention over steps 1..t reconstructs step t
-            recon.append(self.decode([
-                temporal_attention(h[:, : t + 1], lstm.temperature)
-                for h, lstm in zip(hidden, self.lstms, strict=True)
-            ]))
+            recon.append(
+                self.decode(
+                    [
+                        temporal_attention(h[:, : t + 1], lstm.temperature)
+                        for h, lstm in zip(hidden, self.lstms, strict=True)
+                    ]
+                )
+            )
         return torch.stack(recon, dim=1)

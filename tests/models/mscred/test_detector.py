@@ -1,0 +1,75 @@
+"""The MSCRED detector end to end on tiny configurations."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from mstad.data import make_synthetic
+from mstad.errors import ConfigError
+from mstad.models import Detector, make_detector
+from mstad.models.mscred.detector import samples_to_steps
+
+TINY = {
+    "windows": (5, 10),
+    "gap": 5,
+    "steps": 3,
+    "epochs": 4,
+    "batch_size": 8,
+    "lstm_kernels": (3, 3, 2, 2),
+}
+
+
+@pytest.fixture(scope="module")
+def entity():
+    return make_synthetic(
+        n_sensors=6, n_steps=2400, train_end=1200, n_anomalies=3, amplitude=3.0, seed=2
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted(entity):
+    return make_detector("mscred", **TINY).fit(entity.train)
+
+
+def test_scores_explain_and_scale_scores(fitted, entity):
+    scores = fitted.score(entity.test)
+    assert scores.shape == (1200,) and np.isfinite(scores).all()
+    assert fitted.explain(entity.test).shape == (1200, 6)
+    assert fitted.scale_scores(entity.test).shape == (1200, 2)
+    assert fitted.calibration_.fitted_on == "validation"
+    assert len(fitted.history_) >= 1 and fitted.history_[0]["val_loss"] > 0
+
+
+def test_auroc_floor_on_small_synthetic(fitted, entity):
+    assert roc_auc_score(entity.labels, fitted.score(entity.test)) > 0.7
+
+
+def test_save_load_round_trip(fitted, entity, tmp_path):
+    fitted.save(tmp_path / "m")
+    assert (tmp_path / "m" / "network.pt").is_file()
+    loaded = Detector.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.score(entity.test), fitted.score(entity.test), rtol=1e-5)
+    np.testing.assert_allclose(loaded.validation_scale_scores_, fitted.validation_scale_scores_)
+
+
+@pytest.mark.parametrize("mode", ["count", "count_upper"])
+def test_count_scores_are_integers_in_range(fitted, entity, mode):
+    detector = make_detector("mscred", **{**TINY, "score_mode": mode})
+    detector.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    detector._cache = None
+    raw = detector.raw_score(entity.test)
+    assert np.all(raw == np.round(raw)) and raw.min() >= 0 and raw.max() <= 36
+
+
+def test_samples_map_to_the_steps_they_cover():
+    ends = np.array([20, 25, 30])
+    steps = samples_to_steps(np.array([1.0, 2.0, 3.0]), ends, 5, 30)
+    assert steps[:20].tolist() == [1.0] * 20  # warm-up takes the first sample's value
+    assert steps[20:25].tolist() == [2.0] * 5 and steps[25:].tolist() == [3.0] * 5
+
+
+def test_bad_parameters():
+    with pytest.raises(ConfigError, match="score_mode must be one of"):
+        make_detector("mscred", score_mode="max")
+    with pytest.raises(ConfigError, match="one kernel size per encoder level"):
+        make_detector("mscred", lstm_kernels=(3, 3))
