@@ -44,7 +44,7 @@ def _by_blocks(x: np.ndarray, ends: np.ndarray, windows, gap: int) -> np.ndarray
     longest = max(windows)
     first_block = ends[0] - longest  # blocks tile [first_block, n_steps)
     blocks = x[first_block:].reshape(-1, gap, x.shape[1])
-    block_sums = np.einsum("bgi,bgj->bij", blocks, blocks)  # [B, n, n]
+    block_sums = np.matmul(blocks.transpose(0, 2, 1), blocks)  # [B, n, n]
     out = np.empty((len(ends), len(windows), x.shape[1], x.shape[1]))
     per_largest = longest // gap
     for s, w in enumerate(windows):

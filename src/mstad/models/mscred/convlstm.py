@@ -20,21 +20,38 @@ from mstad.models.mscred.padding import same_padding
 
 
 class ConvLSTMCell(nn.Module):
+    """Gates = conv_x(x_t) + conv_h(h_{t-1}), the same as one convolution over [x_t, h_{t-1}].
+
+    Split in two so that the input part runs once for all steps (larger, faster matrix products)
+    and the hidden part is skipped at t = 0, where h = 0. Both halves are initialised with the
+    fan-in of the joint convolution, so the model is the one a single conv would give.
+    """
+
     def __init__(self, channels: int, kernel: int):
         super().__init__()
         self.channels = channels
         self.pad = same_padding(kernel, 1)
-        self.gates = nn.Conv2d(2 * channels, 4 * channels, kernel)
+        self.input_conv = nn.Conv2d(channels, 4 * channels, kernel)
+        self.hidden_conv = nn.Conv2d(channels, 4 * channels, kernel, bias=False)
+        bound = 1 / math.sqrt(2 * channels * kernel * kernel)
         with torch.no_grad():
-            self.gates.bias.zero_()
-            self.gates.bias[channels : 2 * channels].fill_(1.0)  # forget gate
+            for weight in (self.input_conv.weight, self.hidden_conv.weight):
+                weight.uniform_(-bound, bound)
+            self.input_conv.bias.zero_()
+            self.input_conv.bias[channels : 2 * channels].fill_(1.0)  # forget gate
 
-    def forward(self, x, state):
+    def input_gates(self, x: torch.Tensor) -> torch.Tensor:
+        """Input contribution for all steps at once: ``(B, h, C, H, W) -> (B, h, 4C, H, W)``."""
+        return self.input_conv(self.pad(x.flatten(0, 1))).unflatten(0, x.shape[:2])
+
+    def step(self, gates_x: torch.Tensor, state):
         h, c = state
-        i, f, g, o = self.gates(self.pad(torch.cat([x, h], dim=1))).chunk(4, dim=1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(c)
-        return h, c
+        gates = gates_x if h is None else gates_x + self.hidden_conv(self.pad(h))
+        i, f, g, o = gates.chunk(4, dim=1)
+        c_new = torch.sigmoid(i) * torch.tanh(g)
+        if c is not None:
+            c_new = c_new + torch.sigmoid(f) * c
+        return torch.sigmoid(o) * torch.tanh(c_new), c_new
 
 
 def temporal_attention(hidden: torch.Tensor, temperature: float | str = 5.0) -> torch.Tensor:
@@ -55,12 +72,10 @@ class AttentionConvLSTM(nn.Module):
         self.temperature = temperature
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        batch, steps, channels, height, width = x.shape
-        h = x.new_zeros(batch, channels, height, width)
-        c = torch.zeros_like(h)
-        outputs = []
-        for t in range(steps):
-            h, c = self.cell(x[:, t], (h, c))
-            outputs.append(h)
+        gates_x = self.cell.input_gates(x)
+        state, outputs = (None, None), []
+        for t in range(x.shape[1]):  # the recurrence: state carries over the steps
+            state = self.cell.step(gates_x[:, t], state)
+            outputs.append(state[0])
         hidden = torch.stack(outputs, dim=1)
         return temporal_attention(hidden, self.temperature), hidden

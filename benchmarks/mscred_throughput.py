@@ -1,0 +1,76 @@
+"""Training and scoring throughput of the full-size MSCRED network on this machine.
+
+Full-size = encoder 32/64/128/256, attention ConvLSTM at all 4 levels (kernels 3, 3, 2, 2 as in
+the paper), h = 5 steps, 3 scales. Prints samples/s for a training step (forward, backward,
+Adam) and for scoring, and the equivalent time steps/s (one sample per gap = 10 steps).
+
+    python benchmarks/mscred_throughput.py [--sensors 25 30] [--batch 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from mstad.models.mscred.network import MSCREDNetwork
+
+GAP = 10
+
+
+def rate(fn, batch: int, repeats: int) -> float:
+    fn()  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return batch * repeats / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sensors", type=int, nargs="+", default=[25, 30])
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--kernels", type=int, nargs=4, default=[3, 3, 2, 2])
+    args = parser.parse_args()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    print(
+        f"device {device}, torch threads {torch.get_num_threads()}, batch {args.batch}, "
+        f"ConvLSTM kernels {args.kernels}"
+    )
+    for n in args.sensors:
+        train, score, params = measure(n, args, device)
+        print(
+            f"n = {n:>2}: {params / 1e6:.2f} M parameters | train {train:6.1f} samples/s "
+            f"({train * GAP:7.0f} steps/s) | score {score:6.1f} samples/s "
+            f"({score * GAP:7.0f} steps/s)"
+        )
+
+
+def measure(n: int, args: argparse.Namespace, device: torch.device) -> tuple[float, float, int]:
+    torch.manual_seed(0)
+    net = MSCREDNetwork(n, lstm_kernels=args.kernels).to(device)
+    optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
+    x = torch.randn(args.batch, 5, 3, n, n, device=device)
+
+    def train_step():
+        optimiser.zero_grad()
+        loss = ((net(x) - x[:, -1]) ** 2).mean()
+        loss.backward()
+        optimiser.step()
+
+    @torch.no_grad()
+    def score_step():
+        net(x)
+
+    params = sum(p.numel() for p in net.parameters())
+    return (
+        rate(train_step, args.batch, args.repeats),
+        rate(score_step, args.batch, args.repeats),
+        params,
+    )
+
+
+if __name__ == "__main__":
+    main()
