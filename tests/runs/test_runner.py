@@ -80,8 +80,12 @@ def test_yaml_config_with_overrides(tmp_path):
         load_config(path)
 
 
-def test_shipped_example_config_is_valid():
+def test_shipped_configs_are_valid():
+    from mstad.models import make_detector
     from tests.conftest import REPO
 
     config = load_config(REPO / "configs" / "example.yaml")
     assert config.model == "knn" and config.params == {"window": 100, "k": 1}
+    for path in sorted((REPO / "configs").glob("*.yaml")):
+        config = load_config(path)
+        make_detector(config.model, **config.params)  # every parameter is known
