@@ -179,11 +179,9 @@ def evaluate(
     metrics, target = evaluate_run(run_dir, expand, vus_window)
     timing = read_json(run_dir / "timing.json") if (run_dir / "timing.json").is_file() else {}
 
-    class _Result:
-        path, warnings = target, []
+    from mstad.runs import RunResult
 
-    _Result.metrics, _Result.timing = metrics, {"wall_s": timing.get("wall_s", float("nan"))}
-    _print_metrics(_Result)
+    _print_metrics(RunResult(target, metrics, {"wall_s": timing.get("wall_s", float("nan"))}, []))
 
 
 @app.command()
