@@ -45,3 +45,29 @@ def test_seeded_and_noise_level():
     quiet = make_synthetic(n_sensors=4, n_steps=4000, train_end=2000, noise=0.0, seed=1)
     assert np.std(a.train - quiet.train) == pytest.approx(0.3, rel=0.05)
     assert shock(10)[0] == pytest.approx(1.0) and abs(shock(10)).max() <= 1.0
+
+
+def test_shock_is_a_friedlander_positive_phase():
+    s = shock(30, amplitude=2.0)
+    assert s[0] == pytest.approx(2.0) and (s > 0).all() and (np.diff(s) < 0).all()
+    u = np.arange(30) / 30
+    np.testing.assert_allclose(s, 2.0 * (1 - u) * np.exp(-u))
+
+
+def test_shocks_stand_out_of_the_noise_in_signature_matrices():
+    """The anomalies must be visible in the representation itself, before any detector."""
+    from mstad.features.signature import signature_matrices
+
+    def matrices(entity):
+        return signature_matrices(np.concatenate([entity.train, entity.test]).astype(float))
+
+    noisy, ends = matrices(make_synthetic(amplitude=0.0))
+    quiet, _ = matrices(make_synthetic(amplitude=0.0, noise=0.0))
+    noise_p99 = np.percentile(np.abs(noisy - quiet)[:, 0], 99)
+    entity = make_synthetic()
+    dirty, _ = matrices(entity)
+    for iv in entity.intervals:
+        start, end = iv.start + 10_000, iv.end + 1 + 10_000
+        near = (ends > start) & (ends <= end + 10)
+        rows = np.abs(dirty - noisy)[near][:, 0][:, list(iv.causes)].max(axis=0)
+        assert (rows > noise_p99).mean() > 0.4, iv

@@ -8,8 +8,14 @@ The original CSV is not public; where the paper is silent mstad chooses and docu
 
 * positions and root causes default to the authors' label file (``end, r1, r2, r3``; 0-based
   sensors, interval ``[end - span, end)``);
-* the shock is a decaying oscillation ``A·exp(-3u)·cos(4πu)``, ``u ∈ [0, 1)`` over the span, with
-  ``A = 1`` (the signal's own amplitude) and a random sign per sensor, added to the signal;
+* the shock is the Friedlander waveform, the textbook profile of a blast (shock) wave: a jump to
+  ``A`` followed by a decay, ``A·(1 - u)·exp(-u)``, ``u ∈ [0, 1)`` over the span, with ``A = 1``
+  (the signal's own amplitude, so values stay in the signal's range) and a random sign per sensor,
+  added to the signal. An earlier version used a decaying oscillation ``A·exp(-3u)·cos(4πu)``;
+  its two periods per span average out of every windowed product, so it was nearly invisible to
+  any correlation representation (measured on scale-S signature matrices: 0–4 % of the
+  root-cause entries of the 10/30-step anomalies rose above the 99th percentile of the noise's own
+  footprint, against 51–70 % for this waveform — ``tests/data/test_synthetic.py``);
 * split as in the paper: train ``[0, 8000)``, validation ``[8000, 10000)`` (the tail of
   ``Entity.train``), test ``[10000, 20000)``.
 """
@@ -34,9 +40,9 @@ DURATIONS = (10, 30, 90)
 
 
 def shock(span: int, amplitude: float = 1.0) -> np.ndarray:
-    """The injected shape: a decaying oscillation over ``span`` steps."""
+    """The injected shape over ``span`` steps: the Friedlander (blast-wave) positive phase."""
     u = np.arange(span) / span
-    return amplitude * np.exp(-3.0 * u) * np.cos(4.0 * np.pi * u)
+    return amplitude * (1.0 - u) * np.exp(-u)
 
 
 def _anomaly_plan(
