@@ -83,3 +83,37 @@ def test_benchmark_and_evaluate_commands(tmp_path):
     assert "point-adjusted F1" in done.stdout  # PA is never shown without its warning
     done = mstad("evaluate", str(tmp_path))
     assert done.returncode == 2 and "no config.yaml" in done.stderr
+
+
+def test_plant_walk_through(tmp_path):
+    """The README walk-through: raw CSVs → `mstad prepare` → `mstad run` (tiny MSCRED here)."""
+    small = ["--train-batches", "2", "--test-batches", "1", "--stage-seconds", "60,120,60"]
+    done = mstad("example-plant", "plant", *small, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = mstad("prepare", "plant/prepare.yaml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "train 480 rows (2 batches), test 240 rows (1 batch), 2 labelled" in " ".join(
+        done.stdout.split()
+    )
+    assert "outside the process schedule" in done.stdout
+    tiny = ["-p", "windows=[5,10]", "-p", "gap=5", "-p", "steps=2", "-p", "epochs=1"]
+    done = mstad(
+        "-q",
+        "run",
+        "--dataset",
+        "csv",
+        "--data-dir",
+        "plant/prepared",
+        "--model",
+        "mscred",
+        *tiny,
+        "--out",
+        "runs",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "csv · mscred" in done.stdout and "concat" in done.stdout
+    done = mstad("example-plant", "p2", "--stage-seconds", "10,20", cwd=tmp_path)
+    assert done.returncode == 2 and "need 3 integers" in done.stderr
+    done = mstad("prepare", "plant/missing.yaml", cwd=tmp_path)
+    assert done.returncode == 2 and "missing.yaml: prepare config not found" in done.stderr

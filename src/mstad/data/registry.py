@@ -1,4 +1,5 @@
-"""Data sets by name: ``smap``, ``msl``, ``smd`` (from a folder), ``synthetic`` (built in)."""
+"""Data sets by name: ``smap``, ``msl``, ``smd``, ``csv`` (a folder written by ``mstad prepare``)
+and ``synthetic`` (built in)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from mstad.data.entity import Dataset
 from mstad.data.nasa import load_nasa
+from mstad.data.plant.loader import load_prepared
 from mstad.data.smd import load_smd
 from mstad.data.synthetic import load_synthetic
 from mstad.errors import ConfigError, DataError, MstadError
@@ -30,6 +32,10 @@ def _smd(data_dir: Path, entities: Sequence[str] | None = None, **options: Any) 
     return load_smd(data_dir, entities, **options)
 
 
+def _csv(data_dir: Path, entities: Sequence[str] | None = None, **options: Any) -> Dataset:
+    return load_prepared(data_dir, entities, **options)
+
+
 def _synthetic(data_dir: Path, entities: Sequence[str] | None = None, **options: Any) -> Dataset:
     return load_synthetic(**options).select(entities)
 
@@ -38,6 +44,7 @@ LOADERS: dict[str, Callable[..., Dataset]] = {
     "smap": _nasa("SMAP"),
     "msl": _nasa("MSL"),
     "smd": _smd,
+    "csv": _csv,
     "synthetic": _synthetic,
 }
 
@@ -63,6 +70,8 @@ def survey(data_dir: Path | str | None = None) -> list[dict[str, Any]]:
     """Try every data set under ``data_dir``; one row per set with its counts or the problem."""
     rows = []
     for name in LOADERS:
+        if name == "csv" and not (Path(data_dir or default_data_dir()) / "manifest.json").is_file():
+            continue  # a prepared folder is named explicitly, never searched for
         try:
             dataset = load_dataset(name, data_dir)
             warnings = sum(len(e.warnings) for e in dataset)

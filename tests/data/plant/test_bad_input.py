@@ -1,0 +1,172 @@
+"""Every bad input gets one line naming the file (or field) and the fix; nothing is dropped silently."""
+
+import pytest
+import yaml
+
+from mstad.data.plant import load_prepare_config, load_prepared, prepare
+from mstad.data.plant.config import build_prepare_config
+from mstad.errors import ConfigError, DataError
+from tests.data.plant.conftest import edit_config
+
+
+def _raw(plant, batch="batch_00", name="temperatures.csv"):
+    return plant.parent / "raw" / batch / name
+
+
+def _rewrite(path, change):
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(change(lines)) + "\n", encoding="utf-8")
+
+
+def _fails(plant, pattern, error=DataError, config=None):
+    with pytest.raises(error, match=pattern) as info:
+        prepare(config or load_prepare_config(plant))
+    assert "\n" not in str(info.value)
+    return str(info.value)
+
+
+def test_missing_timestamp_column(plant):
+    _rewrite(_raw(plant), lambda ls: ["time" + ls[0][len("timestamp") :], *ls[1:]])
+    message = _fails(plant, r"temperatures.csv: no timestamp column 'timestamp'")
+    assert "timestamp_column" in message
+
+
+def test_unparsable_timestamp(plant):
+    _rewrite(_raw(plant), lambda ls: [ls[0], "08.01.2024 06:00," + ls[1].split(",", 1)[1], *ls[2:]])
+    _fails(
+        plant,
+        r"temperatures.csv: column 'timestamp': cannot parse '08.01.2024 06:00' at "
+        r"line 2 .*timestamp_format",
+    )
+
+
+def test_empty_timestamp_cell(plant):
+    _rewrite(_raw(plant), lambda ls: [*ls[:3], "," + ls[3].split(",", 1)[1], *ls[4:]])
+    _fails(plant, r"temperatures.csv: column 'timestamp' is empty at line 4")
+
+
+def test_time_going_backwards(plant):
+    _rewrite(_raw(plant), lambda ls: [ls[0], ls[2], ls[1], *ls[3:]])
+    _fails(plant, r"temperatures.csv: time goes backwards at line 3 .*sort the file by time")
+
+
+def test_overlapping_schedule_stages(plant):
+    schedule = plant.parent / "schedule.csv"
+    _rewrite(schedule, lambda ls: [ls[0], ls[1].replace("06:02:00", "06:03:00"), *ls[2:]])
+    _fails(plant, r"schedule.csv: stages 'heat' and 'react' of batch 'batch_00' overlap")
+
+
+def test_schedule_stage_without_data(plant):
+    _rewrite(
+        plant.parent / "schedule.csv",
+        lambda ls: [*ls, "batch_00,cleaning,2024-01-08T09:00:00,2024-01-08T09:10:00"],
+    )
+    message = _fails(plant, r"batch_00: schedule stage 'cleaning' .* has no data in this batch")
+    assert "time zone" in message
+
+
+def test_sensor_absent_from_a_batch_is_an_error_or_filled(plant):
+    _rewrite(_raw(plant, "batch_01"), lambda ls: [",".join(r.split(",")[:-1]) for r in ls])
+    _fails(plant, r"batch_01: sensor 'temp_09' is in no file of this batch.*missing_sensor: fill")
+    result = prepare(edit_config(plant, missing_sensor="fill"))
+    report = result.report.to_frame()
+    row = report[report["reason"].str.contains("temp_09 absent")]
+    assert row["rows"].sum() > 0 and row["source"].str.endswith("batch_01").all()
+
+
+def test_all_empty_sensor(plant):
+    for batch in ("batch_00", "batch_01"):
+        _rewrite(
+            _raw(plant, batch), lambda ls: [ls[0]] + [r.rsplit(",", 1)[0] + "," for r in ls[1:]]
+        )
+    _fails(plant, r"temp_09 have no value in any training batch; list them in `exclude_sensors:`")
+    config = edit_config(plant, exclude_sensors=["temp_09"], labels=None)
+    assert prepare(config).manifest["sensors"][-1] == "temp_08"
+
+
+def test_constant_sensor(plant):
+    for batch in ("batch_00", "batch_01"):
+        _rewrite(
+            _raw(plant, batch), lambda ls: [ls[0]] + [r.rsplit(",", 1)[0] + ",5" for r in ls[1:]]
+        )
+    _fails(plant, r"temp_09 are constant over all training batches")
+
+
+def test_mixed_units(plant):
+    _rewrite(
+        _raw(plant, "batch_01"),
+        lambda ls: [ls[0].replace("temp_03 [degC]", "temp_03 [degF]"), *ls[1:]],
+    )
+    _fails(plant, r"batch_01/temperatures.csv: sensor 'temp_03' is in 'degF' but .* 'degC'")
+
+
+def test_empty_file(plant):
+    _raw(plant).write_text("")
+    _fails(plant, r"temperatures.csv: empty file; remove it or re-export it")
+
+
+def test_header_only_file(plant):
+    _rewrite(_raw(plant), lambda ls: ls[:1])
+    _fails(plant, r"temperatures.csv: header but no data rows")
+
+
+def test_non_utf8_file_and_the_encoding_option(plant):
+    path = _raw(plant)
+    text = path.read_text(encoding="utf-8").replace("[degC]", "[°C]")
+    path.write_bytes(text.encode("latin-1"))
+    _fails(plant, r"temperatures.csv: header is not valid utf-8 .*encoding:")
+    # all files in latin-1, declared: it reads (°C and degC now differ, so use one unit)
+    for other in plant.parent.glob("raw/*/temperatures.csv"):
+        if other != path:
+            other.write_bytes(
+                other.read_text(encoding="utf-8").replace("[degC]", "[°C]").encode("latin-1")
+            )
+    result = prepare(edit_config(plant, encoding="latin-1"))
+    assert result.manifest["units"]["temp_00"] == "°C"
+
+
+def test_non_numeric_value(plant):
+    _rewrite(_raw(plant), lambda ls: [ls[0], ls[1].rsplit(",", 1)[0] + ",OFF", *ls[2:]])
+    _fails(plant, r"temperatures.csv: .*invalid value 'OFF'")
+
+
+def test_repeated_timestamps_as_error(plant):
+    _fails(
+        plant,
+        r"batch_00/flows.csv: 2 repeated timestamps, first .* at line \d+",
+        config=edit_config(plant, duplicates="error"),
+    )
+
+
+def test_missing_batch_folder_and_unknown_label_cause(plant):
+    _fails(
+        plant,
+        r"batch_09: batch folder not found",
+        config=edit_config(plant, test_batches=["batch_09"]),
+    )
+    labels = plant.parent / "labels.csv"
+    _rewrite(labels, lambda ls: [ls[0], ls[1].rsplit(",", 1)[0] + ",reactor_temp"])
+    _fails(
+        plant,
+        r"labels.csv: line 2: cause 'reactor_temp' is not a prepared sensor",
+        config=edit_config(plant, test_batches=["batch_02"]),
+    )
+
+
+def test_config_errors(plant):
+    data = yaml.safe_load(plant.read_text())
+    with pytest.raises(ConfigError, match=r"x.yaml: unknown key 'periode'; valid keys: name, raw"):
+        build_prepare_config({**data, "periode": "1s"}, "x.yaml")
+    with pytest.raises(ConfigError, match=r"x.yaml: .*listed as both train and test"):
+        build_prepare_config({**data, "test_batches": ["batch_00"]}, "x.yaml")
+    with pytest.raises(ConfigError, match=r"x.yaml: required key 'schedule' is missing"):
+        build_prepare_config({k: v for k, v in data.items() if k != "schedule"}, "x.yaml")
+
+
+def test_loading_a_folder_that_was_not_prepared(tmp_path):
+    with pytest.raises(
+        DataError,
+        match=r"no manifest.json, so not a prepared data set; run "
+        r"`mstad prepare",
+    ):
+        load_prepared(tmp_path)
