@@ -107,20 +107,23 @@ def _check_training_sensors(train: pd.DataFrame, sensors: list[str]) -> None:
 
 
 def _normalise(config, normalizer, frame, sensors, report) -> pd.DataFrame:
-    values = normalizer.transform(frame, sensors)
-    values = np.nan_to_num(values, nan=0.0)  # absent sensors (missing_sensor: fill) = stage mean
+    values = normalizer.transform(frame, sensors)  # the one copy of the sensor block
+    np.nan_to_num(values, copy=False, nan=0.0)  # absent sensors (missing_sensor: fill) = mean
     if config.clip is not None:
         clipped = (np.abs(values) > config.clip).any(axis=1)
-        for batch in pd.unique(frame["batch"]):
+        batches = frame["batch"].to_numpy()
+        for batch in pd.unique(batches):
             report.add(
                 "clipped",
                 f"|value| > {config.clip} after normalisation",
                 batch,
-                int(clipped[frame["batch"].to_numpy() == batch].sum()),
+                int(clipped[batches == batch].sum()),
             )
-        values = np.clip(values, -config.clip, config.clip)
-    out = frame[["batch", "stage", "timestamp"]].copy()
-    return pd.concat([out, pd.DataFrame(values, columns=sensors)], axis=1)
+        np.clip(values, -config.clip, config.clip, out=values)
+    out = pd.DataFrame(values, columns=sensors, copy=False)
+    for k, column in enumerate(("batch", "stage", "timestamp")):
+        out.insert(k, column, frame[column].to_numpy())
+    return out
 
 
 def _labels(config, test, sensors) -> list[Interval]:
@@ -148,8 +151,9 @@ def prepare(config: PrepareConfig) -> PrepareResult:
     if not sensors:
         raise DataError(f"{config.raw_dir}: no sensor columns besides the timestamp")
     frames = {b: _prepare_batch(config, b, files[b], schedule, sensors, report) for b in batches}
-    train = pd.concat([frames[b] for b in config.train_batches], ignore_index=True)
-    test = pd.concat([frames[b] for b in config.test_batches], ignore_index=True)
+    rows = {b: len(frame) for b, frame in frames.items()}
+    train = pd.concat([frames.pop(b) for b in config.train_batches], ignore_index=True)
+    test = pd.concat([frames.pop(b) for b in config.test_batches], ignore_index=True)
     _check_training_sensors(train, sensors)
     normalizer = StageNormalizer(config.normalization, config.per_stage).fit(train, sensors)
     train = _normalise(config, normalizer, train, sensors, report)
@@ -179,8 +183,8 @@ def prepare(config: PrepareConfig) -> PrepareResult:
         "units": units,
         "stages": sorted(train["stage"].unique().tolist()),
         "batches": {
-            "train": {b: len(frames[b]) for b in config.train_batches},
-            "test": {b: len(frames[b]) for b in config.test_batches},
+            "train": {b: rows[b] for b in config.train_batches},
+            "test": {b: rows[b] for b in config.test_batches},
         },
         "rows": {"train": len(train), "test": len(test)},
         "labelled": config.labels is not None,
