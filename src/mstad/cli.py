@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -258,6 +259,61 @@ def datasets(
     console.print(table)
     for problem in problems:
         console.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="a folder written by `mstad run`")],
+    out: Annotated[Path | None, typer.Option(help="report folder; default RUN_DIR/report")] = None,
+    entities: Annotated[str | None, typer.Option(help="comma-separated; default top 6")] = None,
+    top_k: Annotated[int, typer.Option(help="heatmaps per entity")] = 3,
+) -> None:
+    """Write a self-contained report folder: ROC/PR curves, ranked entities, figures, heatmaps."""
+    from mstad.report import build_report
+
+    names = [e.strip() for e in entities.split(",")] if entities else None
+    start = time.perf_counter()
+    page = build_report(run_dir, out, names, top_k=top_k)
+    console.print(f"written: {page} ({time.perf_counter() - start:.1f} s)")
+
+
+@app.command()
+def dashboard(
+    runs: Annotated[list[Path], typer.Argument(help="run folders, or folders of runs")],
+    host: Annotated[str, typer.Option(help="address to bind; loopback unless told")] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8501,
+) -> None:
+    """Open the Streamlit dashboard on the given runs (needs the `dashboard` extra)."""
+    import importlib.util
+    import os
+    import subprocess
+
+    from mstad.errors import ConfigError
+    from mstad.runs.view import find_runs
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise ConfigError('the dashboard needs streamlit: pip install -e ".[dashboard]"')
+    if not find_runs(runs):
+        raise ConfigError(f"no run folders in {', '.join(map(str, runs))}; run `mstad run` first")
+    script = Path(__file__).parent / "app" / "dashboard.py"
+    env = {**os.environ, "MSTAD_RUNS": os.pathsep.join(str(r.resolve()) for r in runs)}
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    console.print(f"dashboard on http://{host}:{port} (Ctrl-C stops it)")
+    raise SystemExit(subprocess.call(command, env=env))
 
 
 @app.command()

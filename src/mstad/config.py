@@ -41,6 +41,9 @@ class RunConfig(BaseModel):
     output_dir: Path = Path("runs")
     save_models: bool = False
     explain: bool = False
+    store_series: bool = Field(
+        True, description="copy each entity's test series into the run (report, dashboard)"
+    )
     threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
     vus_window: int = Field(100, ge=0, description="largest VUS buffer, in steps")
     executor: str = Field("local", pattern="^(local|ray)$")

@@ -42,6 +42,8 @@ class Detector:
 
     name: ClassVar[str] = "detector"
     supports_explain: ClassVar[bool] = False
+    #: what :meth:`heatmap` shows, e.g. "residual matrix"; None when the model has no map
+    heatmap_kind: ClassVar[str | None] = None
 
     # ---- parameters -------------------------------------------------------------------------
     @classmethod
@@ -86,6 +88,18 @@ class Detector:
         if not self.supports_explain:
             raise MstadError(f"detector {self.name!r} cannot explain scores per sensor")
         return np.asarray(self._explain(self._check_input(series)), dtype=np.float64)
+
+    def heatmap(self, series: np.ndarray, t: int) -> np.ndarray | None:
+        """A 2-D map behind the score at step ``t`` (MSCRED: the residual matrix), or None."""
+        if self.heatmap_kind is None:
+            return None
+        series = self._check_input(series)
+        if not 0 <= t < len(series):
+            raise MstadError(f"time step {t} is outside the series (0..{len(series) - 1})")
+        return np.asarray(self._heatmap(series, int(t)), dtype=np.float64)
+
+    def _heatmap(self, series: np.ndarray, t: int) -> np.ndarray:
+        raise NotImplementedError
 
     def _check_input(self, series: np.ndarray) -> np.ndarray:
         if not hasattr(self, "calibration_"):

@@ -119,4 +119,28 @@ def finalize_run(run_dir, config, dataset: Dataset, results, wall_s, jobs, resum
     write_json(run_dir / "timing.json", timing)
     write_json(run_dir / "warnings.json", data_warnings)
     write_json(run_dir / "calibration.json", {r.name: r.calibration for r in results})
+    write_entities(run_dir, dataset, config.store_series)
     return metrics, timing
+
+
+def write_entities(run_dir: Path, dataset: Dataset, store_series: bool) -> None:
+    """``entities.json`` (sensor names, true intervals with causes) and ``series/<entity>.npy``
+    (the test split, float32), so reports and the dashboard need nothing but the run folder."""
+    info = {
+        e.name: {
+            "sensors": list(e.sensors),
+            "n_train": int(e.train.shape[0]),
+            "n_test": int(e.test.shape[0]),
+            "intervals": [
+                {"start": iv.start, "end": iv.end, "causes": list(iv.causes or ())}
+                for iv in e.intervals
+            ],
+        }
+        for e in dataset
+    }
+    write_json(Path(run_dir) / "entities.json", info)
+    if store_series:
+        folder = Path(run_dir) / "series"
+        folder.mkdir(exist_ok=True)
+        for e in dataset:
+            np.save(folder / f"{e.name}.npy", e.test.astype(np.float32))

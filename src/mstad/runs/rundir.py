@@ -2,8 +2,8 @@
 
 ```
 runs/2026-11-22T10-41-07_smap_knn/   # never overwritten; a suffix is added on collision
-  config.yaml  scores.parquet  metrics.json  timing.json  warnings.json
-  explain/<entity>.npy  models/<entity>/
+  config.yaml  scores.parquet  metrics.json  thresholds.json  timing.json  warnings.json
+  calibration.json  entities.json  series/<entity>.npy  explain/<entity>.npy  models/<entity>/
 ```
 """
 

@@ -44,6 +44,16 @@ def test_auroc_floor_on_small_synthetic(fitted, entity):
     assert roc_auc_score(entity.labels, fitted.score(entity.test)) > 0.7
 
 
+def test_heatmap_is_the_residual_matrix_of_the_covering_sample(fitted, entity):
+    residual, ends = fitted._residual(fitted._check_input(entity.test))
+    t = 700
+    k = int(np.flatnonzero(ends > t)[0])  # sample covering [ends[k] - gap, ends[k]) ∋ t
+    assert ends[k] - fitted.gap <= t < ends[k]
+    np.testing.assert_allclose(fitted.heatmap(entity.test, t), residual[k, 0], rtol=1e-3, atol=1e-8)
+    assert fitted.heatmap(entity.test, t).shape == (6, 6)
+    assert make_detector("zscore").fit(entity.train).heatmap(entity.test, t) is None
+
+
 def test_save_load_round_trip(fitted, entity, tmp_path):
     fitted.save(tmp_path / "m")
     assert (tmp_path / "m" / "network.pt").is_file()

@@ -54,6 +54,7 @@ def samples_to_steps(values: np.ndarray, sample_ends: np.ndarray, gap: int, n_st
 class MSCRED(Detector):
     name = "mscred"
     supports_explain = True
+    heatmap_kind = "residual matrix, scale S"
 
     def __init__(
         self,
@@ -220,6 +221,13 @@ class MSCRED(Detector):
         """Per-scale counts of broken entries per time step, ``[T, S]`` (S = short/medium/long)."""
         residual, ends = self._residual(self._check_input(series))
         return samples_to_steps(self._scale_counts(residual), ends, self.gap, len(series))
+
+    def _heatmap(self, series: np.ndarray, t: int) -> np.ndarray:
+        """Scale-S residual matrix ``[n, n]`` of the sample covering step ``t``."""
+        stacks, ends = self._samples(series)
+        covering = np.flatnonzero(ends > t)
+        k = int(covering[np.argmin(ends[covering])]) if covering.size else len(ends) - 1
+        return self._residual_of(stacks[k : k + 1])[0, 0]
 
     def _explain(self, series: np.ndarray) -> np.ndarray:
         residual, ends = self._residual(series)

@@ -1,0 +1,133 @@
+"""Matplotlib figures of a run: ROC/PR curves, one entity's score and sensors, heatmaps.
+
+Every function returns a :class:`matplotlib.figure.Figure` (Agg backend, nothing shown) so the
+report can save it and tests can inspect it.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+
+from mstad.runs.view import RunView, detected_events  # noqa: E402
+
+TRUE = "#d62728"
+ALARM = "#ff7f0e"
+SCORE = "#1f77b4"
+
+
+def curves_figure(run: RunView) -> Figure | None:
+    """ROC and PR curves: all entities concatenated (bold) and each entity (thin)."""
+    labelled = [(n, run.labels(n), run.score(n)) for n in run.entity_names]
+    labelled = [(n, y, s) for n, y, s in labelled if y is not None and 0 < y.sum() < len(y)]
+    if not labelled:
+        return None
+    fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
+    for _, y, s in labelled[:200]:
+        fpr, tpr, _ = roc_curve(y, s)
+        precision, recall, _ = precision_recall_curve(y, s)
+        roc_ax.plot(fpr, tpr, color="grey", alpha=0.25, lw=0.8)
+        pr_ax.plot(recall, precision, color="grey", alpha=0.25, lw=0.8)
+    y = np.concatenate([y for _, y, _ in labelled])
+    s = np.concatenate([s for _, _, s in labelled])
+    fpr, tpr, _ = roc_curve(y, s)
+    precision, recall, _ = precision_recall_curve(y, s)
+    concat = run.metrics.get("concat", {})
+    roc_ax.plot(fpr, tpr, color=SCORE, lw=2.2, label=f"concat AUROC {concat.get('auroc', 0):.3f}")
+    pr_ax.plot(recall, precision, color=SCORE, lw=2.2, label=f"concat AP {concat.get('ap', 0):.3f}")
+    roc_ax.plot([0, 1], [0, 1], ls=":", color="black", lw=0.8)
+    pr_ax.axhline(y.mean(), ls=":", color="black", lw=0.8, label=f"base rate {y.mean():.3f}")
+    roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    pr_ax.set(xlabel="recall", ylabel="precision", title="precision–recall", ylim=(0, 1.02))
+    for ax in (roc_ax, pr_ax):
+        ax.legend(loc="lower right" if ax is roc_ax else "upper right", fontsize=9)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{run.label}: concat (blue) and {len(labelled)} entities (grey)", fontsize=11)
+    return fig
+
+
+def _shade(ax, intervals, color, alpha, label=None) -> None:
+    for k, (start, end) in enumerate(intervals):
+        ax.axvspan(start, end + 1, color=color, alpha=alpha, lw=0, label=label if k == 0 else None)
+
+
+def pick_sensors(run: RunView, name: str, k: int = 3) -> list[int]:
+    """Sensors to draw: the top contributors when the run has explanations, else the first k."""
+    explain = run.explain(name)
+    n = len(run.sensors(name))
+    if explain is not None:
+        return [int(i) for i in np.argsort(-explain.sum(axis=0))[:k]]
+    return list(range(min(k, n)))
+
+
+def entity_figure(run: RunView, name: str, sensors: list[int] | None = None) -> Figure:
+    """Chosen sensors, then the score with threshold, true intervals and detected events."""
+    score, threshold = run.score(name), run.threshold(name)
+    series, names = run.series(name), run.sensors(name)
+    truth = [(iv["start"], iv["end"]) for iv in run.intervals(name)]
+    events = detected_events(score, threshold) if threshold is not None else np.empty((0, 2))
+    sensors = pick_sensors(run, name) if sensors is None else sensors
+    rows = 2 if series is not None and sensors else 1
+    fig, axes = plt.subplots(
+        rows, 1, figsize=(12, 2.6 * rows + 0.6), sharex=True, layout="constrained", squeeze=False
+    )
+    t = np.arange(len(score))
+    if rows == 2:
+        ax = axes[0, 0]
+        for i in sensors:
+            ax.plot(t, series[:, i], lw=0.8, label=names[i] if i < len(names) else f"s{i}")
+        _shade(ax, truth, TRUE, 0.15)
+        ax.set_ylabel("sensor value")
+        ax.legend(loc="upper left", fontsize=8, ncol=min(len(sensors), 6))
+        ax.grid(alpha=0.3)
+    ax = axes[-1, 0]
+    ax.plot(t, score, color=SCORE, lw=0.8, label="score")
+    if threshold is not None:
+        ax.axhline(threshold, color="black", ls="--", lw=1, label=f"threshold {threshold:.3g}")
+    _shade(ax, truth, TRUE, 0.18, "true anomaly")
+    low, high = ax.get_ylim()
+    for k, (start, end) in enumerate(events):
+        ax.hlines(
+            low + 0.03 * (high - low),
+            start,
+            end + 1,
+            color=ALARM,
+            lw=5,
+            label="detected" if k == 0 else None,
+        )
+    ax.set(xlabel="test time step", ylabel="score")
+    ax.legend(loc="upper left", fontsize=8, ncol=4)
+    ax.grid(alpha=0.3)
+    m = run.entity_metrics(name)
+    summary = ", ".join(f"{k.upper()} {m[k]:.3f}" for k in ("auroc", "ap") if m.get(k) is not None)
+    fig.suptitle(f"{name} — {summary or 'no labels'}; {len(events)} detected event(s)", fontsize=11)
+    return fig
+
+
+def heatmap_figure(
+    matrices: list[tuple[int, np.ndarray]], names: list[str], kind: str, entity: str
+) -> Figure:
+    """Side-by-side heatmaps (e.g. MSCRED residual matrices) at the given time steps."""
+    fig, axes = plt.subplots(
+        1,
+        len(matrices),
+        figsize=(4.2 * len(matrices) + 0.8, 4.4),
+        layout="constrained",
+        squeeze=False,
+    )
+    vmax = max(float(m.max()) for _, m in matrices) or 1.0
+    for ax, (t, matrix) in zip(axes[0], matrices, strict=True):
+        image = ax.imshow(matrix, cmap="magma", vmin=0, vmax=vmax)
+        ax.set_title(f"t = {t}", fontsize=10)
+        if len(names) <= 40:
+            ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
+            ax.set_yticks(range(len(names)), names, fontsize=6)
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
+    fig.suptitle(f"{entity}: {kind} at the highest detected events", fontsize=11)
+    return fig
