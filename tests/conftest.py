@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny entities built at test time, and the real data under MSTAD_DATA."""
+"""Shared fixtures: tiny entities and finished runs built at test time, real data under MSTAD_DATA."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mstad.config import RunConfig
 from mstad.data import Entity, Interval, intervals_to_labels
+from mstad.runs import run_experiment
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,3 +50,46 @@ def shifted_entity(
 @pytest.fixture
 def shift_entity() -> Entity:
     return shifted_entity()
+
+
+# ---- finished runs for the report and dashboard tests (built once per session) ----
+TINY_DATA = {"n_sensors": 6, "n_steps": 2400, "train_end": 1200, "n_anomalies": 3, "amplitude": 3.0}
+TINY_MSCRED = {"windows": [5, 10], "gap": 5, "steps": 3, "epochs": 2, "batch_size": 8}
+
+
+def make_run(root, model, params=None, n_entities=1, **extra):
+    config = RunConfig(
+        dataset="synthetic",
+        dataset_options={**TINY_DATA, "n_entities": n_entities},
+        model=model,
+        params=params or {},
+        output_dir=root,
+        n_jobs=1,
+        **extra,
+    )
+    return run_experiment(config).path
+
+
+@pytest.fixture(scope="session")
+def zscore_run(tmp_path_factory):
+    return make_run(
+        tmp_path_factory.mktemp("runs"), "zscore", n_entities=2, explain=True, save_models=True
+    )
+
+
+@pytest.fixture(scope="session")
+def mscred_run(tmp_path_factory):
+    return make_run(
+        tmp_path_factory.mktemp("runs"), "mscred", TINY_MSCRED, explain=True, save_models=True
+    )
+
+
+@pytest.fixture
+def half_written_run(zscore_run, tmp_path):
+    """A copy of a run whose metrics were never written (a run killed before it finished)."""
+    import shutil
+
+    broken = tmp_path / "broken_run"
+    shutil.copytree(zscore_run, broken)
+    (broken / "metrics.json").unlink()
+    return broken

@@ -309,6 +309,8 @@ def dashboard(
         str(port),
         "--server.headless",
         "true",
+        "--client.toolbarMode",
+        "minimal",
         "--browser.gatherUsageStats",
         "false",
     ]

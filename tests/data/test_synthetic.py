@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mstad.data import load_dataset, make_synthetic
-from mstad.data.synthetic import PAPER_ANOMALIES, shock
+from mstad.data.synthetic import PAPER_ANOMALIES, load_synthetic, shock
 
 
 def test_paper_layout_and_labels():
@@ -71,3 +71,11 @@ def test_shocks_stand_out_of_the_noise_in_signature_matrices():
         near = (ends > start) & (ends <= end + 10)
         rows = np.abs(dirty - noisy)[near][:, 0][:, list(iv.causes)].max(axis=0)
         assert (rows > noise_p99).mean() > 0.4, iv
+
+
+def test_several_entities_have_their_own_seeds_and_names():
+    small = {"n_sensors": 4, "n_steps": 600, "train_end": 300, "n_anomalies": 1}
+    dataset = load_synthetic(n_entities=3, seed=5, **small)
+    assert [e.name for e in dataset.entities] == ["synthetic-0", "synthetic-1", "synthetic-2"]
+    assert np.array_equal(dataset.entities[1].train, make_synthetic(seed=6, **small).train)
+    assert not np.array_equal(dataset.entities[0].train, dataset.entities[1].train)

@@ -22,6 +22,8 @@ The original CSV is not public; where the paper is silent mstad chooses and docu
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from mstad.data.entity import Dataset, Entity, Interval
@@ -111,6 +113,16 @@ def make_synthetic(
     )
 
 
-def load_synthetic(**params) -> Dataset:
-    """The embedded default data set: one synthetic entity, no download needed."""
-    return Dataset("synthetic", (make_synthetic(**params),))
+def load_synthetic(n_entities: int = 1, **params) -> Dataset:
+    """The embedded default data set, no download needed: one entity, or ``n_entities`` with
+    seeds ``seed, seed + 1, …`` (named ``synthetic-0``, ``synthetic-1``, …)."""
+    if n_entities < 1:
+        raise DataError(f"synthetic: n_entities = {n_entities}, need at least 1")
+    if n_entities == 1:
+        return Dataset("synthetic", (make_synthetic(**params),))
+    seed = params.pop("seed", 0)
+    entities = [
+        dataclasses.replace(make_synthetic(seed=seed + k, **params), name=f"synthetic-{k}")
+        for k in range(n_entities)
+    ]
+    return Dataset("synthetic", tuple(entities))

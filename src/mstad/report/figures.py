@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
-from mstad.runs.view import RunView, detected_events  # noqa: E402
+from mstad.runs.view import RunView, detected_events, pick_sensors  # noqa: E402
 
 TRUE = "#d62728"
 ALARM = "#ff7f0e"
@@ -55,15 +55,6 @@ def curves_figure(run: RunView) -> Figure | None:
 def _shade(ax, intervals, color, alpha, label=None) -> None:
     for k, (start, end) in enumerate(intervals):
         ax.axvspan(start, end + 1, color=color, alpha=alpha, lw=0, label=label if k == 0 else None)
-
-
-def pick_sensors(run: RunView, name: str, k: int = 3) -> list[int]:
-    """Sensors to draw: the top contributors when the run has explanations, else the first k."""
-    explain = run.explain(name)
-    n = len(run.sensors(name))
-    if explain is not None:
-        return [int(i) for i in np.argsort(-explain.sum(axis=0))[:k]]
-    return list(range(min(k, n)))
 
 
 def entity_figure(run: RunView, name: str, sensors: list[int] | None = None) -> Figure:

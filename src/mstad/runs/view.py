@@ -147,6 +147,15 @@ def rank_sensors(explain: np.ndarray, start: int, end: int, sensors: list[str]) 
     )
 
 
+def pick_sensors(run: RunView, name: str, k: int = 3) -> list[int]:
+    """Sensors to draw: the top contributors when the run has explanations, else the first k."""
+    explain = run.explain(name)
+    n = len(run.sensors(name))
+    if explain is not None:
+        return [int(i) for i in np.argsort(-explain.sum(axis=0))[:k]]
+    return list(range(min(k, n)))
+
+
 def open_run(path: Path | str) -> RunView:
     """Check and open a run folder; a broken one is a :class:`RunError` saying what to do."""
     path = Path(path)

@@ -1,0 +1,122 @@
+"""Plotly charts of one entity of a run: score with threshold and labels, sensors, a heatmap.
+
+Pure functions of arrays, so the dashboard stays a thin layout script and tests can inspect
+the figures without a browser.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from mstad.runs.view import detected_events
+
+TRUE = "rgba(214, 39, 40, 0.18)"
+ALARM = "#ff7f0e"
+SCORE = "#1f77b4"
+
+
+def _shade(fig: go.Figure, intervals, color: str, name: str, row_ref: str = "y") -> None:
+    for start, end in intervals:
+        fig.add_vrect(x0=start, x1=end + 1, fillcolor=color, line_width=0, layer="below")
+    if len(intervals):  # one legend entry for all shaded spans
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=name,
+                marker={"size": 12, "color": color, "symbol": "square"},
+            )
+        )
+
+
+def score_figure(
+    score: np.ndarray, threshold: float | None, intervals: list[dict], validation: float | None
+) -> go.Figure:
+    """Zoomable score curve, the chosen threshold, shaded true intervals and detected events."""
+    t = np.arange(len(score))
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scattergl(x=t, y=score, mode="lines", name="score", line={"color": SCORE, "width": 1})
+    )
+    _shade(fig, [(iv["start"], iv["end"]) for iv in intervals], TRUE, "true anomaly")
+    if threshold is not None:
+        fig.add_hline(
+            y=threshold,
+            line={"color": ALARM, "dash": "dash"},
+            annotation_text="threshold",
+            annotation_position="top left",
+        )
+        events = detected_events(score, threshold)
+        if len(events):
+            xs = np.concatenate([[s, e + 1, None] for s, e in events])
+            ys = np.concatenate([[threshold, threshold, None] for _ in events])
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    name="detected event",
+                    line={"color": ALARM, "width": 6},
+                )
+            )
+    if validation is not None and validation != threshold:
+        fig.add_hline(
+            y=validation,
+            line={"color": "grey", "dash": "dot", "width": 1},
+            annotation_text="validation threshold",
+            annotation_position="bottom left",
+        )
+    fig.update_layout(
+        height=330,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title="time step",
+        yaxis_title="anomaly score",
+        legend={"orientation": "h", "y": 1.12},
+        clickmode="event+select",
+    )
+    return fig
+
+
+def sensors_figure(
+    series: np.ndarray, columns: list[int], names: list[str], intervals: list[dict]
+) -> go.Figure:
+    """Chosen sensors over time, offset for readability, on the score's time axis."""
+    fig = go.Figure()
+    t = np.arange(len(series))
+    for k, j in enumerate(columns):
+        x = series[:, j]
+        spread = np.nanstd(x) or 1.0
+        fig.add_trace(
+            go.Scattergl(
+                x=t,
+                y=(x - np.nanmean(x)) / spread - 4 * k,
+                mode="lines",
+                name=names[j],
+                line={"width": 1},
+            )
+        )
+    _shade(fig, [(iv["start"], iv["end"]) for iv in intervals], TRUE, "true anomaly")
+    fig.update_layout(
+        height=80 + 70 * max(len(columns), 1),
+        margin={"l": 10, "r": 10, "t": 20, "b": 10},
+        xaxis_title="time step",
+        yaxis={"showticklabels": False, "title": "standardised, offset"},
+    )
+    return fig
+
+
+def heatmap_figure(matrix: np.ndarray, names: list[str], kind: str, t: int) -> go.Figure:
+    """One map (sensor × sensor) behind the score at step ``t``."""
+    labels = [names[i] if i < len(names) else f"s{i}" for i in range(matrix.shape[0])]
+    fig = go.Figure(
+        go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Viridis", colorbar={"title": "value"})
+    )
+    fig.update_layout(
+        height=460,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        title=f"{kind} at step {t}",
+        yaxis={"autorange": "reversed"},
+    )
+    return fig

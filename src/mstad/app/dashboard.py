@@ -1,0 +1,217 @@
+"""mstad dashboard: look at a run — when (score, threshold, labels), where (heatmap), which sensors.
+
+Started by ``mstad dashboard RUN_DIR …``, which passes the run folders in ``MSTAD_RUNS``
+(``os.pathsep``-separated; each a run folder or a folder of runs). Reads run folders only; a
+missing or half-written run shows its one-line :class:`RunError` instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mstad.app.charts import heatmap_figure, score_figure, sensors_figure
+from mstad.evaluation import threshold_metrics
+from mstad.evaluation.metrics import PA_WARNING
+from mstad.runs.view import (
+    RunError,
+    detected_events,
+    find_runs,
+    open_run,
+    pick_sensors,
+    rank_sensors,
+)
+
+HEADLINE = ("auroc", "ap", "vus_pr", "f1")
+
+
+@st.cache_resource(show_spinner=False)
+def load_detector(run_path: str, entity: str):
+    """The saved detector of one entity (``--save-models``), kept across reruns."""
+    return open_run(run_path).detector(entity)
+
+
+def run_paths() -> list[str]:
+    roots = [p for p in os.environ.get("MSTAD_RUNS", "").split(os.pathsep) if p]
+    return [str(p) for p in find_runs(roots)] or roots
+
+
+def headline(run) -> pd.DataFrame:
+    rows = {
+        view: {k: run.metrics.get(view, {}).get(k) for k in HEADLINE}
+        for view in ("concat", "per_entity_mean")
+    }
+    return pd.DataFrame(rows).T
+
+
+def threshold_panel(run, entity: str, score: np.ndarray, labels) -> float:
+    """Slider (+ validation button) and the live precision / recall / F1 it gives."""
+    validation = run.threshold(entity)
+    lo, hi = float(score.min()), float(score.max())
+    if validation is not None:
+        lo, hi = min(lo, validation), max(hi, validation)
+    hi = hi if hi > lo else lo + 1.0
+    key = f"threshold::{run.path}::{entity}"
+    start = validation if validation is not None else float(np.quantile(score, 0.99))
+
+    def use_validation() -> None:
+        st.session_state[key] = start
+
+    left, right = st.columns([4, 1])
+    threshold = left.slider(
+        "threshold",
+        min_value=lo,
+        max_value=hi,
+        value=start,
+        step=(hi - lo) / 1000,
+        key=key,
+        format="%.4g",
+    )
+    right.button(
+        "use validation threshold",
+        on_click=use_validation,
+        disabled=validation is None,
+        help="the threshold fitted on training/validation scores when the run was made",
+    )
+    alarms = int((score > threshold).sum())
+    if labels is None:
+        st.caption(f"{alarms} alarm steps; this entity has no labels, so no precision/recall.")
+        return threshold
+    m = threshold_metrics(labels, score, threshold)
+    cols = st.columns(4)
+    cols[0].metric("precision", f"{m['precision']:.3f}")
+    cols[1].metric("recall", f"{m['recall']:.3f}")
+    cols[2].metric("F1", f"{m['f1']:.3f}")
+    cols[3].metric("alarm steps", f"{alarms}")
+    return threshold
+
+
+def clicked_step(event) -> int | None:
+    points = getattr(getattr(event, "selection", None), "points", None) or []
+    return int(round(points[0]["x"])) if points and points[0].get("x") is not None else None
+
+
+def heatmap_panel(run, entity: str, score: np.ndarray, clicked: int | None) -> None:
+    detector = load_detector(str(run.path), entity)
+    series = run.series(entity)
+    if detector is None or series is None:
+        st.info("No heatmap: run with --save-models (and store_series) to look inside the score.")
+        return
+    if not detector.heatmap_kind:
+        st.info(f"No heatmap: detector {detector.name!r} has no map behind its score.")
+        return
+    key = f"heat_t::{run.path}::{entity}"
+    if key not in st.session_state:
+        st.session_state[key] = int(np.argmax(score))
+    if clicked is not None and clicked != st.session_state.get(key + "::click"):
+        st.session_state[key + "::click"] = clicked
+        st.session_state[key] = min(max(clicked, 0), len(score) - 1)
+    t = st.number_input("time step (or click the score curve)", 0, len(score) - 1, key=key)
+    matrix = detector.heatmap(series, int(t))
+    st.plotly_chart(heatmap_figure(matrix, run.sensors(entity), detector.heatmap_kind, int(t)))
+
+
+def root_cause_panel(run, entity: str, score: np.ndarray, threshold: float) -> None:
+    events = detected_events(score, threshold)
+    if not len(events):
+        st.info("No detected event at this threshold.")
+        return
+    explain = run.explain(entity)
+    if explain is None:
+        st.info("No root-cause ranking: run with --explain (detectors that explain per sensor).")
+        return
+    peaks = [float(score[s : e + 1].max()) for s, e in events]
+    labels = [
+        f"steps {s}–{e} ({e - s + 1} steps, peak {p:.4g})"
+        for (s, e), p in zip(events, peaks, strict=True)
+    ]
+    chosen = st.selectbox(
+        "detected event (strongest first)",
+        [int(i) for i in np.argsort(np.negative(peaks), kind="stable")],
+        format_func=lambda i: labels[i],
+        key=f"event::{run.path}::{entity}",
+    )
+    start, end = (int(v) for v in events[chosen])
+    table = rank_sensors(explain, start, end, run.sensors(entity)).head(10)
+    truth = [iv for iv in run.intervals(entity) if iv["start"] <= end and iv["end"] >= start]
+    causes = sorted({c for iv in truth for c in iv.get("causes", [])})
+    if causes:
+        names = run.sensors(entity)
+        st.caption(
+            "true root causes of the overlapping labelled event: "
+            + ", ".join(names[c] if c < len(names) else str(c) for c in causes)
+        )
+    st.dataframe(table, hide_index=True)
+
+
+def compare_panel(paths: list[str], current: str) -> None:
+    others = st.multiselect("compare with runs", [p for p in paths if p != current])
+    rows = []
+    for path in [current, *others]:
+        try:
+            run = open_run(path)
+        except RunError as error:
+            st.warning(str(error))
+            continue
+        for view in ("concat", "per_entity_mean"):
+            m = run.metrics.get(view, {})
+            rows.append({"run": run.label, "view": view, **{k: m.get(k) for k in HEADLINE}})
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def main() -> None:
+    st.set_page_config(page_title="mstad dashboard", layout="wide")
+    st.title("mstad dashboard")
+    paths = run_paths()
+    if not paths:
+        st.error("No run folders given: start with `mstad dashboard RUN_DIR` after `mstad run`.")
+        st.stop()
+    path = st.sidebar.selectbox("run", paths, format_func=lambda p: os.path.basename(p) or p)
+    try:
+        run = open_run(path)
+    except RunError as error:
+        st.error(str(error))
+        st.stop()
+    table = run.entity_table()
+    entity = st.sidebar.selectbox("entity (highest score first)", table["entity"].tolist())
+    st.sidebar.caption(
+        f"{run.config.get('dataset')} · {run.config.get('model')} · {len(table)} entities"
+    )
+
+    st.subheader(run.label)
+    st.dataframe(headline(run), width="content")
+    st.caption("Headline metrics are threshold-free. " + PA_WARNING)
+
+    score, labels = run.score(entity), run.labels(entity)
+    intervals = run.intervals(entity)
+    st.markdown(f"### When — {entity}")
+    threshold = threshold_panel(run, entity, score, labels)
+    chart = score_figure(score, threshold, intervals, run.threshold(entity))
+    event = st.plotly_chart(chart, on_select="rerun", selection_mode="points", key="score_chart")
+
+    series = run.series(entity)
+    if series is not None:
+        names = run.sensors(entity)
+        chosen = st.multiselect(
+            "sensors",
+            list(range(len(names))),
+            pick_sensors(run, entity),
+            format_func=lambda j: names[j],
+            key=f"sensors::{path}::{entity}",
+        )
+        st.plotly_chart(sensors_figure(series, chosen, names, intervals))
+    else:
+        st.info("No sensor series: the run did not store its test series (store_series).")
+
+    st.markdown("### Where — heatmap")
+    heatmap_panel(run, entity, score, clicked_step(event))
+    st.markdown("### Which sensors — root cause of a detected event")
+    root_cause_panel(run, entity, score, threshold)
+    st.markdown("### Runs side by side")
+    compare_panel(paths, path)
+
+
+main()

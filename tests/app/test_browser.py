@@ -1,0 +1,99 @@
+"""End to end: `mstad dashboard` on loopback, driven in a real Chromium by Playwright.
+
+Uses Debian's ``chromium`` (``.ci/run`` installs it; Playwright never downloads a browser here).
+Set ``MSTAD_SCREENSHOT=path.png`` to keep the screenshot (the README's comes from this test).
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium on PATH (apt-get install -y chromium; set CHROMIUM=…)"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dashboard(mscred_run, zscore_run):
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "mstad",
+        "dashboard",
+        str(mscred_run),
+        str(zscore_run),
+        "--port",
+        str(port),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                    if reply.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                pytest.fail(f"dashboard did not come up on {url}:\n{output[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_dashboard_in_chromium_shows_score_threshold_heatmap_and_metrics(dashboard, tmp_path):
+    shot = Path(os.environ.get("MSTAD_SCREENSHOT") or tmp_path / "dashboard.png")
+    args = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--no-first-run",
+    ]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2600})
+            page.goto(dashboard, wait_until="domcontentloaded")
+            page.get_by_text("mstad dashboard", exact=True).wait_for(timeout=90_000)
+            page.get_by_text("Where — heatmap").wait_for(timeout=90_000)
+            page.locator(".js-plotly-plot").nth(2).wait_for(timeout=90_000)  # score, sensors, map
+            page.wait_for_timeout(1500)  # let plotly finish drawing before the screenshot
+            text = page.inner_text("body")
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    for visible in (
+        "precision",
+        "recall",
+        "F1",
+        "use validation threshold",
+        "residual matrix",
+        "Which sensors",
+        "mscred",
+    ):
+        assert visible in text, f"{visible!r} not visible on the page"
+    assert "Traceback" not in text
+    assert shot.stat().st_size > 50_000  # a rendered page, not a blank one

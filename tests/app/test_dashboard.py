@@ -1,0 +1,112 @@
+"""The dashboard driven by Streamlit's AppTest: loading, threshold, entity choice, broken runs."""
+
+import importlib.util
+import os
+
+import pandas as pd
+import pytest
+from sklearn.metrics import f1_score, precision_score, recall_score
+
+pytest.importorskip("streamlit", reason="the dashboard extra (streamlit) is not installed")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+SCRIPT = importlib.util.find_spec("mstad.app.dashboard").origin
+
+
+def start(monkeypatch, *runs) -> AppTest:
+    monkeypatch.setenv("MSTAD_RUNS", os.pathsep.join(str(r) for r in runs))
+    return AppTest.from_file(SCRIPT, default_timeout=120).run()
+
+
+def metric(app: AppTest, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def entity_scores(run, entity):
+    scores = pd.read_parquet(run / "scores.parquet")
+    rows = scores[scores["entity"] == entity]
+    return rows["score"].to_numpy(), rows["label"].to_numpy(bool)
+
+
+def test_loading_a_run_shows_its_metrics_and_validation_threshold(monkeypatch, zscore_run):
+    app = start(monkeypatch, zscore_run)
+    assert not app.exception and not app.error
+    assert zscore_run.name in app.subheader[0].value
+    headline = app.dataframe[0].value
+    metrics = pd.read_json(zscore_run / "metrics.json", typ="series")
+    assert headline.loc["concat", "auroc"] == pytest.approx(metrics["concat"]["auroc"])
+    entity = app.sidebar.selectbox[1].value
+    threshold = pd.read_json(zscore_run / "thresholds.json")[entity]["value"]
+    assert app.slider[0].value == pytest.approx(threshold)
+
+
+@pytest.mark.parametrize("quantile", [0.5, 0.9, 0.99])
+def test_moving_the_threshold_updates_precision_recall_f1(monkeypatch, zscore_run, quantile):
+    app = start(monkeypatch, zscore_run)
+    entity = app.sidebar.selectbox[1].value
+    score, labels = entity_scores(zscore_run, entity)
+    slider = app.slider[0]
+    value = float(score.min() + quantile * (score.max() - score.min()))
+    app = slider.set_value(value).run()
+    predicted = score > app.slider[0].value
+    assert metric(app, "precision") == f"{precision_score(labels, predicted, zero_division=0):.3f}"
+    assert metric(app, "recall") == f"{recall_score(labels, predicted):.3f}"
+    assert metric(app, "F1") == f"{f1_score(labels, predicted):.3f}"
+    assert metric(app, "alarm steps") == str(int(predicted.sum()))
+
+
+def test_validation_button_restores_the_fitted_threshold(monkeypatch, zscore_run):
+    app = start(monkeypatch, zscore_run)
+    fitted = app.slider[0].value
+    app = app.slider[0].set_value(app.slider[0].min).run()
+    assert app.slider[0].value != pytest.approx(fitted)
+    app = app.button[0].click().run()
+    assert app.slider[0].value == pytest.approx(fitted)
+
+
+def test_choosing_an_entity_switches_scores_and_root_causes(monkeypatch, zscore_run):
+    app = start(monkeypatch, zscore_run)
+    choice = app.sidebar.selectbox[1]
+    other = next(o for o in choice.options if o != choice.value)
+    app = choice.set_value(other).run()
+    assert not app.exception and f"### When — {other}" in [m.value for m in app.markdown]
+    score, labels = entity_scores(zscore_run, other)
+    predicted = score > app.slider[0].value
+    assert metric(app, "recall") == f"{recall_score(labels, predicted):.3f}"
+    ranking = app.dataframe[-2].value  # root-cause table of the strongest detected event
+    assert list(ranking.columns[:2]) == ["rank", "sensor"] and len(ranking) == 6
+
+
+def test_mscred_run_shows_a_residual_heatmap(monkeypatch, mscred_run):
+    app = start(monkeypatch, mscred_run)
+    assert not app.exception and not app.error
+    assert app.number_input[0].value >= 0  # the heatmap's time step
+    assert not [i.value for i in app.info if "No heatmap" in i.value]
+
+
+def test_detector_without_a_map_gets_a_note(monkeypatch, zscore_run):
+    app = start(monkeypatch, zscore_run)
+    assert any("has no map behind its score" in i.value for i in app.info)
+
+
+def test_broken_run_folder_shows_a_clear_message(monkeypatch, half_written_run):
+    app = start(monkeypatch, half_written_run)
+    assert not app.exception
+    assert "half-written run" in app.error[0].value and "--resume" in app.error[0].value
+
+
+def test_no_runs_given_says_how_to_start(monkeypatch, tmp_path):
+    app = start(monkeypatch, tmp_path / "nothing-here")
+    assert not app.exception
+    assert "no such folder" in app.error[0].value or "No run folders" in app.error[0].value
+
+
+def test_runs_side_by_side(monkeypatch, zscore_run, mscred_run):
+    app = start(monkeypatch, zscore_run, mscred_run)
+    assert len(app.sidebar.selectbox[0].options) == 2
+    app = app.multiselect[-1].set_value([str(mscred_run)]).run()
+    table = app.dataframe[-1].value
+    assert len(table) == 4 and table["run"].str.contains("mscred").sum() == 2
+    mscred = pd.read_json(mscred_run / "metrics.json", typ="series")
+    row = table[table["run"].str.contains("mscred") & (table["view"] == "concat")]
+    assert row["auroc"].item() == pytest.approx(mscred["concat"]["auroc"])

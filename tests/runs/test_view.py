@@ -1,0 +1,60 @@
+"""Opening run folders for reading: every broken folder is one line that says what to do."""
+
+import numpy as np
+import pytest
+
+from mstad.runs.view import RunError, detected_events, find_runs, open_run, rank_sensors
+
+
+def test_open_run_reads_scores_labels_thresholds_and_series(zscore_run):
+    run = open_run(zscore_run)
+    assert run.entity_names == ["synthetic-0", "synthetic-1"]
+    name = "synthetic-1"
+    assert run.score(name).shape == (1200,) and run.labels(name).sum() > 0
+    assert run.threshold(name) == run.thresholds[name]["value"]
+    assert run.series(name).shape == (1200, 6) and run.sensors(name) == [
+        f"x{i:02d}" for i in range(6)
+    ]
+    assert len(run.intervals(name)) == 3 and run.explain(name).shape == (1200, 6)
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        ("missing", "no such folder"),
+        ("no_config", "no config.yaml, so not an mstad run folder"),
+        ("half_written", "half-written run (metrics.json missing"),
+        ("corrupt", "a run file is corrupt"),
+    ],
+)
+def test_broken_run_folders_raise_one_clear_line(zscore_run, tmp_path, breakage, message):
+    import shutil
+
+    path = tmp_path / "run"
+    if breakage != "missing":
+        shutil.copytree(zscore_run, path)
+    if breakage == "no_config":
+        (path / "config.yaml").unlink()
+    elif breakage == "half_written":
+        (path / "metrics.json").unlink()
+    elif breakage == "corrupt":
+        (path / "thresholds.json").write_text("{not json")
+    with pytest.raises(RunError) as error:
+        open_run(path)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_find_runs_accepts_a_run_or_a_folder_of_runs(zscore_run):
+    assert find_runs([zscore_run]) == [zscore_run]
+    assert zscore_run in find_runs([zscore_run.parent])
+
+
+def test_detected_events_and_sensor_ranking():
+    score = np.array([0, 2, 2, 0, 0, 3, 0], dtype=float)
+    assert detected_events(score, 1.0).tolist() == [[1, 2], [5, 5]]
+    explain = np.zeros((7, 3))
+    explain[1:3, 2] = 5.0
+    explain[1:3, 0] = 1.0
+    table = rank_sensors(explain, 1, 2, ["a", "b", "c"])
+    assert table["sensor"].tolist() == ["c", "a", "b"]
+    assert table["share"].tolist() == pytest.approx([10 / 12, 2 / 12, 0.0])
