@@ -7,7 +7,7 @@ from which scales exceed their own β·max(validation) (S only: short, S+M: medi
 Threshold-free AUROC / AP / VUS-PR of the continuous (sum of squared residuals) score as well.
 Test labels are used only to compute the printed metrics.
 
-    python benchmarks/mscred_synthetic.py [--epochs 10] [--seed 0]
+    python benchmarks/mscred_synthetic.py [--epochs 10] [--seed 0] [-p target=next …]
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import argparse
 import json
 import time
 from pathlib import Path
+
+import yaml
 
 from mstad.data import load_dataset
 from mstad.evaluation import entity_metrics, threshold_metrics
@@ -31,12 +33,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "-p", "--param", action="append", default=[], help="detector parameter KEY=VALUE (YAML)"
+    )
+    parser.add_argument(
         "--out", type=Path, default=Path("benchmarks/results/mscred_synthetic.json")
     )
     args = parser.parse_args()
 
     entity = load_dataset("synthetic", seed=args.seed).entities[0]
-    detector = make_detector("mscred", epochs=args.epochs, seed=args.seed)
+    params = {k: yaml.safe_load(v) for k, v in (p.split("=", 1) for p in args.param)}
+    detector = make_detector("mscred", epochs=args.epochs, seed=args.seed, **params)
     start = time.perf_counter()
     detector.fit(entity.train)
     fit_s = time.perf_counter() - start
@@ -70,6 +76,7 @@ def main() -> None:
         )
 
     result = {
+        "params": params,
         "epochs_run": len(detector.history_),
         "history": detector.history_,
         "fit_s": fit_s,

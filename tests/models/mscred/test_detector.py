@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.metrics import roc_auc_score
 
 from mstad.data import make_synthetic
@@ -78,8 +79,29 @@ def test_samples_map_to_the_steps_they_cover():
     assert steps[20:25].tolist() == [2.0] * 5 and steps[25:].tolist() == [3.0] * 5
 
 
+def test_forecast_target_cannot_see_the_matrix_it_scores(entity):
+    detector = make_detector("mscred", **{**TINY, "epochs": 1, "target": "next"})
+    detector.fit(entity.train)
+    assert detector.min_steps == 10 + 3 * 5  # h = 3 inputs + 1 forecast matrix
+    assert detector.score(entity.test).shape == (1200,)
+    stacks, _ = detector._samples(entity.test)
+    batch = torch.from_numpy(np.ascontiguousarray(stacks[:4]))
+    changed = batch.clone()
+    changed[:, -1] += 1.0  # only the matrix to forecast
+    inputs, target = detector._split(batch)
+    inputs_after, target_after = detector._split(changed)
+    assert inputs.shape[1] == 3 and torch.equal(inputs, inputs_after)
+    assert not torch.equal(target, target_after)
+    with torch.no_grad():
+        assert torch.equal(detector.network_(inputs), detector.network_(inputs_after))
+
+
 def test_bad_parameters():
     with pytest.raises(ConfigError, match="score_mode must be one of"):
         make_detector("mscred", score_mode="max")
+    with pytest.raises(ConfigError, match="target must be 'last' or 'next'"):
+        make_detector("mscred", target="previous")
+    with pytest.raises(ConfigError, match="use it with target='last'"):
+        make_detector("mscred", target="next", loss_steps="all")
     with pytest.raises(ConfigError, match="one kernel size per encoder level"):
         make_detector("mscred", lstm_kernels=(3, 3))

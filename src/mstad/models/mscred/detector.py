@@ -7,6 +7,9 @@
   (authors' code) or to every step
   (``loss_steps="all"``, the paper); early stopping on the validation tail of the training split,
   best weights restored.
+* ``target="next"`` (not in the paper): the network sees the ``h`` steps *before* a matrix and
+  must forecast it, so it cannot pass an anomaly through to its output; the default ``"last"``
+  reconstructs the last input step, as the paper and the authors' code do.
 * Scores per sample from the residual ``R = (X - X̂)²`` of the last step:
   ``sse`` (default, continuous: sum of R over scales), ``count`` (paper: entries of scale 0 with
   R > θ, full matrix) or ``count_upper`` (upper triangle only). Per-scale counts
@@ -71,6 +74,7 @@ class MSCRED(Detector):
         theta: float = 0.005,
         score_mode: str = "sse",
         explain_mode: str = "sum",
+        target: str = "last",
         device: str = "auto",
         seed: int = 0,
     ):
@@ -78,6 +82,12 @@ class MSCRED(Detector):
             raise ValueError(f"score_mode must be one of {SCORE_MODES}, got {score_mode!r}")
         if loss_steps not in ("last", "all"):
             raise ValueError(f"loss_steps must be 'last' or 'all', got {loss_steps!r}")
+        if target not in ("last", "next"):
+            raise ValueError(f"target must be 'last' or 'next', got {target!r}")
+        if target == "next" and loss_steps == "all":
+            raise ValueError(
+                "loss_steps='all' reconstructs the input steps; use it with target='last'"
+            )
         if explain_mode not in ("sum", "count"):
             raise ValueError(f"explain_mode must be 'sum' or 'count', got {explain_mode!r}")
         if len(lstm_kernels) != 4:
@@ -95,12 +105,18 @@ class MSCRED(Detector):
         self.theta = theta
         self.score_mode = score_mode
         self.explain_mode = explain_mode
+        self.target = target
         self.device = device
         self.seed = seed
 
     @property
     def min_steps(self) -> int:
-        return max(self.windows) + (self.steps - 1) * self.gap
+        return max(self.windows) + (self._stack_length - 1) * self.gap
+
+    @property
+    def _stack_length(self) -> int:
+        """Matrices per sample: h input steps, plus the one to forecast (target="next")."""
+        return self.steps + (self.target == "next")
 
     # ---- inputs -------------------------------------------------------------------------------
     def _scale(self, series: np.ndarray) -> np.ndarray:
@@ -109,7 +125,8 @@ class MSCRED(Detector):
     def _samples(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(stacks view [N, h, S, n, n] float32, end time of each sample [N])."""
         matrices, ends = signature_matrices(self._scale(series), self.windows, self.gap)
-        return step_stacks(matrices.astype(np.float32), self.steps), ends[self.steps - 1 :]
+        length = self._stack_length
+        return step_stacks(matrices.astype(np.float32), length), ends[length - 1 :]
 
     def _build(self) -> None:
         self.device_ = pick_device(self.device)
@@ -120,10 +137,15 @@ class MSCRED(Detector):
     def _batch(self, stacks: np.ndarray, index: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(stacks[index])).to(self.device_)
 
+    def _split(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(network input, matrix it must give back): the last input step, or the next one."""
+        return (batch[:, :-1] if self.target == "next" else batch), batch[:, -1]
+
     def _loss(self, batch: torch.Tensor) -> torch.Tensor:
         if self.loss_steps == "all":
             return torch.mean((self.network_(batch, all_steps=True) - batch) ** 2)
-        return torch.mean((self.network_(batch) - batch[:, -1]) ** 2)
+        inputs, target = self._split(batch)
+        return torch.mean((self.network_(inputs) - target) ** 2)
 
     # ---- training -----------------------------------------------------------------------------
     def _fit_with_validation(self, train: np.ndarray, head: int | None):
@@ -183,12 +205,13 @@ class MSCRED(Detector):
     # ---- scoring ------------------------------------------------------------------------------
     @torch.no_grad()
     def _residual_of(self, stacks: np.ndarray) -> np.ndarray:
-        """``(X_last - X̂)²`` for every sample, ``[N, S, n, n]``."""
+        """``(X_target - X̂)²`` for every sample, ``[N, S, n, n]``."""
         self.network_.eval()
         out = []
         for start in range(0, len(stacks), self.batch_size):
             batch = self._batch(stacks, np.arange(start, min(start + self.batch_size, len(stacks))))
-            out.append(((self.network_(batch) - batch[:, -1]) ** 2).cpu().numpy())
+            inputs, target = self._split(batch)
+            out.append(((self.network_(inputs) - target) ** 2).cpu().numpy())
         return np.concatenate(out).astype(np.float64)
 
     def _residual(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
