@@ -32,6 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save", type=Path, help="save the fitted detector to this folder")
     parser.add_argument(
         "-p", "--param", action="append", default=[], help="detector parameter KEY=VALUE (YAML)"
     )
@@ -55,13 +56,20 @@ def main() -> None:
     tau = BETA * validation.max(axis=0)  # one τ per scale
     count = per_scale[:, 0]  # the paper's score: scale S, full matrix
     at_tau = threshold_metrics(entity.labels, count, tau[0])
-    free = entity_metrics(entity.labels, continuous)
+    free = entity_metrics(entity.labels, continuous)  # the default score_mode
     free_count = entity_metrics(entity.labels, count)
+    detector.score_mode = "sse"
+    free_sse = entity_metrics(entity.labels, detector.raw_score(entity.test))
 
     detector.explain_mode = "count"  # the paper's ranking: broken entries per row, scale S
     rc_count = recall_at_k(detector.explain(entity.test), entity.intervals, 3)
     detector.explain_mode = "sum"
     rc_sum = recall_at_k(detector.explain(entity.test), entity.intervals, 3)
+    detector.explain_mode = "relative"
+    rc_relative = recall_at_k(detector.explain(entity.test), entity.intervals, 3)
+    if args.save:
+        detector.score_mode = "relative"
+        detector.save(args.save)
 
     durations = []
     for iv in entity.intervals:
@@ -83,9 +91,10 @@ def main() -> None:
         "score_s": score_s,
         "tau_per_scale": tau.tolist(),
         "paper_protocol": {k: at_tau[k] for k in ("precision", "recall", "f1", "composite_f1")},
-        "threshold_free_sse": {k: free[k] for k in ("auroc", "ap", "vus_pr")},
+        "threshold_free_relative": {k: free[k] for k in ("auroc", "ap", "vus_pr")},
+        "threshold_free_sse": {k: free_sse[k] for k in ("auroc", "ap", "vus_pr")},
         "threshold_free_count": {k: free_count[k] for k in ("auroc", "ap", "vus_pr")},
-        "root_cause_recall_at_3": {"count": rc_count, "sum": rc_sum},
+        "root_cause_recall_at_3": {"count": rc_count, "sum": rc_sum, "relative": rc_relative},
         "durations": durations,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -97,11 +106,13 @@ def main() -> None:
         f" recall {p['recall']:.3f} F1 {p['f1']:.3f} (paper: 1.00 / 0.80 / 0.89)"
     )
     print(
-        f"threshold-free, continuous score: AUROC {free['auroc']:.3f} AP {free['ap']:.3f} "
-        f"VUS-PR {free['vus_pr']:.3f}; count score AUROC {free_count['auroc']:.3f}"
+        f"threshold-free, relative residual (default): AUROC {free['auroc']:.3f} "
+        f"AP {free['ap']:.3f} VUS-PR {free['vus_pr']:.3f}; sse AUROC {free_sse['auroc']:.3f} "
+        f"AP {free_sse['ap']:.3f}; count AUROC {free_count['auroc']:.3f}"
     )
     print(
-        f"root cause recall@3: {rc_count:.3f} (count ranking, paper), {rc_sum:.3f} (residual sum)"
+        f"root cause recall@3: {rc_relative:.3f} (relative, default), {rc_count:.3f} "
+        f"(count ranking, paper), {rc_sum:.3f} (residual sum)"
     )
     for d in durations:
         print(

@@ -3,6 +3,7 @@ import pytest
 
 from mstad.errors import DataError
 from mstad.features import Standardizer, sliding_windows, window_starts, windows_to_steps
+from mstad.features.windows import window_maps_to_steps
 
 
 def reference_windows_to_steps(scores, starts, length, n_steps, how):
@@ -54,3 +55,13 @@ def test_standardizer_is_fitted_on_train_only():
     np.testing.assert_allclose(scaler.transform(np.array([[1.0, 7.0]])), [[0.0, 2.0]])
     # a constant training sensor keeps unit scale, so test departures stay visible
     assert scaler.std.tolist() == [1.0, 1.0]
+
+
+def test_window_maps_keep_each_position_in_its_window():
+    maps = np.array([[1.0, 2.0, 3.0], [10.0, 20.0, 30.0]])
+    steps = window_maps_to_steps(maps, np.array([0, 2]), 5)
+    assert steps.tolist() == [1.0, 2.0, (3.0 + 10.0) / 2, 20.0, 30.0]
+    with pytest.raises(ValueError, match="covered by no window"):
+        window_maps_to_steps(maps, np.array([0, 4]), 7)
+    with pytest.raises(ValueError, match="reaches step 5"):
+        window_maps_to_steps(maps, np.array([0, 3]), 5)

@@ -70,3 +70,23 @@ def windows_to_steps(
     if not covered.all():
         raise ValueError(f"{int((~covered).sum())} steps are covered by no window")
     return out
+
+
+def window_maps_to_steps(maps: np.ndarray, starts: np.ndarray, n_steps: int) -> np.ndarray:
+    """Per-step scores from per-position scores ``[N, L]`` of windows ``[start, start + L)``.
+
+    Step ``t`` averages ``maps[i, t - starts[i]]`` over every window ``i`` that covers it, so a
+    score keeps its own position inside each window. Uncovered steps are an error.
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    starts = np.asarray(starts)
+    if maps.ndim != 2 or maps.shape[0] != starts.shape[0]:
+        raise ValueError(f"maps of shape {maps.shape} for {starts.shape[0]} window starts")
+    index = (starts[:, None] + np.arange(maps.shape[1])[None, :]).ravel()
+    if index.max(initial=-1) >= n_steps:
+        raise ValueError(f"a window reaches step {index.max()} of a series of {n_steps}")
+    total = np.bincount(index, weights=maps.ravel(), minlength=n_steps)
+    count = np.bincount(index, minlength=n_steps)
+    if (count == 0).any():
+        raise ValueError(f"{int((count == 0).sum())} steps are covered by no window")
+    return total / count

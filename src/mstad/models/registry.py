@@ -16,6 +16,7 @@ _MODULES = (
     "mstad.models.knn",
     "mstad.models.iforest",
     "mstad.models.mscred",
+    "mstad.models.msflow",
 )
 
 

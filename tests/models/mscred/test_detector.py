@@ -7,6 +7,7 @@ from sklearn.metrics import roc_auc_score
 
 from mstad.data import make_synthetic
 from mstad.errors import ConfigError
+from mstad.evaluation.rootcause import recall_at_k
 from mstad.models import Detector, make_detector
 from mstad.models.mscred.detector import samples_to_steps
 
@@ -70,6 +71,16 @@ def test_count_scores_are_integers_in_range(fitted, entity, mode):
     detector._cache = None
     raw = detector.raw_score(entity.test)
     assert np.all(raw == np.round(raw)) and raw.min() >= 0 and raw.max() <= 36
+
+
+def test_relative_score_divides_each_entry_by_its_validation_median(fitted, entity):
+    residual, _ = fitted._residual(fitted._check_input(entity.test))
+    scale = fitted.residual_scale_
+    assert scale.shape == residual.shape[1:] and (scale > 0).all()
+    expected = (residual / scale).mean(axis=(1, 2, 3))
+    np.testing.assert_allclose(fitted._sample_scores(residual), expected)
+    # root causes: 3 of 6 sensors, so a random ranking's recall@3 is 0.5 on average
+    assert recall_at_k(fitted.explain(entity.test), entity.intervals, 3) > 0.65
 
 
 def test_samples_map_to_the_steps_they_cover():

@@ -10,15 +10,18 @@
 * ``target="next"`` (not in the paper): the network sees the ``h`` steps *before* a matrix and
   must forecast it, so it cannot pass an anomaly through to its output; the default ``"last"``
   reconstructs the last input step, as the paper and the authors' code do.
-* Scores per sample from the residual ``R = (X - X̂)²`` of the last step:
-  ``sse`` (default, continuous: sum of R over scales), ``count`` (paper: entries of scale 0 with
-  R > θ, full matrix) or ``count_upper`` (upper triangle only). Per-scale counts
-  (``scale_scores``) give the duration class of an event (short / medium / long).
+* Scores per sample from the residual ``R = (X - X̂)²`` of the target matrix: ``relative``
+  (default: each entry divided by its median over the validation samples, then averaged — an
+  anomaly lives in a few rows of the matrix, and without this the entries that are always hard to
+  reconstruct drown it: on the paper's synthetic data AUROC 0.37 → 0.65 with the same network),
+  ``sse`` (sum of R over scales), ``count`` (paper: entries of scale 0 with R > θ, full matrix) or
+  ``count_upper`` (upper triangle only). Per-scale counts (``scale_scores``) give the duration
+  class of an event (short / medium / long).
 * Time mapping: the sample ending at ``t_end`` covers steps ``[t_end - gap, t_end)``; matrices are
   aligned to the end of the series, so only the warm-up at its start (``max(windows) +
   (h - 1)·gap - gap`` steps) has no sample of its own — it takes the first sample's value.
-* ``explain``: per-sensor row sums of R (``explain_mode="sum"``) or of ``R > θ`` on scale 0
-  (``"count"``, the paper's root-cause ranking).
+* ``explain``: per-sensor rows of the relative residual (default), of R (``"sum"``) or of
+  ``R > θ`` on scale 0 (``"count"``, the paper's root-cause ranking).
 """
 
 from __future__ import annotations
@@ -32,16 +35,12 @@ import torch
 
 from mstad.features.signature import signature_matrices, step_stacks
 from mstad.models.base import Detector
+from mstad.models.device import pick_device
 from mstad.models.mscred.network import MSCREDNetwork
 from mstad.models.registry import register
 
-SCORE_MODES = ("sse", "count", "count_upper")
-
-
-def pick_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+SCORE_MODES = ("relative", "sse", "count", "count_upper")
+EXPLAIN_MODES = ("relative", "sum", "count")
 
 
 def samples_to_steps(values: np.ndarray, sample_ends: np.ndarray, gap: int, n_steps: int):
@@ -51,6 +50,14 @@ def samples_to_steps(values: np.ndarray, sample_ends: np.ndarray, gap: int, n_st
     index = np.searchsorted(starts, np.arange(n_steps), side="right") - 1
     out[:] = values[np.maximum(index, 0)]
     return out
+
+
+def typical_residual(residual: np.ndarray) -> np.ndarray:
+    """Median residual of every matrix entry over held-out normal samples, ``[S, n, n]``, floored
+    at 1 % of its mean so that an entry the model always reconstructs exactly cannot divide by
+    zero."""
+    median = np.median(residual, axis=0)
+    return np.maximum(median, 0.01 * median.mean() + 1e-12)
 
 
 @register
@@ -72,8 +79,8 @@ class MSCRED(Detector):
         lr: float = 1e-3,
         patience: int = 3,
         theta: float = 0.005,
-        score_mode: str = "sse",
-        explain_mode: str = "sum",
+        score_mode: str = "relative",
+        explain_mode: str = "relative",
         target: str = "last",
         device: str = "auto",
         seed: int = 0,
@@ -88,8 +95,8 @@ class MSCRED(Detector):
             raise ValueError(
                 "loss_steps='all' reconstructs the input steps; use it with target='last'"
             )
-        if explain_mode not in ("sum", "count"):
-            raise ValueError(f"explain_mode must be 'sum' or 'count', got {explain_mode!r}")
+        if explain_mode not in EXPLAIN_MODES:
+            raise ValueError(f"explain_mode must be one of {EXPLAIN_MODES}, got {explain_mode!r}")
         if len(lstm_kernels) != 4:
             raise ValueError("lstm_kernels needs one kernel size per encoder level (4)")
         self.windows = tuple(windows)
@@ -191,6 +198,7 @@ class MSCRED(Detector):
         held_out = val_idx if len(val_idx) else np.arange(len(stacks))
         residual = self._residual_of(stacks[held_out])
         self.validation_scale_scores_ = self._scale_counts(residual)
+        self.residual_scale_ = typical_residual(residual)
         return self._sample_scores(residual), "validation" if len(val_idx) else "train"
 
     @torch.no_grad()
@@ -229,6 +237,8 @@ class MSCRED(Detector):
         return (residual > self.theta).sum(axis=(2, 3)).astype(np.float64)
 
     def _sample_scores(self, residual: np.ndarray) -> np.ndarray:
+        if self.score_mode == "relative":
+            return (residual / self.residual_scale_).mean(axis=(1, 2, 3))
         if self.score_mode == "sse":
             return residual.sum(axis=(1, 2, 3))
         broken = residual[:, 0] > self.theta
@@ -254,7 +264,9 @@ class MSCRED(Detector):
 
     def _explain(self, series: np.ndarray) -> np.ndarray:
         residual, ends = self._residual(series)
-        if self.explain_mode == "count":
+        if self.explain_mode == "relative":
+            per_sensor = (residual / self.residual_scale_).mean(axis=(1, 3))
+        elif self.explain_mode == "count":
             per_sensor = (residual[:, 0] > self.theta).sum(axis=2).astype(np.float64)
         else:
             per_sensor = residual.sum(axis=(1, 3))
@@ -266,11 +278,13 @@ class MSCRED(Detector):
             "min": self.min_,
             "max": self.max_,
             "validation_scale_scores": self.validation_scale_scores_,
+            "residual_scale": self.residual_scale_,
         }
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.min_, self.max_ = state["min"], state["max"]
         self.validation_scale_scores_ = state["validation_scale_scores"]
+        self.residual_scale_ = state["residual_scale"]
         self._cache = None
 
     def _save_extra(self, path: Path) -> None:

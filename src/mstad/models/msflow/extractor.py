@@ -1,0 +1,54 @@
+"""Multi-scale features of a window of all sensors for the native 1-D route.
+
+A seeded, frozen 1-D convolution pyramid: each level is a reflect-padded convolution, a leaky
+ReLU and an average pool that halves the length, so a window of ``L`` steps gives features at
+``L/2, L/4, L/8``. The input at each level's resolution (average-pooled) is concatenated, so the
+flows always see the signal itself as well as the random filters' responses. Frozen because a
+flow trained jointly with its feature extractor can shrink the features and buy likelihood
+for free; it runs under ``no_grad``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ConvPyramid1d(nn.Module):
+    def __init__(
+        self, n_sensors: int, widths: tuple[int, ...] = (32, 64, 64), kernel: int = 5, seed: int = 0
+    ):
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        self.levels = nn.ModuleList()
+        c_in = n_sensors
+        for width in widths:
+            conv = nn.Conv1d(c_in, width, kernel, padding=kernel // 2, padding_mode="reflect")
+            with torch.no_grad():  # seeded He init, independent of the global torch seed
+                fan_in = c_in * kernel
+                conv.weight.copy_(
+                    torch.randn(conv.weight.shape, generator=generator) * (2.0 / fan_in) ** 0.5
+                )
+                conv.bias.zero_()
+            self.levels.append(conv)
+            c_in = width
+        self.requires_grad_(False)
+        self.channels = [n_sensors + w for w in widths]
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``x [B, D, L]`` → one ``[B, D + width_k, L / 2^k]`` tensor per level."""
+        out, feature, raw = [], x, x
+        for conv in self.levels:
+            feature = F.avg_pool1d(F.leaky_relu(conv(feature), 0.2), 3, 2, 1)
+            raw = F.avg_pool1d(raw, 3, 2, 1)
+            out.append(torch.cat([raw, feature], dim=1))
+        return out
+
+    def lengths(self, window: int) -> list[int]:
+        sizes, length = [], window
+        for _ in self.levels:
+            length = (length + 2 - 3) // 2 + 1
+            sizes.append(length)
+        return sizes

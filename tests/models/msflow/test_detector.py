@@ -1,0 +1,67 @@
+"""The MSFlow detector (native 1-D route) end to end on tiny configurations."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from mstad.data import make_synthetic
+from mstad.errors import ConfigError
+from mstad.models import Detector, make_detector
+
+TINY = {"window": 32, "stride": 8, "epochs": 5, "widths": (16, 16, 16), "blocks": (1, 1, 1)}
+
+
+@pytest.fixture(scope="module")
+def entity():
+    return make_synthetic(
+        n_sensors=6, n_steps=2400, train_end=1200, n_anomalies=3, amplitude=3.0, seed=2
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted(entity):
+    return make_detector("msflow", **TINY).fit(entity.train)
+
+
+def test_auroc_floor_on_small_synthetic(fitted, entity):
+    scores = fitted.score(entity.test)
+    assert scores.shape == (1200,) and np.isfinite(scores).all()
+    assert roc_auc_score(entity.labels, scores) > 0.8
+    assert fitted.calibration_.fitted_on == "validation"
+
+
+def test_early_stopping_is_on_validation_nll(fitted):
+    history = fitted.history_
+    assert 1 <= len(history) <= 5 and all(np.isfinite(h["val_nll"]) for h in history)
+
+
+@pytest.mark.parametrize("n_sensors", [25, 30, 38, 55])
+def test_any_sensor_count(n_sensors):
+    rng = np.random.default_rng(n_sensors)
+    train = rng.normal(size=(300, n_sensors)).astype(np.float32)
+    detector = make_detector("msflow", **{**TINY, "epochs": 1}).fit(train)
+    assert detector.score(train[:100]).shape == (100,)
+
+
+def test_save_load_round_trip(fitted, entity, tmp_path):
+    fitted.save(tmp_path / "m")
+    assert (tmp_path / "m" / "flow.pt").is_file()
+    loaded = Detector.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.score(entity.test), fitted.score(entity.test), rtol=1e-5)
+
+
+def test_fitting_does_not_touch_numpys_global_random_state(entity):
+    np.random.seed(123)
+    expected = np.random.random()
+    np.random.seed(123)
+    make_detector("msflow", **{**TINY, "epochs": 1}).fit(entity.train[:300])
+    assert np.random.random() == expected
+
+
+def test_bad_parameters():
+    with pytest.raises(ConfigError, match="route must be one of"):
+        make_detector("msflow", route="video")
+    with pytest.raises(ConfigError, match="one block count per scale"):
+        make_detector("msflow", widths=(8, 8), blocks=(1, 1, 1))
+    with pytest.raises(ConfigError, match="window 4 must be >= 8"):
+        make_detector("msflow", window=4)
