@@ -58,10 +58,59 @@ def test_fitting_does_not_touch_numpys_global_random_state(entity):
     assert np.random.random() == expected
 
 
+def test_image_route_detects_and_round_trips(entity, tmp_path):
+    detector = make_detector(
+        "msflow",
+        route="image",
+        encoder="strip",
+        image_size=32,
+        window=32,
+        stride=8,
+        epochs=3,
+        blocks=(1, 1, 1),
+    ).fit(entity.train)
+    scores = detector.score(entity.test)
+    assert scores.shape == (1200,) and roc_auc_score(entity.labels, scores) > 0.7
+    detector.save(tmp_path / "m")
+    np.testing.assert_allclose(Detector.load(tmp_path / "m").score(entity.test), scores, rtol=1e-5)
+
+
+@pytest.mark.parametrize("encoder", ["resize", "gaf", "gadf", "mtf", "signature"])
+def test_every_encoder_scores_every_step(entity, encoder):
+    detector = make_detector(
+        "msflow",
+        route="image",
+        encoder=encoder,
+        image_size=32,
+        window=32,
+        stride=16,
+        epochs=1,
+        blocks=(1, 1, 1),
+    ).fit(entity.train[:600])
+    scores = detector.score(entity.test[:200])
+    assert scores.shape == (200,) and np.isfinite(scores).all()
+
+
+def test_whole_series_as_one_image_the_seed_protocol(entity):
+    detector = make_detector(
+        "msflow",
+        route="image",
+        encoder="resize",
+        window=0,
+        image_size=32,
+        epochs=2,
+        blocks=(1, 1, 1),
+    ).fit(entity.train)
+    scores = detector.score(entity.test)  # longer than train: still one image, exact columns
+    assert scores.shape == (1200,) and np.isfinite(scores).all()
+
+
 def test_bad_parameters():
     with pytest.raises(ConfigError, match="route must be one of"):
         make_detector("msflow", route="video")
-    with pytest.raises(ConfigError, match="one block count per scale"):
+    with pytest.raises(ConfigError, match="one block count and one width per scale"):
         make_detector("msflow", widths=(8, 8), blocks=(1, 1, 1))
     with pytest.raises(ConfigError, match="window 4 must be >= 8"):
         make_detector("msflow", window=4)
+    with pytest.raises(ConfigError, match="encoder must be one of"):
+        make_detector("msflow", route="image", encoder="jpeg")

@@ -1,16 +1,21 @@
-"""MSFlow for time series as a detector — native 1-D route: windows → multi-scale features →
-parallel flows → fusion flow → negative log-likelihood per time step.
+"""MSFlow for time series as a detector: windows → multi-scale features → parallel flows →
+fusion flow → negative log-likelihood per time step. Two routes:
 
-* Inputs: sensors standardised with training statistics only; windows of ``window`` steps at
-  ``stride``; a frozen, seeded 1-D conv pyramid (:mod:`.extractor`) gives 3 scales whose channels
-  are standardised with statistics of the training windows.
-* Training: Adam, gradient norm clipped at 2 (as MSFlow), loss ``½‖z‖² − log|det J|`` logged per
-  dimension; early stopping on the NLL of the validation tail of the training split, best weights
-  restored — never a test metric.
-* Score: per position ``½·mean_c z²`` per scale, upsampled to the window and summed over scales;
-  overlapping windows averaged per step (:func:`window_maps_to_steps`). No per-window max
-  normalisation (ALGORITHMS.md F11); per-entity calibration on validation scores as every
-  detector.
+* ``route="native"`` (default): a frozen, seeded 1-D conv pyramid over a window of all sensors
+  (:mod:`.extractor`) gives 3 scales of ``[C, L/2^k]`` features.
+* ``route="image"``: each window becomes a pseudo-image (``encoder``: resize, strip, gaf, gadf,
+  mtf, signature — :mod:`mstad.features.images`), a frozen ResNet (``backbone``: resnet18 or
+  wide_resnet50_2, weights from a local torchvision file or random) gives 3 scales of 2-D maps
+  (:mod:`.image_features`). ``window=0`` takes each series whole as one image (the seed's
+  protocol, ``configs/msflow_seed.yaml``).
+
+Shared by both: sensors standardised with training statistics only; feature channels
+standardised with statistics of the training windows; Adam, gradient norm clipped at 2 (as
+MSFlow), loss ``½‖z‖² − log|det J|`` logged per dimension; early stopping on the NLL of the
+validation tail of the training split, best weights restored — never a test metric. Score: per
+position ``½·mean_c z²`` per scale, upsampled and summed over scales, mapped to the window's
+steps, overlapping windows averaged per step (:func:`window_maps_to_steps`). No per-window max
+normalisation (ALGORITHMS.md F11); per-entity calibration on validation scores as every detector.
 """
 
 from __future__ import annotations
@@ -22,15 +27,17 @@ import numpy as np
 import torch
 
 from mstad.errors import ConfigError
+from mstad.features.images import ENCODERS, map_to_window
 from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_maps_to_steps, window_starts
 from mstad.models.base import Detector
 from mstad.models.device import pick_device
 from mstad.models.msflow.extractor import ConvPyramid1d
 from mstad.models.msflow.flows import MultiScaleFlow, nll_per_dim, position_scores
+from mstad.models.msflow.image_features import ImageFeatures
 from mstad.models.registry import register
 
-ROUTES = ("native",)
+ROUTES = ("native", "image")
 
 
 @register
@@ -43,6 +50,11 @@ class MSFlow(Detector):
         window: int = 64,
         stride: int = 16,
         widths: tuple[int, ...] = (32, 64, 64),
+        encoder: str = "strip",
+        image_size: int = 64,
+        backbone: str = "resnet18",
+        backbone_weights: str | None = None,
+        dims: tuple[int, ...] = (0, 1, 2),
         blocks: tuple[int, ...] = (2, 2, 2),
         pos_channels: int = 16,
         epochs: int = 20,
@@ -54,16 +66,23 @@ class MSFlow(Detector):
     ):
         if route not in ROUTES:
             raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
-        if len(widths) != len(blocks):
-            raise ValueError(
-                f"one block count per scale: {len(widths)} widths, {len(blocks)} blocks"
-            )
-        if window < 2 ** len(widths) or stride < 1 or stride > window:
-            raise ValueError(f"window {window} must be >= {2 ** len(widths)} and stride 1..window")
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
+        if len(blocks) != 3 or (route == "native" and len(widths) != 3):
+            raise ValueError("one block count and one width per scale: 3 scales")
+        if route == "native" and (window < 8 or not 1 <= stride <= window):
+            raise ValueError(f"window {window} must be >= 8 and stride 1..window")
+        if route == "image" and window != 0 and not 1 <= stride <= window:
+            raise ValueError(f"stride {stride} must be 1..window (window 0 = whole series)")
         self.route = route
         self.window = window
         self.stride = stride
         self.widths = tuple(widths)
+        self.encoder = encoder
+        self.image_size = image_size
+        self.backbone = backbone
+        self.backbone_weights = backbone_weights
+        self.dims = tuple(dims)
         self.blocks = tuple(blocks)
         self.pos_channels = pos_channels
         self.epochs = epochs
@@ -75,32 +94,46 @@ class MSFlow(Detector):
 
     @property
     def min_steps(self) -> int:
-        return self.window
+        return max(self.window, 8)
 
     # ---- features -----------------------------------------------------------------------------
-    def _build(self) -> None:
+    def _build(self, fit_windows: np.ndarray | None = None) -> None:
         torch.manual_seed(self.seed)
         self.device_ = pick_device(self.device)
-        self.extractor_ = ConvPyramid1d(self.n_sensors_, self.widths, seed=self.seed)
-        lengths = self.extractor_.lengths(self.window)
-        shapes = [(c, n) for c, n in zip(self.extractor_.channels, lengths, strict=True)]
+        if self.route == "native":
+            self.extractor_ = ConvPyramid1d(self.n_sensors_, self.widths, seed=self.seed)
+        else:
+            self.extractor_ = ImageFeatures(
+                self.encoder,
+                self.image_size,
+                self.backbone,
+                self.dims,
+                self.backbone_weights,
+                self.seed,
+            )
+            self.extractor_.bins = getattr(self, "bins_", None)
+        if fit_windows is not None:
+            self.extractor_.fit(fit_windows)
+            self.bins_ = getattr(self.extractor_, "bins", None)
+        self.extractor_.to(self.device_)
+        shapes = self.extractor_.shapes(self.n_sensors_, self.window or self.min_steps)
         saved = np.random.get_state()  # FrEIA draws its channel permutations from NumPy's RNG
         np.random.seed(self.seed)
         try:
             self.flow_ = MultiScaleFlow(shapes, list(self.blocks), self.pos_channels)
         finally:
             np.random.set_state(saved)
-        self.extractor_.to(self.device_)
         self.flow_.to(self.device_)
 
     def _windows(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         scaled = self.scaler_.transform(series).astype(np.float32)
+        if self.window == 0:  # the whole series is one window
+            return scaled[None], np.zeros(1, dtype=int)
         starts = window_starts(len(scaled), self.window, self.stride)
         return sliding_windows(scaled, self.window, self.stride), starts
 
     def _features(self, windows: np.ndarray, standardise: bool = True) -> list[torch.Tensor]:
-        x = torch.from_numpy(np.ascontiguousarray(windows.transpose(0, 2, 1))).to(self.device_)
-        features = self.extractor_(x)
+        features = self.extractor_(windows)
         if not standardise:
             return features
         if getattr(self, "_stats", None) is None:  # tensors of feat_stats_ on the device, once
@@ -113,15 +146,12 @@ class MSFlow(Detector):
     def _fit_feature_stats(self, windows: np.ndarray) -> None:
         """Per-channel mean and std of each scale's features over the training windows."""
         sums = None
-        for start in range(0, len(windows), 256):
-            moments = [
-                (
-                    f.sum(dim=(0, 2)).double(),
-                    (f.double() ** 2).sum(dim=(0, 2)),
-                    f.shape[0] * f.shape[2],
-                )
-                for f in self._features(windows[start : start + 256], standardise=False)
-            ]
+        for start in range(0, len(windows), 64):
+            moments = []
+            for f in self._features(windows[start : start + 64], standardise=False):
+                axes = (0, *range(2, f.dim()))
+                f = f.double()
+                moments.append((f.sum(dim=axes), (f**2).sum(dim=axes), f.numel() // f.shape[1]))
             sums = (
                 moments
                 if sums is None
@@ -134,10 +164,11 @@ class MSFlow(Detector):
         for total, squares, count in sums:
             mean = total / count
             std = torch.sqrt(torch.clamp(squares / count - mean**2, min=0)) + 1e-6
+            shape = (1, -1) + (1,) * (len(self.flow_.shapes[0]) - 1)
             self.feat_stats_.append(
                 (
-                    mean.float().cpu().numpy()[None, :, None],
-                    std.float().cpu().numpy()[None, :, None],
+                    mean.float().cpu().numpy().reshape(shape),
+                    std.float().cpu().numpy().reshape(shape),
                 )
             )
         self._stats = None
@@ -154,8 +185,8 @@ class MSFlow(Detector):
 
     def _fit_with_validation(self, train: np.ndarray, head: int | None):
         self.scaler_ = Standardizer().fit(train if head is None else train[:head])
-        self._build()
         fit_windows, _ = self._windows(train if head is None else train[:head])
+        self._build(fit_windows)
         val_windows = self._windows(train[head:])[0] if head is not None else fit_windows[:0]
         self._fit_feature_stats(fit_windows)
         generator = np.random.default_rng(self.seed)
@@ -202,25 +233,33 @@ class MSFlow(Detector):
     # ---- scoring ------------------------------------------------------------------------------
     def _raw_score(self, series: np.ndarray) -> np.ndarray:
         windows, starts = self._windows(series)
+        length = windows.shape[1]
         self.flow_.eval()
         maps = []
         with torch.no_grad():
-            for start in range(0, len(windows), 256):
-                z, _ = self.flow_(self._features(windows[start : start + 256]))
-                maps.append(position_scores(z, self.window).cpu().numpy())
-        return window_maps_to_steps(np.concatenate(maps), starts, len(series))
+            for start in range(0, len(windows), 64):
+                z, _ = self.flow_(self._features(windows[start : start + 64]))
+                if self.route == "native":
+                    maps.append(position_scores(z, length))
+                else:
+                    pixels = position_scores(z, self.image_size)
+                    maps.append(map_to_window(pixels, self.encoder, length))
+        steps = torch.cat(maps).cpu().numpy()
+        return window_maps_to_steps(steps, starts, len(series))
 
     # ---- persistence --------------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:
         state = dict(self.scaler_.state())
         for k, (mean, std) in enumerate(self.feat_stats_):
             state[f"feat_mean_{k}"], state[f"feat_std_{k}"] = mean, std
+        if getattr(self, "bins_", None) is not None:
+            state["mtf_bins"] = self.bins_
         return state
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.scaler_ = Standardizer.from_state(state)
-        n = len(self.widths)
-        self.feat_stats_ = [(state[f"feat_mean_{k}"], state[f"feat_std_{k}"]) for k in range(n)]
+        self.feat_stats_ = [(state[f"feat_mean_{k}"], state[f"feat_std_{k}"]) for k in range(3)]
+        self.bins_ = state.get("mtf_bins")
         self._stats = None
 
     def _save_extra(self, path: Path) -> None:

@@ -10,6 +10,7 @@ for free; it runs under ``no_grad``.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,9 +37,14 @@ class ConvPyramid1d(nn.Module):
         self.requires_grad_(False)
         self.channels = [n_sensors + w for w in widths]
 
+    def fit(self, windows: np.ndarray) -> None:
+        """Nothing to learn: the filters are random and frozen."""
+
     @torch.no_grad()
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """``x [B, D, L]`` → one ``[B, D + width_k, L / 2^k]`` tensor per level."""
+    def forward(self, windows: np.ndarray) -> list[torch.Tensor]:
+        """Windows ``[N, L, D]`` → one ``[N, D + width_k, L / 2^k]`` tensor per level."""
+        device = self.levels[0].weight.device
+        x = torch.from_numpy(np.ascontiguousarray(windows.transpose(0, 2, 1))).to(device)
         out, feature, raw = [], x, x
         for conv in self.levels:
             feature = F.avg_pool1d(F.leaky_relu(conv(feature), 0.2), 3, 2, 1)
@@ -46,9 +52,9 @@ class ConvPyramid1d(nn.Module):
             out.append(torch.cat([raw, feature], dim=1))
         return out
 
-    def lengths(self, window: int) -> list[int]:
-        sizes, length = [], window
-        for _ in self.levels:
-            length = (length + 2 - 3) // 2 + 1
-            sizes.append(length)
-        return sizes
+    def shapes(self, n_sensors: int, length: int) -> list[tuple[int, ...]]:
+        sizes, shapes = length, []
+        for channels in self.channels:
+            sizes = (sizes + 2 - 3) // 2 + 1
+            shapes.append((channels, sizes))
+        return shapes
