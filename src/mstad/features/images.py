@@ -58,10 +58,10 @@ def encode(
     """Images ``[N, 3, size, size]`` (float32) of windows ``[N, L, D]``."""
     if encoder not in ENCODERS:
         raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
-    x = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))
+    x = torch.from_numpy(np.array(windows, dtype=np.float32))  # a copy: views may be read-only
     n, length, _ = x.shape
     if encoder == "resize":
-        series = torch.from_numpy(np.ascontiguousarray(_three(windows, dims), dtype=np.float32))
+        series = torch.from_numpy(np.array(_three(windows, dims), dtype=np.float32))
         columns = F.interpolate(
             series.transpose(1, 2), size=size, mode="linear", align_corners=False
         )  # [N, 3, size]

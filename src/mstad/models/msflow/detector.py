@@ -174,21 +174,29 @@ class MSFlow(Detector):
         self._stats = None
 
     # ---- training -----------------------------------------------------------------------------
-    def _mean_nll(self, windows: np.ndarray) -> float:
+    def _feature_cache(self, windows: np.ndarray) -> list[torch.Tensor]:
+        """Standardised features of all windows, computed once: the extractor is frozen, so
+        every epoch would recompute the same tensors (the image route's backbone dominates)."""
+        chunks = [self._features(windows[s : s + 64]) for s in range(0, len(windows), 64)]
+        return [torch.cat(parts) for parts in zip(*chunks, strict=True)] if chunks else []
+
+    def _mean_nll(self, features: list[torch.Tensor]) -> float:
         self.flow_.eval()
-        total = 0.0
+        total, n = 0.0, len(features[0])
         with torch.no_grad():
-            for start in range(0, len(windows), self.batch_size):
-                z, log_det = self.flow_(self._features(windows[start : start + self.batch_size]))
+            for start in range(0, n, self.batch_size):
+                z, log_det = self.flow_([f[start : start + self.batch_size] for f in features])
                 total += nll_per_dim(z, log_det).sum().item()
-        return total / len(windows)
+        return total / n
 
     def _fit_with_validation(self, train: np.ndarray, head: int | None):
         self.scaler_ = Standardizer().fit(train if head is None else train[:head])
         fit_windows, _ = self._windows(train if head is None else train[:head])
         self._build(fit_windows)
-        val_windows = self._windows(train[head:])[0] if head is not None else fit_windows[:0]
         self._fit_feature_stats(fit_windows)
+        fit_features = self._feature_cache(fit_windows)
+        val_features = self._feature_cache(self._windows(train[head:])[0]) if head else []
+        n_fit = len(fit_windows)
         generator = np.random.default_rng(self.seed)
         optimiser = torch.optim.Adam(self.flow_.parameters(), lr=self.lr)
         best, best_loss, waited = None, np.inf, 0
@@ -196,27 +204,23 @@ class MSFlow(Detector):
         for epoch in range(self.epochs):
             self.flow_.train()
             train_loss = 0.0
-            for index in np.array_split(
-                generator.permutation(len(fit_windows)), max(1, len(fit_windows) // self.batch_size)
-            ):
+            batches = max(1, n_fit // self.batch_size)
+            for index in np.array_split(generator.permutation(n_fit), batches):
                 optimiser.zero_grad()
-                z, log_det = self.flow_(self._features(fit_windows[np.sort(index)]))
+                picked = torch.from_numpy(np.sort(index)).to(self.device_)
+                z, log_det = self.flow_([f[picked] for f in fit_features])
                 loss = nll_per_dim(z, log_det).mean()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.flow_.parameters(), 2.0)
                 optimiser.step()
                 train_loss += loss.item() * len(index)
-            val_loss = self._mean_nll(val_windows) if len(val_windows) else float("nan")
+            val_loss = self._mean_nll(val_features) if val_features else float("nan")
             self.history_.append(
-                {
-                    "epoch": epoch + 1,
-                    "train_nll": train_loss / len(fit_windows),
-                    "val_nll": val_loss,
-                }
+                {"epoch": epoch + 1, "train_nll": train_loss / n_fit, "val_nll": val_loss}
             )
             if not np.isfinite(train_loss):
                 raise ConfigError("msflow: training diverged (NaN loss); lower lr")
-            if len(val_windows):
+            if val_features:
                 if val_loss < best_loss:
                     best, best_loss, waited = copy.deepcopy(self.flow_.state_dict()), val_loss, 0
                 else:
