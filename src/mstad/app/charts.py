@@ -108,10 +108,17 @@ def sensors_figure(
 
 
 def heatmap_figure(matrix: np.ndarray, names: list[str], kind: str, t: int) -> go.Figure:
-    """One map (sensor × sensor) behind the score at step ``t``."""
-    labels = [names[i] if i < len(names) else f"s{i}" for i in range(matrix.shape[0])]
+    """The map behind the score at step ``t``: sensor × sensor (MSCRED) labelled with the
+    sensor names, any other map (MSFlow likelihood) with its row and column indices."""
+    square = matrix.shape == (len(names), len(names))
     fig = go.Figure(
-        go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Viridis", colorbar={"title": "value"})
+        go.Heatmap(
+            z=matrix,
+            x=names if square else None,
+            y=names if square else None,
+            colorscale="Viridis",
+            colorbar={"title": "value"},
+        )
     )
     fig.update_layout(
         height=460,

@@ -116,9 +116,11 @@ def heatmap_figure(
     for ax, (t, matrix) in zip(axes[0], matrices, strict=True):
         image = ax.imshow(matrix, cmap="magma", vmin=0, vmax=vmax)
         ax.set_title(f"t = {t}", fontsize=10)
-        if len(names) <= 40:
+        if matrix.shape == (len(names), len(names)) and len(names) <= 40:  # sensor × sensor
             ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
             ax.set_yticks(range(len(names)), names, fontsize=6)
+        else:
+            ax.set_aspect("auto")
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
     fig.suptitle(f"{entity}: {kind} at the highest detected events", fontsize=11)
     return fig

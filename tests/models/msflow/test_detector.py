@@ -71,6 +71,7 @@ def test_image_route_detects_and_round_trips(entity, tmp_path):
     ).fit(entity.train)
     scores = detector.score(entity.test)
     assert scores.shape == (1200,) and roc_auc_score(entity.labels, scores) > 0.7
+    assert detector.heatmap(entity.test, 600).shape == (32, 32)  # −log p per pixel
     detector.save(tmp_path / "m")
     np.testing.assert_allclose(Detector.load(tmp_path / "m").score(entity.test), scores, rtol=1e-5)
 
@@ -114,3 +115,9 @@ def test_bad_parameters():
         make_detector("msflow", window=4)
     with pytest.raises(ConfigError, match="encoder must be one of"):
         make_detector("msflow", route="image", encoder="jpeg")
+
+
+def test_heatmap_is_the_likelihood_map_of_the_window_around_t(fitted, entity):
+    native = fitted.heatmap(entity.test, 600)
+    assert native.shape == (3, 32) and (native >= 0).all()  # scales × steps of the window
+    assert "per scale" in fitted.heatmap_kind

@@ -33,7 +33,7 @@ from mstad.features.windows import sliding_windows, window_maps_to_steps, window
 from mstad.models.base import Detector
 from mstad.models.device import pick_device
 from mstad.models.msflow.extractor import ConvPyramid1d
-from mstad.models.msflow.flows import MultiScaleFlow, nll_per_dim, position_scores
+from mstad.models.msflow.flows import MultiScaleFlow, nll_per_dim, position_scores, scale_maps
 from mstad.models.msflow.image_features import ImageFeatures
 from mstad.models.registry import register
 
@@ -250,6 +250,24 @@ class MSFlow(Detector):
                     maps.append(map_to_window(pixels, self.encoder, length))
         steps = torch.cat(maps).cpu().numpy()
         return window_maps_to_steps(steps, starts, len(series))
+
+    @property
+    def heatmap_kind(self) -> str:
+        if self.route == "image":
+            return f"−log-likelihood per pixel ({self.encoder} image of the window around t)"
+        return "−log-likelihood per scale (rows) and step (columns) of the window around t"
+
+    def _heatmap(self, series: np.ndarray, t: int) -> np.ndarray:
+        """The score map of the window whose middle is nearest ``t`` among those covering it."""
+        windows, starts = self._windows(series)
+        length = windows.shape[1]
+        covering = np.flatnonzero((starts <= t) & (t < starts + length))
+        k = int(covering[np.argmin(np.abs(starts[covering] + length / 2 - t))])
+        with torch.no_grad():
+            z, _ = self.flow_(self._features(windows[k : k + 1]))
+        if self.route == "image":
+            return position_scores(z, self.image_size)[0].cpu().numpy()
+        return scale_maps(z, length)[0].cpu().numpy()
 
     # ---- persistence --------------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:

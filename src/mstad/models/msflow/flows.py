@@ -195,16 +195,23 @@ def nll_per_dim(zs: list[torch.Tensor], log_det: torch.Tensor) -> torch.Tensor:
     return nll(zs, log_det) / sum(z[0].numel() for z in zs)
 
 
-def position_scores(zs: list[torch.Tensor], size: int) -> torch.Tensor:
-    """Per-position anomaly score: ``½·mean_c z²`` per scale, upsampled (linear in 1-D to
-    ``[B, size]``, bilinear in 2-D to ``[B, size, size]``) and summed over scales. No per-window
-    max normalisation (it makes windows and entities incomparable, ALGORITHMS.md F11)."""
-    total = 0.0
+def scale_maps(zs: list[torch.Tensor], size: int) -> torch.Tensor:
+    """Per-scale, per-position ``½·mean_c z²``, upsampled to a common grid: ``[B, scales, size]``
+    in 1-D (linear), ``[B, scales, size, size]`` in 2-D (bilinear)."""
+    maps = []
     for z in zs:
         energy = 0.5 * (z**2).mean(dim=1, keepdim=True)  # [B, 1, *positions]
         if z.dim() == 3:
-            up = F.interpolate(energy, size=size, mode="linear", align_corners=True)
+            maps.append(F.interpolate(energy, size=size, mode="linear", align_corners=True))
         else:
-            up = F.interpolate(energy, size=(size, size), mode="bilinear", align_corners=True)
-        total = total + up
-    return total[:, 0]
+            maps.append(
+                F.interpolate(energy, size=(size, size), mode="bilinear", align_corners=True)
+            )
+    return torch.cat(maps, dim=1)
+
+
+def position_scores(zs: list[torch.Tensor], size: int) -> torch.Tensor:
+    """Per-position anomaly score: :func:`scale_maps` summed over scales (``[B, size]`` or
+    ``[B, size, size]``). No per-window max normalisation (it makes windows and entities
+    incomparable, ALGORITHMS.md F11)."""
+    return scale_maps(zs, size).sum(dim=1)
