@@ -7,13 +7,16 @@
   (authors' code) or to every step
   (``loss_steps="all"``, the paper); early stopping on the validation tail of the training split,
   best weights restored.
-* ``target="next"`` (not in the paper): the network sees the ``h`` steps *before* a matrix and
-  must forecast it, so it cannot pass an anomaly through to its output; the default ``"last"``
-  reconstructs the last input step, as the paper and the authors' code do.
+* ``target="next"`` (default; not in the paper): the network sees the ``h`` steps *before* a
+  matrix and must forecast it, so it cannot pass an anomaly through to its output. ``"last"``
+  reconstructs the last input step, as the paper and the authors' code do
+  (``configs/mscred_paper.yaml``). On the paper's synthetic data, 4 epochs each, relative score:
+  AUROC 0.707 vs 0.649, AP 0.229 vs 0.102, root-cause recall@3 0.80 vs 0.53.
 * Scores per sample from the residual ``R = (X - X̂)²`` of the target matrix: ``relative``
   (default: each entry divided by its median over the validation samples, then averaged — an
   anomaly lives in a few rows of the matrix, and without this the entries that are always hard to
-  reconstruct drown it: on the paper's synthetic data AUROC 0.37 → 0.65 with the same network),
+  reconstruct drown it: on the paper's synthetic data AUROC 0.37 → 0.65 with the same
+  reconstructing network),
   ``sse`` (sum of R over scales), ``count`` (paper: entries of scale 0 with R > θ, full matrix) or
   ``count_upper`` (upper triangle only). Per-scale counts (``scale_scores``) give the duration
   class of an event (short / medium / long).
@@ -81,7 +84,7 @@ class MSCRED(Detector):
         theta: float = 0.005,
         score_mode: str = "relative",
         explain_mode: str = "relative",
-        target: str = "last",
+        target: str = "next",
         device: str = "auto",
         seed: int = 0,
     ):
