@@ -383,6 +383,7 @@ def example_plant(
 def models() -> None:
     """List the registered detectors and their parameters."""
     from mstad.models import available_detectors, detector_class
+    from mstad.models.registry import ALIASES
 
     table = Table(title="detectors")
     table.add_column("name")
@@ -392,7 +393,7 @@ def models() -> None:
         cls = detector_class(name)
         defaults = cls().get_params()
         table.add_row(
-            name,
+            f"{name} (= {cls.name})" if name in ALIASES else name,
             ", ".join(f"{k}={v}" for k, v in defaults.items()),
             "yes" if cls.supports_explain else "no",
         )

@@ -58,7 +58,10 @@ def test_ray_executor_matches_local(tmp_path):
     assert remote.timing["executor"] == "ray"
 
 
-def test_test_labels_never_change_scores_or_thresholds(tmp_path):
+@pytest.mark.parametrize(
+    ("model", "params"), [("knn", {"window": 20}), ("best", {})]
+)
+def test_test_labels_never_change_scores_or_thresholds(tmp_path, model, params):
     real = load_dataset("synthetic", **TINY)
     entity = real.entities[0]
     rng = np.random.default_rng(0)
@@ -66,8 +69,8 @@ def test_test_labels_never_change_scores_or_thresholds(tmp_path):
         real.name,
         (type(entity)(entity.name, entity.train, entity.test, rng.random(len(entity.test)) < 0.3),),
     )
-    a = run_experiment(tiny_config(tmp_path, model="knn", params={"window": 20}), dataset=real)
-    b = run_experiment(tiny_config(tmp_path, model="knn", params={"window": 20}), dataset=fake)
+    a = run_experiment(tiny_config(tmp_path, model=model, params=params), dataset=real)
+    b = run_experiment(tiny_config(tmp_path, model=model, params=params), dataset=fake)
     np.testing.assert_array_equal(read_scores(a.path)["score"], read_scores(b.path)["score"])
     assert json.loads((a.path / "thresholds.json").read_text()) == json.loads(
         (b.path / "thresholds.json").read_text()

@@ -44,6 +44,8 @@ class Detector:
     supports_explain: ClassVar[bool] = False
     #: what :meth:`heatmap` shows, e.g. "residual matrix"; None when the model has no map
     heatmap_kind: ClassVar[str | None] = None
+    #: smallest calibration spread, in raw score units (see :class:`Calibration`)
+    score_floor: ClassVar[float] = 0.0
 
     # ---- parameters -------------------------------------------------------------------------
     @classmethod
@@ -69,7 +71,7 @@ class Detector:
         self.n_sensors_ = train.shape[1]
         head = validation_split(len(train), self.min_steps)
         calibration_scores, fitted_on = self._fit_with_validation(train, head)
-        self.calibration_ = Calibration.fit(calibration_scores, fitted_on)
+        self.calibration_ = Calibration.fit(calibration_scores, fitted_on, self.score_floor)
         #: calibrated scores of the held-out normal data: what thresholds are fitted on
         self.validation_scores_ = self.calibration_.apply(calibration_scores)
         return self

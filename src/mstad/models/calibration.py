@@ -25,11 +25,13 @@ class Calibration:
     n_scores: int
 
     @classmethod
-    def fit(cls, scores: np.ndarray, fitted_on: str) -> Calibration:
+    def fit(cls, scores: np.ndarray, fitted_on: str, min_scale: float = 0.0) -> Calibration:
+        """``min_scale`` floors the spread, in raw score units, for detectors whose held-out
+        scores can all be equal (a validation tail that repeats training exactly)."""
         scores = np.asarray(scores, dtype=np.float64)
         loc = float(np.median(scores))
         spread = float(np.quantile(scores, 0.99)) - loc
-        floor = 1e-6 * max(abs(loc), 1e-6)
+        floor = max(1e-6 * max(abs(loc), 1e-6), min_scale)
         return cls(loc, max(spread, floor), fitted_on, int(scores.size))
 
     def apply(self, raw: np.ndarray) -> np.ndarray:

@@ -17,7 +17,12 @@ _MODULES = (
     "mstad.models.iforest",
     "mstad.models.mscred",
     "mstad.models.msflow",
+    "mstad.models.discord",
+    "mstad.models.ensemble",
 )
+#: Named defaults: ``--model best`` is mstad's best detector with fixed parameters (issue 8's
+#: selection, ``benchmarks/results/best_log.md``).
+ALIASES: dict[str, tuple[str, dict[str, Any]]] = {"best": ("ensemble", {})}
 
 
 def register(cls: type[Detector]) -> type[Detector]:
@@ -32,11 +37,12 @@ def _load_all() -> None:
 
 def available_detectors() -> list[str]:
     _load_all()
-    return sorted(_REGISTRY)
+    return sorted([*_REGISTRY, *ALIASES])
 
 
 def detector_class(name: str) -> type[Detector]:
     _load_all()
+    name = ALIASES.get(name, (name, {}))[0]
     if name not in _REGISTRY:
         raise ConfigError(
             f"model {name!r} is unknown; choose one of {', '.join(sorted(_REGISTRY))}"
@@ -47,6 +53,7 @@ def detector_class(name: str) -> type[Detector]:
 def make_detector(name: str, **params: Any) -> Detector:
     """Build a detector; an unknown parameter is an error that lists the valid ones."""
     cls = detector_class(name)
+    params = {**ALIASES.get(name, (name, {}))[1], **params}
     valid = cls.param_names()
     unknown = sorted(set(params) - set(valid))
     if unknown:

@@ -1,0 +1,153 @@
+"""Choose ``--model best``'s defaults without test labels (issue 8).
+
+Variants of the discord detector (and the plain kNN baseline) are compared on two kinds of
+selection data, neither of which reads a test split's labels:
+
+* ``smap-injected``: every SMAP channel's *training* split, fitted on its head (60 %) and scored
+  on its tail (40 %) with anomalies of 7 common kinds injected into the telemetry value
+  (:func:`mstad.data.inject.injected_holdout`; channels with < 500 training steps are skipped);
+* ``synthetic`` and ``plant``: mstad's generated data sets, whose labels are synthetic.
+
+Rule fixed before looking: the default is the variant with the highest mean of per-entity
+AUROC and AP averaged over the selection sets. Prints a table and writes it to
+``benchmarks/results/best_selection.txt``.
+
+    python benchmarks/best_selection.py [--sets smap-injected,synthetic,plant] [--variants a,b]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from mstad.data import load_dataset
+from mstad.data.inject import injected_holdout
+from mstad.models import make_detector
+
+MS = (25, 50, 100, 200)
+# round 1 (results/best_selection_round1.txt) ran before per-sensor calibration existed
+J, S = dict(mode="joint", calibrate_sensors=False), dict(mode="per_sensor", calibrate_sensors=False)
+JC, SC, BC = (dict(mode=m, calibrate_sensors=True) for m in ("joint", "per_sensor", "both"))
+VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, mode, baseline
+    "knn": ("knn", {}),  # the kNN baseline: all sensors, w = 100, train reference
+    "w100-all-train-joint": ("discord", dict(windows=(100,), inputs="all", reference="train", **J)),
+    "w100-cont-train-joint": ("discord", dict(windows=(100,), reference="train", **J)),
+    "w100-cont-past-joint": ("discord", dict(windows=(100,), **J)),
+    "ms-cont-train-joint": ("discord", dict(windows=MS, reference="train", **J)),
+    "ms-cont-past-joint": ("discord", dict(windows=MS, **J)),
+    "ms-cont-past-joint-median": ("discord", dict(windows=MS, baseline="past_median", **J)),
+    "ms-cont-past-sensor-max": ("discord", dict(windows=MS, combine="max", **S)),
+    "ms-cont-past-sensor-mean": ("discord", dict(windows=MS, combine="mean", **S)),
+    "ms-cont-past-sensor-max-median": (
+        "discord",
+        dict(windows=MS, combine="max", baseline="past_median", **S),
+    ),
+    # round 2: each sensor calibrated on its own validation distances first
+    "ms-cont-past-joint-cal": ("discord", dict(windows=MS, **JC)),
+    "ms-cont-past-sensor-max-cal": ("discord", dict(windows=MS, combine="max", **SC)),
+    "ms-cont-past-both-max-cal": ("discord", dict(windows=MS, combine="max", **BC)),
+    "ms-cont-train-both-max-cal": ("discord", dict(windows=MS, reference="train", **BC)),
+    # round 3: shape (discord) and correlation (pca) detectors combined on calibrated scores
+    "ens-discord-pca-max": ("ensemble", dict(members=("discord", "pca"), combine="max")),
+    "ens-discord-pca-mean": ("ensemble", dict(members=("discord", "pca"), combine="mean")),
+}
+
+
+def selection_sets(names: list[str], data_dir: Path) -> dict[str, list]:
+    sets = {}
+    if "smap-injected" in names:
+        smap = load_dataset("smap", data_dir)
+        sets["smap-injected"] = [
+            injected_holdout(e, seed=i) for i, e in enumerate(smap.entities) if len(e.train) >= 500
+        ]
+    for name in ("synthetic", "plant"):
+        if name in names:
+            key = "csv" if name == "plant" else name
+            sets[name] = list(load_dataset(key, data_dir).entities) if key != "csv" else _plant()
+    return sets
+
+
+def _plant() -> list:
+    """The example plant of ``mstad prepare --example``, prepared in a temporary folder."""
+    import tempfile
+
+    from mstad.data.plant import load_prepare_config, make_example_plant, prepare
+
+    folder = Path(tempfile.mkdtemp(prefix="mstad-plant-"))
+    result = prepare(load_prepare_config(make_example_plant(folder)))
+    return list(load_dataset("csv", result.output_dir).entities)
+
+
+def score_entity(model: str, params: dict, entity) -> tuple[str, np.ndarray, np.ndarray]:
+    import torch
+
+    torch.set_num_threads(1)
+    detector = make_detector(model, **params).fit(entity.train)
+    return entity.name, detector.score(entity.test), entity.labels
+
+
+def evaluate(results) -> dict[str, float]:
+    auroc = [roc_auc_score(y, s) for _, s, y in results if 0 < y.sum() < len(y)]
+    ap = [average_precision_score(y, s) for _, s, y in results if 0 < y.sum() < len(y)]
+    scores = np.concatenate([s for _, s, _ in results])
+    labels = np.concatenate([y for _, _, y in results])
+    return {
+        "entity_auroc": float(np.mean(auroc)),
+        "entity_ap": float(np.mean(ap)),
+        "concat_auroc": float(roc_auc_score(labels, scores)),
+        "concat_ap": float(average_precision_score(labels, scores)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="smap-injected,synthetic,plant")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "best_selection.txt")
+    )
+    args = parser.parse_args()
+    data_dir = Path(
+        os.environ.get("MSTAD_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+    )
+    sets = selection_sets(args.sets.split(","), data_dir)
+    lines = [
+        "| variant | set | entities | entity AUROC | entity AP | concat AUROC | concat AP | s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    ranking = {}
+    for variant in args.variants.split(","):
+        model, params = VARIANTS[variant]
+        objective = []
+        for set_name, entities in sets.items():
+            start = time.perf_counter()
+            results = Parallel(n_jobs=args.n_jobs)(
+                delayed(score_entity)(model, params, e) for e in entities
+            )
+            m = evaluate(results)
+            objective.append((m["entity_auroc"] + m["entity_ap"]) / 2)
+            lines.append(
+                f"| {variant} | {set_name} | {len(entities)} | {m['entity_auroc']:.3f} | "
+                f"{m['entity_ap']:.3f} | {m['concat_auroc']:.3f} | {m['concat_ap']:.3f} | "
+                f"{time.perf_counter() - start:.0f} |"
+            )
+            print(lines[-1], flush=True)
+        ranking[variant] = float(np.mean(objective))
+    lines.append("")
+    lines.append("objective (mean over sets of (entity AUROC + entity AP) / 2):")
+    for variant, value in sorted(ranking.items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {value:.4f}  {variant}")
+    text = "\n".join(lines)
+    print(text)
+    Path(args.out).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

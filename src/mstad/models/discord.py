@@ -1,0 +1,243 @@
+"""Multi-scale nearest-neighbour discords against training data and the series' own past.
+
+mstad's named default (``--model best``). A window's score is its distance to the most similar
+*normal* window, where "normal" is every training window **plus every window of the scored series
+that ended before this one began** (``reference="train+past"``; the left matrix profile of
+Yeh et al. 2016 joined with the training data). That is what an operator's detector does online:
+data it has already seen become reference, so a change that persists (a new operating level, a
+re-scaled telemetry file) alarms when it starts and not for the rest of the series. Nothing about
+labels is involved; ``reference="train"`` gives the plain train-only distance.
+
+* **Inputs.** ``inputs="continuous"`` drops the sensors whose training values are all 0 or 1:
+  on NASA telemetry dims 1–24 are such command flags, which swamp a distance over the one
+  telemetry value (dim 0). A series made only of flags keeps all of them. (A sensor constant in
+  training at another value stays: its leaving that value is news.)
+* **Scales.** 1-NN RMS distances (per step and sensor, in training standard deviations) at every
+  window length of ``windows``, each averaged over the windows covering a step, then averaged
+  over scales: short windows localise spikes, long ones see changed shapes.
+* **Budget.** Training windows are thinned evenly to ``max_train_windows``; the past of a long
+  series is thinned to ``max_past_windows`` (query windows stay at stride 1).
+* **Baseline.** ``baseline="past_median"`` subtracts from each score the median of the series'
+  earlier scores (blocks of 100 steps), so a slowly rising level of novelty does not outrank a
+  sudden one; ``"none"`` keeps the distances as they are.
+* **Calibration.** From the validation tail (train head as reference): with
+  ``calibrate_sensors`` each sensor's distance first becomes ``(d - median) / (q99 - median)``
+  of its own validation distances (the idea of Garg et al.'s Gauss-D-K: judge each sensor
+  against its own normal error), so ``combine="max"`` picks the most unusual sensor rather than
+  the noisiest; then the entity's combined score is calibrated as every detector's is. Spreads
+  are floored at 0.1 training standard deviations: a tail that repeats training exactly would
+  otherwise give a zero spread and blow every later score up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from mstad.features.scaling import Standardizer
+from mstad.features.windows import sliding_windows, window_starts, windows_to_steps
+from mstad.models.base import Detector
+from mstad.models.registry import register
+
+#: smallest per-sensor calibration spread: 0.1 training standard deviations (RMS per step)
+GROUP_FLOOR = 0.1
+_BLOCK = 2048  # query windows per distance block (bounds memory at block × reference floats)
+
+
+def continuous_columns(train: np.ndarray) -> np.ndarray:
+    """Sensors that are not 0/1 flags in training (all sensors when every one is a flag)."""
+    keep = [j for j in range(train.shape[1]) if not np.isin(train[:, j], (0.0, 1.0)).all()]
+    return np.asarray(keep or range(train.shape[1]), dtype=np.int64)
+
+
+def _flat(windows: np.ndarray) -> torch.Tensor:
+    flat = np.ascontiguousarray(windows, dtype=np.float32).reshape(len(windows), -1)
+    return torch.from_numpy(np.require(flat, requirements="W"))  # torch wants writable memory
+
+
+def _thin(n: int, limit: int) -> np.ndarray:
+    """At most ``limit`` evenly spaced indices of ``range(n)``."""
+    return (
+        np.arange(n) if n <= limit else np.unique(np.linspace(0, n - 1, limit).round()).astype(int)
+    )
+
+
+def left_discord_distances(
+    reference: torch.Tensor, queries: torch.Tensor, past_lag: int | None, max_past: int
+) -> np.ndarray:
+    """Distance of each query window to its nearest reference window — and, when ``past_lag``
+    is given, to the query windows that start at least ``past_lag`` positions earlier.
+    """
+    n = len(queries)
+    past = _thin(n, max_past) if past_lag is not None else np.empty(0, dtype=int)
+    past_t = torch.from_numpy(past)
+    out = np.empty(n)
+    for lo in range(0, n, _BLOCK):
+        block = queries[lo : lo + _BLOCK]
+        best = torch.cdist(block, reference).min(dim=1).values
+        if past_lag is not None:
+            usable = past[past <= lo + len(block) - 1 - past_lag]
+            if usable.size:
+                dist = torch.cdist(block, queries[usable])
+                rows = torch.arange(lo, lo + len(block))[:, None]
+                dist[past_t[: usable.size][None, :] > rows - past_lag] = float("inf")
+                best = torch.minimum(best, dist.min(dim=1).values)
+        out[lo : lo + len(block)] = best.double().numpy()
+    return out
+
+
+def past_median_removed(scores: np.ndarray, block: int = 100) -> np.ndarray:
+    """Scores minus the median of all scores before their block of ``block`` steps (0 for the
+    first block): a causal baseline, as an online monitor would keep."""
+    out = np.array(scores, dtype=np.float64)
+    for lo in range(block, len(out), block):
+        out[lo : lo + block] -= np.median(scores[:lo])
+    return out
+
+
+@register
+class DiscordDetector(Detector):
+    name = "discord"
+    supports_explain = True  # per_sensor mode; joint mode spreads the score evenly
+    score_floor = 0.1
+
+    def __init__(
+        self,
+        windows: Sequence[int] = (25, 50, 100, 200),
+        inputs: str = "continuous",
+        reference: str = "train+past",
+        max_train_windows: int = 5000,
+        max_past_windows: int = 20000,
+        baseline: str = "none",
+        mode: str = "per_sensor",
+        combine: str = "max",
+        calibrate_sensors: bool = True,
+    ):
+        windows = tuple(int(w) for w in windows)
+        if not windows or min(windows) < 2:
+            raise ValueError("windows must be a non-empty list of lengths >= 2")
+        if inputs not in ("continuous", "all"):
+            raise ValueError(f"inputs must be 'continuous' or 'all', got {inputs!r}")
+        if reference not in ("train+past", "train"):
+            raise ValueError(f"reference must be 'train+past' or 'train', got {reference!r}")
+        if baseline not in ("none", "past_median"):
+            raise ValueError(f"baseline must be 'none' or 'past_median', got {baseline!r}")
+        if mode not in ("per_sensor", "joint", "both"):
+            raise ValueError(f"mode must be 'per_sensor', 'joint' or 'both', got {mode!r}")
+        if combine not in ("max", "mean"):
+            raise ValueError(f"combine must be 'max' or 'mean', got {combine!r}")
+        if max_train_windows < 1 or max_past_windows < 1:
+            raise ValueError("max_train_windows and max_past_windows must be >= 1")
+        self.windows = windows
+        self.inputs = inputs
+        self.reference = reference
+        self.max_train_windows = max_train_windows
+        self.max_past_windows = max_past_windows
+        self.baseline = baseline
+        self.mode = mode
+        self.combine = combine
+        self.calibrate_sensors = bool(calibrate_sensors)
+        # in sensor-calibrated units 1 is "the top 1 % of normal data": never amplify beyond it
+        self.score_floor = 1.0 if self.calibrate_sensors else 0.1
+
+    @property
+    def min_steps(self) -> int:
+        return 2 * min(self.windows)
+
+    def _fit_with_validation(self, train: np.ndarray, head: int | None) -> tuple[np.ndarray, str]:
+        # One set of window lengths for the validation copy and the final model, so calibration
+        # sees the same score: none longer than the validation tail or half the training head.
+        fit_len = len(train) if head is None else head
+        tail = len(train) if head is None else len(train) - head
+        cap = max(min(fit_len // 2, tail), min(self.windows))
+        self._lengths = sorted({min(w, cap) for w in self.windows})
+        if head is None:
+            self._fit(train)
+            groups = self._group_scores(train)
+        else:
+            holdout = type(self)(**self.get_params())
+            holdout._lengths = self._lengths
+            holdout._fit(train[:head])
+            groups = holdout._group_scores(train[head:])
+            self._fit(train)
+        if self.calibrate_sensors:
+            loc = np.median(groups, axis=0)
+            spread = np.quantile(groups, 0.99, axis=0) - loc
+            self.group_loc_, self.group_scale_ = loc, np.maximum(spread, GROUP_FLOOR)
+        else:
+            self.group_loc_, self.group_scale_ = np.zeros(groups.shape[1]), np.ones(groups.shape[1])
+        return self._combine(groups), "train" if head is None else "validation"
+
+    def _fit(self, train: np.ndarray) -> None:
+        columns = (
+            continuous_columns(train) if self.inputs == "continuous" else np.arange(train.shape[1])
+        )
+        self.columns_ = columns
+        self.scaler_ = Standardizer().fit(train[:, columns])
+        self.train_ = np.ascontiguousarray(
+            self.scaler_.transform(train[:, columns]), dtype=np.float32
+        )
+        self.lengths_ = np.asarray(self._lengths, dtype=np.int64)
+
+    def _groups(self) -> list[np.ndarray]:
+        """Input columns compared together: all at once, each sensor alone, or both (joint
+        first). A single input column is one group in every mode."""
+        n = len(self.columns_)
+        joint, alone = [np.arange(n)], [np.array([j]) for j in range(n)]
+        if n == 1 or self.mode == "joint":
+            return joint
+        return alone if self.mode == "per_sensor" else joint + alone
+
+    def _group_scores(self, series: np.ndarray) -> np.ndarray:
+        """RMS nearest-neighbour distance per step and group, averaged over scales: [T, G]."""
+        x = self.scaler_.transform(series[:, self.columns_]).astype(np.float32)
+        groups = self._groups()
+        out = np.zeros((len(series), len(groups)))
+        for w in self.lengths_:
+            w = int(min(w, len(series), len(self.train_)))
+            keep = _thin(len(self.train_) - w + 1, self.max_train_windows)
+            starts = window_starts(len(series), w)
+            for g, cols in enumerate(groups):
+                reference = _flat(sliding_windows(self.train_[:, cols], w)[keep])
+                queries = _flat(sliding_windows(x[:, cols], w))
+                lag = None if self.reference == "train" else w
+                dist = left_discord_distances(reference, queries, lag, self.max_past_windows)
+                out[:, g] += windows_to_steps(dist / np.sqrt(w * len(cols)), starts, w, len(series))
+        return out / len(self.lengths_)
+
+    def _combine(self, groups: np.ndarray) -> np.ndarray:
+        """Group scores → one score per step: calibrate each group, combine, remove baseline."""
+        scores = (groups - self.group_loc_) / self.group_scale_
+        total = scores.max(axis=1) if self.combine == "max" else scores.mean(axis=1)
+        return past_median_removed(total) if self.baseline == "past_median" else total
+
+    def _raw_score(self, series: np.ndarray) -> np.ndarray:
+        return self._combine(self._group_scores(series))
+
+    def _explain(self, series: np.ndarray) -> np.ndarray:
+        scores = (self._group_scores(series) - self.group_loc_) / self.group_scale_
+        out = np.zeros((len(series), self.n_sensors_))
+        if len(self._groups()) == 1:  # joint: spread evenly over the inputs
+            out[:, self.columns_] = scores / len(self.columns_)
+        else:  # per sensor (in "both", the joint group comes first and is left out)
+            out[:, self.columns_] = scores[:, -len(self.columns_) :]
+        return out
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {
+            "columns": self.columns_,
+            "train": self.train_,
+            "lengths": self.lengths_,
+            "group_loc": self.group_loc_,
+            "group_scale": self.group_scale_,
+            **self.scaler_.state(),
+        }
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.columns_ = state["columns"]
+        self.train_ = state["train"]
+        self.lengths_ = state["lengths"]
+        self.group_loc_, self.group_scale_ = state["group_loc"], state["group_scale"]
+        self.scaler_ = Standardizer.from_state(state)

@@ -1,0 +1,137 @@
+"""The discord detector (half of ``--model best``): exact left-discord distances, telemetry-aware inputs,
+the past as reference, calibration floor, persistence, and no test label read on real data."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from mstad.data import load_dataset
+from mstad.models import make_detector
+from mstad.models.base import Detector
+from mstad.models.discord import (
+    GROUP_FLOOR,
+    DiscordDetector,
+    continuous_columns,
+    left_discord_distances,
+    past_median_removed,
+)
+
+
+def telemetry(n: int, seed: int) -> np.ndarray:
+    """A sine 'telemetry' value plus 3 binary command flags switching at random."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    value = np.sin(2 * np.pi * t / 50) + 0.05 * rng.normal(size=n)
+    flags = (rng.random((n, 3)) < 0.05).astype(float)
+    return np.column_stack([value, flags])
+
+
+def test_continuous_columns_drop_binary_flags_but_never_everything():
+    x = telemetry(300, 0)
+    assert continuous_columns(x).tolist() == [0]
+    assert continuous_columns(x[:, 1:]).tolist() == [0, 1, 2]  # only flags: keep them all
+    x[:, 0] = -1.0  # telemetry constant in train (SMAP P-4) is still telemetry
+    assert continuous_columns(x).tolist() == [0]
+
+
+def test_left_discord_distances_match_a_plain_loop():
+    rng = np.random.default_rng(1)
+    reference = rng.normal(size=(7, 4)).astype(np.float32)
+    queries = rng.normal(size=(30, 4)).astype(np.float32)
+    got = left_discord_distances(torch.from_numpy(reference), torch.from_numpy(queries), 5, 100)
+    for i, q in enumerate(queries):
+        candidates = list(reference) + [queries[j] for j in range(30) if j <= i - 5]
+        expected = min(np.linalg.norm(q - c) for c in candidates)
+        assert got[i] == pytest.approx(expected, rel=1e-5)
+    train_only = left_discord_distances(
+        torch.from_numpy(reference), torch.from_numpy(queries), None, 100
+    )
+    assert np.all(train_only >= got - 1e-6) and np.any(train_only > got + 1e-3)
+
+
+def test_detects_a_level_shift_and_ignores_command_flags():
+    train, test = telemetry(1500, 0), telemetry(1200, 1)
+    test[600:660, 0] += 1.5
+    labels = np.zeros(len(test), bool)
+    labels[600:660] = True
+    detector = DiscordDetector(windows=(10, 25)).fit(train)
+    scores = detector.score(test)
+    assert roc_auc_score(labels, scores) > 0.95
+    flipped = test.copy()
+    flipped[:, 1:] = 1 - flipped[:, 1:]
+    np.testing.assert_allclose(detector.score(flipped), scores)  # flags are not inputs
+    with_flags = DiscordDetector(windows=(10, 25), inputs="all").fit(train)
+    assert not np.allclose(with_flags.score(flipped), with_flags.score(test))
+
+
+def test_the_past_becomes_reference_so_a_persistent_change_alarms_once():
+    train, test = telemetry(1500, 0), telemetry(2000, 2)
+    test[500:, 0] += 2.0  # a new operating level that stays
+    past = DiscordDetector(windows=(25,)).fit(train).score(test)
+    train_only = DiscordDetector(windows=(25,), reference="train").fit(train).score(test)
+    assert past[500:560].mean() > 5 * past[1000:].mean()  # alarm at the change, then quiet
+    assert train_only[1000:].mean() > 5 * past[1000:].mean()  # train-only alarms forever
+
+
+def test_per_sensor_mode_explains_which_sensor_moved():
+    rng = np.random.default_rng(4)
+    t = np.arange(2500)
+    x = np.column_stack([np.sin(2 * np.pi * t / p) for p in (30, 40, 50, 60, 70)])
+    x = x + 0.05 * rng.normal(size=x.shape)
+    train, test = x[:1500], x[1500:].copy()
+    test[500:540, 2] += 1.0
+    detector = DiscordDetector(windows=(10, 25)).fit(train)
+    contributions = detector.explain(test)
+    assert contributions.shape == (1000, 5)
+    assert (contributions[500:540].argmax(axis=1) == 2).mean() > 0.9
+    assert detector.score(test)[500:540].min() > detector.score(test)[:450].max()
+
+
+def test_calibration_floor_when_validation_repeats_training():
+    pattern = np.tile(np.sin(np.linspace(0, 2 * np.pi, 50, endpoint=False)), 40)[:, None]
+    detector = DiscordDetector(windows=(25,)).fit(pattern)
+    assert detector.group_scale_.tolist() == [GROUP_FLOOR]
+    assert detector.calibration_.scale == pytest.approx(detector.score_floor)
+    test = pattern[:600].copy()
+    test[300:310] += 1.0
+    scores = detector.score(test)
+    assert np.isfinite(scores).all() and scores[:250].max() < 0.1 and scores[300:310].max() > 5
+
+
+def test_past_median_removed_is_causal():
+    scores = np.arange(350, dtype=float)
+    out = past_median_removed(scores)
+    np.testing.assert_array_equal(out[:100], scores[:100])
+    assert out[100] == 100 - np.median(scores[:100]) and out[300] == 300 - np.median(scores[:300])
+
+
+@pytest.mark.parametrize("n_sensors", [25, 38])
+def test_save_load_round_trip(tmp_path, n_sensors):
+    rng = np.random.default_rng(n_sensors)
+    train, test = rng.normal(size=(600, n_sensors)), rng.normal(size=(300, n_sensors))
+    detector = make_detector("discord", windows=(10, 30)).fit(train)
+    assert detector.reference == "train+past"
+    detector.save(tmp_path / "d")
+    loaded = Detector.load(tmp_path / "d")
+    np.testing.assert_allclose(loaded.score(test), detector.score(test))
+    assert loaded.score(test).shape == (300,)
+
+
+def test_bad_parameters_are_one_line_errors():
+    for bad in (
+        dict(windows=()),
+        dict(inputs="flags"),
+        dict(reference="test"),
+        dict(baseline="x"),
+        dict(mode="pairs"),
+        dict(combine="sum"),
+    ):
+        with pytest.raises(Exception, match="must be"):
+            make_detector("discord", **bad)
+
+
+def test_finds_the_anomaly_of_a_real_smap_channel(real_data):
+    entity = load_dataset("smap", real_data, entities=["P-4"]).entities[0]
+    scores = make_detector("discord").fit(entity.train).score(entity.test)
+    assert roc_auc_score(entity.labels, scores) > 0.9  # its telemetry is constant in train
