@@ -56,7 +56,7 @@ def test_models_lists_the_baselines():
 def test_demo_runs_on_a_fresh_folder(tmp_path):
     done = mstad("-q", "demo", "--out", str(tmp_path / "runs"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "synthetic · knn" in done.stdout
+    assert "synthetic · best" in done.stdout
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert (run_dir / "scores.parquet").is_file()
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mstad.errors import ConfigError
 
-DEFAULT_MODEL = "knn"
+DEFAULT_MODEL = "best"
 
 
 class ThresholdConfig(BaseModel):
