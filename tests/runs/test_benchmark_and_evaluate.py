@@ -58,9 +58,7 @@ def test_ray_executor_matches_local(tmp_path):
     assert remote.timing["executor"] == "ray"
 
 
-@pytest.mark.parametrize(
-    ("model", "params"), [("knn", {"window": 20}), ("best", {})]
-)
+@pytest.mark.parametrize(("model", "params"), [("knn", {"window": 20}), ("best", {})])
 def test_test_labels_never_change_scores_or_thresholds(tmp_path, model, params):
     real = load_dataset("synthetic", **TINY)
     entity = real.entities[0]
