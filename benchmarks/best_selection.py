@@ -1,7 +1,7 @@
-"""Choose ``--model best``'s defaults without test labels (issue 8).
+"""Choose ``--model best``'s and ``msflow``'s defaults without test labels (issues 8 and 5).
 
-Variants of the discord detector (and the plain kNN baseline) are compared on two kinds of
-selection data, neither of which reads a test split's labels:
+Variants of the discord detector (and the plain kNN baseline), and of the native MSFlow route,
+are compared on two kinds of selection data, neither of which reads a test split's labels:
 
 * ``smap-injected``: every SMAP channel's *training* split, fitted on its head (60 %) and scored
   on its tail (40 %) with anomalies of 7 common kinds injected into the telemetry value
@@ -34,6 +34,7 @@ MS = (25, 50, 100, 200)
 # round 1 (results/best_selection_round1.txt) ran before per-sensor calibration existed
 J, S = dict(mode="joint", calibrate_sensors=False), dict(mode="per_sensor", calibrate_sensors=False)
 JC, SC, BC = (dict(mode=m, calibrate_sensors=True) for m in ("joint", "per_sensor", "both"))
+MF = dict(reference="train")  # MSFlow rounds 1–2 ran before the online fine-tuning existed
 VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, mode, baseline
     "knn": ("knn", {}),  # the kNN baseline: all sensors, w = 100, train reference
     "w100-all-train-joint": ("discord", dict(windows=(100,), inputs="all", reference="train", **J)),
@@ -56,6 +57,16 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 3: shape (discord) and correlation (pca) detectors combined on calibrated scores
     "ens-discord-pca-max": ("ensemble", dict(members=("discord", "pca"), combine="max")),
     "ens-discord-pca-mean": ("ensemble", dict(members=("discord", "pca"), combine="mean")),
+    # issue 5: the native MSFlow route's defaults (benchmarks/results/msflow_log.md); pinned to
+    # the values they ran with, as the detector's defaults have moved since
+    "msflow-all": ("msflow", dict(inputs="all", **MF)),
+    "msflow-cont": ("msflow", dict(inputs="continuous", **MF)),
+    "msflow-cont-median": ("msflow", dict(baseline="past_median", **MF)),
+    "msflow-cont-w32": ("msflow", dict(window=32, stride=8, **MF)),
+    "msflow-cont-w128": ("msflow", dict(window=128, stride=32, **MF)),
+    # round 3: the flow fine-tuned on the series' own past before each block (online)
+    "msflow-cont-past": ("msflow", dict(reference="train+past", adapt_every=500)),
+    "msflow-cont-past-250": ("msflow", dict(reference="train+past", adapt_every=250)),
 }
 
 

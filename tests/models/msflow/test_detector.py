@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.metrics import roc_auc_score
 
 from mstad.data import make_synthetic
@@ -41,6 +42,52 @@ def test_any_sensor_count(n_sensors):
     train = rng.normal(size=(300, n_sensors)).astype(np.float32)
     detector = make_detector("msflow", **{**TINY, "epochs": 1}).fit(train)
     assert detector.score(train[:100]).shape == (100,)
+
+
+def test_continuous_inputs_ignore_command_flags(entity):
+    rng = np.random.default_rng(0)
+    flags = lambda n: (rng.random((n, 2)) < 0.1).astype(float)  # noqa: E731
+    train = np.hstack([entity.train, flags(len(entity.train))])
+    detector = make_detector("msflow", inputs="continuous", **TINY).fit(train)
+    assert detector.columns_.tolist() == list(range(6))  # the two 0/1 columns are dropped
+    test = np.hstack([entity.test, flags(len(entity.test))])
+    flipped = test.copy()
+    flipped[:, 6:] = 1 - flipped[:, 6:]  # a storm of commands changes nothing
+    np.testing.assert_array_equal(detector.score(test), detector.score(flipped))
+    assert roc_auc_score(entity.labels, detector.score(test)) > 0.8
+
+
+def test_past_median_baseline_is_causal_and_kept_on_reload(fitted, entity, tmp_path):
+    params = {**fitted.get_params(), "baseline": "past_median"}
+    detector = make_detector("msflow", **params).fit(entity.train)
+    plain, causal = fitted.raw_score(entity.test), detector.raw_score(entity.test)
+    np.testing.assert_allclose(causal[:100], plain[:100], rtol=1e-6)  # nothing before step 100
+    np.testing.assert_allclose(causal[100:200], plain[100:200] - np.median(plain[:100]), rtol=1e-5)
+    detector.save(tmp_path / "m")
+    np.testing.assert_array_equal(
+        Detector.load(tmp_path / "m").score(entity.test), detector.score(entity.test)
+    )
+
+
+def test_past_reference_learns_a_new_level_once_and_never_changes_the_fit(tmp_path):
+    rng = np.random.default_rng(0)
+    t = np.arange(2200)
+    x = np.sin(t / 15)[:, None] + 0.2 * rng.normal(size=(2200, 3))
+    train, test = x[:1000], x[1000:].copy()
+    test[400:, 0] += 2.0  # a new operating level from step 400 on
+    scores = {}
+    for reference in ("train", "train+past"):
+        detector = make_detector("msflow", reference=reference, adapt_every=200, **TINY)
+        scores[reference] = detector.fit(train).score(test)
+    onset, late = slice(400, 600), slice(1000, 1200)
+    assert scores["train"][late].mean() > 0.5 * scores["train"][onset].mean()  # alarms forever
+    online = scores["train+past"]
+    assert online[late].mean() < 0.1 * online[onset].mean()  # alarms when the change starts
+    state = {k: v.clone() for k, v in detector.flow_.state_dict().items()}
+    np.testing.assert_array_equal(detector.score(test), online)  # scoring is repeatable …
+    assert all(torch.equal(v, state[k]) for k, v in detector.flow_.state_dict().items())  # pure
+    detector.save(tmp_path / "m")  # … and the training windows it adapts from are saved
+    np.testing.assert_allclose(Detector.load(tmp_path / "m").score(test), online, rtol=1e-5)
 
 
 def test_save_load_round_trip(fitted, entity, tmp_path):
@@ -115,6 +162,14 @@ def test_bad_parameters():
         make_detector("msflow", window=4)
     with pytest.raises(ConfigError, match="encoder must be one of"):
         make_detector("msflow", route="image", encoder="jpeg")
+    with pytest.raises(ConfigError, match="inputs must be 'continuous' or 'all'"):
+        make_detector("msflow", inputs="some")
+    with pytest.raises(ConfigError, match="baseline must be 'none' or 'past_median'"):
+        make_detector("msflow", baseline="mean")
+    with pytest.raises(ConfigError, match="reference must be 'train' or 'train\\+past'"):
+        make_detector("msflow", reference="test")
+    with pytest.raises(ConfigError, match="adapt_every and adapt_epochs must be >= 1"):
+        make_detector("msflow", adapt_every=0)
 
 
 def test_heatmap_is_the_likelihood_map_of_the_window_around_t(fitted, entity):

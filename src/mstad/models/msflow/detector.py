@@ -9,13 +9,21 @@ fusion flow → negative log-likelihood per time step. Two routes:
   (:mod:`.image_features`). ``window=0`` takes each series whole as one image (the seed's
   protocol, ``configs/msflow_seed.yaml``).
 
-Shared by both: sensors standardised with training statistics only; feature channels
-standardised with statistics of the training windows; Adam, gradient norm clipped at 2 (as
-MSFlow), loss ``½‖z‖² − log|det J|`` logged per dimension; early stopping on the NLL of the
-validation tail of the training split, best weights restored — never a test metric. Score: per
-position ``½·mean_c z²`` per scale, upsampled and summed over scales, mapped to the window's
-steps, overlapping windows averaged per step (:func:`window_maps_to_steps`). No per-window max
-normalisation (ALGORITHMS.md F11); per-entity calibration on validation scores as every detector.
+Shared by both: ``inputs="continuous"`` (default) drops sensors that are 0/1 flags in training
+(NASA's command dims 1–24, as :mod:`mstad.models.discord` does); ``reference="train+past"``
+(default) scores a series block by block (``adapt_every`` steps) with a copy of the flow
+fine-tuned for ``adapt_epochs`` epochs on the training windows plus every window of the series
+that ended before the block — an online monitor that learns from what it has already seen, so
+a new operating level alarms where it starts instead of for the rest of the series
+(``"train"``: the fitted flow alone). Both were chosen without test labels
+(``benchmarks/results/msflow_log.md``). Sensors standardised with training statistics only;
+feature channels standardised with statistics of the training windows; Adam, gradient norm
+clipped at 2 (as MSFlow), loss ``½‖z‖² − log|det J|`` logged per dimension; early stopping on
+the NLL of the validation tail of the training split, best weights restored — never a test
+metric. Score: per position ``½·mean_c z²`` per scale, upsampled and summed over scales, mapped
+to the window's steps, overlapping windows averaged per step (:func:`window_maps_to_steps`).
+No per-window max normalisation (ALGORITHMS.md F11); per-entity calibration on validation
+scores as every detector.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_maps_to_steps, window_starts
 from mstad.models.base import Detector
 from mstad.models.device import pick_device
+from mstad.models.discord import continuous_columns, past_median_removed
 from mstad.models.msflow.extractor import ConvPyramid1d
 from mstad.models.msflow.flows import MultiScaleFlow, nll_per_dim, position_scores, scale_maps
 from mstad.models.msflow.image_features import ImageFeatures
@@ -55,6 +64,11 @@ class MSFlow(Detector):
         backbone: str = "resnet18",
         backbone_weights: str | None = None,
         dims: tuple[int, ...] = (0, 1, 2),
+        inputs: str = "continuous",
+        baseline: str = "none",
+        reference: str = "train+past",
+        adapt_every: int = 250,
+        adapt_epochs: int = 2,
         blocks: tuple[int, ...] = (2, 2, 2),
         pos_channels: int = 16,
         epochs: int = 20,
@@ -68,6 +82,14 @@ class MSFlow(Detector):
             raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
+        if inputs not in ("continuous", "all"):
+            raise ValueError(f"inputs must be 'continuous' or 'all', got {inputs!r}")
+        if baseline not in ("none", "past_median"):
+            raise ValueError(f"baseline must be 'none' or 'past_median', got {baseline!r}")
+        if reference not in ("train", "train+past"):
+            raise ValueError(f"reference must be 'train' or 'train+past', got {reference!r}")
+        if adapt_every < 1 or adapt_epochs < 1:
+            raise ValueError("adapt_every and adapt_epochs must be >= 1")
         if len(blocks) != 3 or (route == "native" and len(widths) != 3):
             raise ValueError("one block count and one width per scale: 3 scales")
         if route == "native" and (window < 8 or not 1 <= stride <= window):
@@ -83,6 +105,11 @@ class MSFlow(Detector):
         self.backbone = backbone
         self.backbone_weights = backbone_weights
         self.dims = tuple(dims)
+        self.inputs = inputs
+        self.baseline = baseline
+        self.reference = reference
+        self.adapt_every = adapt_every
+        self.adapt_epochs = adapt_epochs
         self.blocks = tuple(blocks)
         self.pos_channels = pos_channels
         self.epochs = epochs
@@ -101,7 +128,7 @@ class MSFlow(Detector):
         torch.manual_seed(self.seed)
         self.device_ = pick_device(self.device)
         if self.route == "native":
-            self.extractor_ = ConvPyramid1d(self.n_sensors_, self.widths, seed=self.seed)
+            self.extractor_ = ConvPyramid1d(len(self.columns_), self.widths, seed=self.seed)
         else:
             self.extractor_ = ImageFeatures(
                 self.encoder,
@@ -116,7 +143,7 @@ class MSFlow(Detector):
             self.extractor_.fit(fit_windows)
             self.bins_ = getattr(self.extractor_, "bins", None)
         self.extractor_.to(self.device_)
-        shapes = self.extractor_.shapes(self.n_sensors_, self.window or self.min_steps)
+        shapes = self.extractor_.shapes(len(self.columns_), self.window or self.min_steps)
         saved = np.random.get_state()  # FrEIA draws its channel permutations from NumPy's RNG
         np.random.seed(self.seed)
         try:
@@ -126,7 +153,7 @@ class MSFlow(Detector):
         self.flow_.to(self.device_)
 
     def _windows(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        scaled = self.scaler_.transform(series).astype(np.float32)
+        scaled = self.scaler_.transform(series[:, self.columns_]).astype(np.float32)
         if self.window == 0:  # the whole series is one window
             return scaled[None], np.zeros(1, dtype=int)
         starts = window_starts(len(scaled), self.window, self.stride)
@@ -190,34 +217,24 @@ class MSFlow(Detector):
         return total / n
 
     def _fit_with_validation(self, train: np.ndarray, head: int | None):
-        self.scaler_ = Standardizer().fit(train if head is None else train[:head])
+        fit_part = train if head is None else train[:head]
+        all_columns = np.arange(train.shape[1])
+        self.columns_ = continuous_columns(fit_part) if self.inputs == "continuous" else all_columns
+        self.scaler_ = Standardizer().fit(fit_part[:, self.columns_])
         fit_windows, _ = self._windows(train if head is None else train[:head])
         self._build(fit_windows)
         self._fit_feature_stats(fit_windows)
         fit_features = self._feature_cache(fit_windows)
         val_features = self._feature_cache(self._windows(train[head:])[0]) if head else []
-        n_fit = len(fit_windows)
+        self.reference_windows_ = fit_windows if self.reference == "train+past" else None
         generator = np.random.default_rng(self.seed)
         optimiser = torch.optim.Adam(self.flow_.parameters(), lr=self.lr)
         best, best_loss, waited = None, np.inf, 0
         self.history_ = []
         for epoch in range(self.epochs):
-            self.flow_.train()
-            train_loss = 0.0
-            batches = max(1, n_fit // self.batch_size)
-            for index in np.array_split(generator.permutation(n_fit), batches):
-                optimiser.zero_grad()
-                picked = torch.from_numpy(np.sort(index)).to(self.device_)
-                z, log_det = self.flow_([f[picked] for f in fit_features])
-                loss = nll_per_dim(z, log_det).mean()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.flow_.parameters(), 2.0)
-                optimiser.step()
-                train_loss += loss.item() * len(index)
+            train_loss = self._train_epoch(self.flow_, optimiser, fit_features, generator)
             val_loss = self._mean_nll(val_features) if val_features else float("nan")
-            self.history_.append(
-                {"epoch": epoch + 1, "train_nll": train_loss / n_fit, "val_nll": val_loss}
-            )
+            self.history_.append({"epoch": epoch + 1, "train_nll": train_loss, "val_nll": val_loss})
             if not np.isfinite(train_loss):
                 raise ConfigError("msflow: training diverged (NaN loss); lower lr")
             if val_features:
@@ -234,22 +251,78 @@ class MSFlow(Detector):
             return self._raw_score(train), "train"
         return self._raw_score(train[head:]), "validation"
 
+    def _train_epoch(self, flow, optimiser, features: list[torch.Tensor], generator) -> float:
+        """One epoch of the NLL loss over ``features`` in seeded random batches; mean loss."""
+        flow.train()
+        n, total = len(features[0]), 0.0
+        for index in np.array_split(generator.permutation(n), max(1, n // self.batch_size)):
+            optimiser.zero_grad()
+            picked = torch.from_numpy(np.sort(index)).to(self.device_)
+            z, log_det = flow([f[picked] for f in features])
+            loss = nll_per_dim(z, log_det).mean()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(flow.parameters(), 2.0)
+            optimiser.step()
+            total += loss.item() * len(index)
+        flow.eval()
+        return total / n
+
     # ---- scoring ------------------------------------------------------------------------------
-    def _raw_score(self, series: np.ndarray) -> np.ndarray:
-        windows, starts = self._windows(series)
-        length = windows.shape[1]
-        self.flow_.eval()
+    def _position_maps(self, z: list[torch.Tensor], length: int) -> torch.Tensor:
+        """Per-step NLL map ``[N, L]`` of each window from its latent codes."""
+        if self.route == "native":
+            return position_scores(z, length)
+        return map_to_window(position_scores(z, self.image_size), self.encoder, length)
+
+    def _window_maps(self, flow, windows: np.ndarray) -> torch.Tensor:
+        """Per-step NLL map ``[N, L]`` of each window under ``flow``."""
         maps = []
         with torch.no_grad():
             for start in range(0, len(windows), 64):
-                z, _ = self.flow_(self._features(windows[start : start + 64]))
-                if self.route == "native":
-                    maps.append(position_scores(z, length))
-                else:
-                    pixels = position_scores(z, self.image_size)
-                    maps.append(map_to_window(pixels, self.encoder, length))
-        steps = torch.cat(maps).cpu().numpy()
-        return window_maps_to_steps(steps, starts, len(series))
+                z, _ = flow(self._features(windows[start : start + 64]))
+                maps.append(self._position_maps(z, windows.shape[1]))
+        return torch.cat(maps)
+
+    def _adapted_maps(self, windows: np.ndarray, starts: np.ndarray) -> torch.Tensor:
+        """``reference="train+past"``: windows are scored block by block (``adapt_every`` steps);
+        before each block a copy of the flow is fine-tuned for ``adapt_epochs`` epochs on the
+        training windows plus every window of the series that ended before the block began —
+        what an online monitor learns from data it has already seen. The fitted flow itself
+        never changes, so scoring the same series twice gives the same scores."""
+        flow = copy.deepcopy(self.flow_)
+        optimiser = torch.optim.Adam(flow.parameters(), lr=self.lr)
+        generator = np.random.default_rng(self.seed)
+        reference = self._feature_cache(self.reference_windows_)
+        features = self._feature_cache(windows)  # the extractor is frozen: once per series
+        length, maps, used = windows.shape[1], [], 0
+        for lo in range(0, int(starts[-1]) + 1, self.adapt_every):
+            block = np.flatnonzero((starts >= lo) & (starts < lo + self.adapt_every))
+            if block.size == 0:
+                continue
+            ended = int(np.searchsorted(starts + length, lo, side="right"))  # end <= lo
+            if ended > used:  # new past windows: learn them with the training windows
+                known = [
+                    torch.cat([r, f[:ended]]) for r, f in zip(reference, features, strict=True)
+                ]
+                for _ in range(self.adapt_epochs):
+                    self._train_epoch(flow, optimiser, known, generator)
+                used = ended
+            picked = torch.from_numpy(block).to(self.device_)
+            with torch.no_grad():
+                for part in torch.split(picked, 64):
+                    z, _ = flow([f[part] for f in features])
+                    maps.append(self._position_maps(z, length))
+        return torch.cat(maps)
+
+    def _raw_score(self, series: np.ndarray) -> np.ndarray:
+        windows, starts = self._windows(series)
+        self.flow_.eval()
+        if self.reference == "train+past":
+            steps = self._adapted_maps(windows, starts).cpu().numpy()
+        else:
+            steps = self._window_maps(self.flow_, windows).cpu().numpy()
+        scores = window_maps_to_steps(steps, starts, len(series))
+        return past_median_removed(scores) if self.baseline == "past_median" else scores
 
     @property
     def heatmap_kind(self) -> str:
@@ -272,6 +345,9 @@ class MSFlow(Detector):
     # ---- persistence --------------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:
         state = dict(self.scaler_.state())
+        state["columns"] = self.columns_
+        if self.reference == "train+past":
+            state["reference_windows"] = self.reference_windows_
         for k, (mean, std) in enumerate(self.feat_stats_):
             state[f"feat_mean_{k}"], state[f"feat_std_{k}"] = mean, std
         if getattr(self, "bins_", None) is not None:
@@ -280,6 +356,8 @@ class MSFlow(Detector):
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.scaler_ = Standardizer.from_state(state)
+        self.columns_ = state["columns"]
+        self.reference_windows_ = state.get("reference_windows")
         self.feat_stats_ = [(state[f"feat_mean_{k}"], state[f"feat_std_{k}"]) for k in range(3)]
         self.bins_ = state.get("mtf_bins")
         self._stats = None

@@ -44,7 +44,7 @@ class ConvPyramid1d(nn.Module):
     def forward(self, windows: np.ndarray) -> list[torch.Tensor]:
         """Windows ``[N, L, D]`` → one ``[N, D + width_k, L / 2^k]`` tensor per level."""
         device = self.levels[0].weight.device
-        x = torch.from_numpy(np.ascontiguousarray(windows.transpose(0, 2, 1))).to(device)
+        x = torch.from_numpy(np.array(windows.transpose(0, 2, 1), np.float32, order="C")).to(device)
         out, feature, raw = [], x, x
         for conv in self.levels:
             feature = F.avg_pool1d(F.leaky_relu(conv(feature), 0.2), 3, 2, 1)
