@@ -7,15 +7,11 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from mstad.data import load_dataset
+from mstad.features.columns import continuous_columns
 from mstad.models import make_detector
 from mstad.models.base import Detector
-from mstad.models.discord import (
-    GROUP_FLOOR,
-    DiscordDetector,
-    continuous_columns,
-    left_discord_distances,
-    past_median_removed,
-)
+from mstad.models.calibration import past_median_removed
+from mstad.models.discord import GROUP_FLOOR, DiscordDetector, left_discord_distances
 
 
 def telemetry(n: int, seed: int) -> np.ndarray:

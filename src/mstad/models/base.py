@@ -27,6 +27,15 @@ from mstad.models.calibration import Calibration
 VALIDATION_FRACTION = 0.2
 
 
+def check_choice(field: str, value: object, choices: tuple) -> None:
+    """A parameter outside its choices is one line naming it and them (the registry turns the
+    ``ValueError`` into a :class:`~mstad.errors.ConfigError`)."""
+    if value not in choices:
+        names = [repr(c) for c in choices]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+        raise ValueError(f"{field} must be {listed}, got {value!r}")
+
+
 def validation_split(n_steps: int, min_steps: int) -> int | None:
     """Index where the validation tail starts, or ``None`` when train is too short to split.
 

@@ -39,3 +39,21 @@ class Calibration:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+#: the values a detector's ``baseline`` parameter may take
+BASELINES = ("none", "past_median")
+
+
+def past_median_removed(scores: np.ndarray, block: int = 100) -> np.ndarray:
+    """Scores minus the median of all scores before their block of ``block`` steps (0 for the
+    first block): a causal baseline, as an online monitor would keep."""
+    out = np.array(scores, dtype=np.float64)
+    for lo in range(block, len(out), block):
+        out[lo : lo + block] -= np.median(scores[:lo])
+    return out
+
+
+def remove_baseline(scores: np.ndarray, baseline: str) -> np.ndarray:
+    """Apply a detector's ``baseline`` (one of :data:`BASELINES`) to its raw scores."""
+    return past_median_removed(scores) if baseline == "past_median" else scores

@@ -36,20 +36,16 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from mstad.features.columns import INPUTS, input_columns
 from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_starts, windows_to_steps
-from mstad.models.base import Detector
+from mstad.models.base import Detector, check_choice
+from mstad.models.calibration import BASELINES, remove_baseline
 from mstad.models.registry import register
 
 #: smallest per-sensor calibration spread: 0.1 training standard deviations (RMS per step)
 GROUP_FLOOR = 0.1
 _BLOCK = 2048  # query windows per distance block (bounds memory at block × reference floats)
-
-
-def continuous_columns(train: np.ndarray) -> np.ndarray:
-    """Sensors that are not 0/1 flags in training (all sensors when every one is a flag)."""
-    keep = [j for j in range(train.shape[1]) if not np.isin(train[:, j], (0.0, 1.0)).all()]
-    return np.asarray(keep or range(train.shape[1]), dtype=np.int64)
 
 
 def _flat(windows: np.ndarray) -> torch.Tensor:
@@ -88,15 +84,6 @@ def left_discord_distances(
     return out
 
 
-def past_median_removed(scores: np.ndarray, block: int = 100) -> np.ndarray:
-    """Scores minus the median of all scores before their block of ``block`` steps (0 for the
-    first block): a causal baseline, as an online monitor would keep."""
-    out = np.array(scores, dtype=np.float64)
-    for lo in range(block, len(out), block):
-        out[lo : lo + block] -= np.median(scores[:lo])
-    return out
-
-
 @register
 class DiscordDetector(Detector):
     name = "discord"
@@ -118,16 +105,11 @@ class DiscordDetector(Detector):
         windows = tuple(int(w) for w in windows)
         if not windows or min(windows) < 2:
             raise ValueError("windows must be a non-empty list of lengths >= 2")
-        if inputs not in ("continuous", "all"):
-            raise ValueError(f"inputs must be 'continuous' or 'all', got {inputs!r}")
-        if reference not in ("train+past", "train"):
-            raise ValueError(f"reference must be 'train+past' or 'train', got {reference!r}")
-        if baseline not in ("none", "past_median"):
-            raise ValueError(f"baseline must be 'none' or 'past_median', got {baseline!r}")
-        if mode not in ("per_sensor", "joint", "both"):
-            raise ValueError(f"mode must be 'per_sensor', 'joint' or 'both', got {mode!r}")
-        if combine not in ("max", "mean"):
-            raise ValueError(f"combine must be 'max' or 'mean', got {combine!r}")
+        check_choice("inputs", inputs, INPUTS)
+        check_choice("reference", reference, ("train+past", "train"))
+        check_choice("baseline", baseline, BASELINES)
+        check_choice("mode", mode, ("per_sensor", "joint", "both"))
+        check_choice("combine", combine, ("max", "mean"))
         if max_train_windows < 1 or max_past_windows < 1:
             raise ValueError("max_train_windows and max_past_windows must be >= 1")
         self.windows = windows
@@ -171,10 +153,7 @@ class DiscordDetector(Detector):
         return self._combine(groups), "train" if head is None else "validation"
 
     def _fit(self, train: np.ndarray) -> None:
-        columns = (
-            continuous_columns(train) if self.inputs == "continuous" else np.arange(train.shape[1])
-        )
-        self.columns_ = columns
+        self.columns_ = columns = input_columns(train, self.inputs)
         self.scaler_ = Standardizer().fit(train[:, columns])
         self.train_ = np.ascontiguousarray(
             self.scaler_.transform(train[:, columns]), dtype=np.float32
@@ -211,7 +190,7 @@ class DiscordDetector(Detector):
         """Group scores → one score per step: calibrate each group, combine, remove baseline."""
         scores = (groups - self.group_loc_) / self.group_scale_
         total = scores.max(axis=1) if self.combine == "max" else scores.mean(axis=1)
-        return past_median_removed(total) if self.baseline == "past_median" else total
+        return remove_baseline(total, self.baseline)
 
     def _raw_score(self, series: np.ndarray) -> np.ndarray:
         return self._combine(self._group_scores(series))

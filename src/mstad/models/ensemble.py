@@ -5,7 +5,7 @@ split, where 1 means "as high as the top 1 % of normal data" — then the member
 scores are combined per step (``max``: any member that finds the step unusual raises it;
 ``mean``: members must agree). Shape detectors (``discord``) and correlation detectors (``pca``)
 fail on different anomalies, which is why they are combined. Command-flag sensors are dropped
-first (``inputs="continuous"``, as in :mod:`mstad.models.discord`), so every member sees the
+first (``inputs="continuous"``, see :mod:`mstad.features.columns`), so every member sees the
 same columns. No label is involved anywhere.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mstad.models.base import Detector
-from mstad.models.discord import continuous_columns
+from mstad.features.columns import INPUTS, input_columns
+from mstad.models.base import Detector, check_choice
 from mstad.models.registry import make_detector, register
 
 
@@ -36,10 +36,8 @@ class EnsembleDetector(Detector):
         members = tuple(members)
         if not members or "ensemble" in members:
             raise ValueError("members must be a non-empty list of other detectors")
-        if combine not in ("max", "mean"):
-            raise ValueError(f"combine must be 'max' or 'mean', got {combine!r}")
-        if inputs not in ("continuous", "all"):
-            raise ValueError(f"inputs must be 'continuous' or 'all', got {inputs!r}")
+        check_choice("combine", combine, ("max", "mean"))
+        check_choice("inputs", inputs, INPUTS)
         self.members = members
         self.combine = combine
         self.inputs = inputs
@@ -53,10 +51,7 @@ class EnsembleDetector(Detector):
         return stacked.max(axis=0) if self.combine == "max" else stacked.mean(axis=0)
 
     def _fit_with_validation(self, train: np.ndarray, head: int | None) -> tuple[np.ndarray, str]:
-        if self.inputs == "continuous":
-            self.columns_ = continuous_columns(train)
-        else:
-            self.columns_ = np.arange(train.shape[1])
+        self.columns_ = input_columns(train, self.inputs)
         x = train[:, self.columns_]
         self.members_ = [make_detector(m).fit(x) for m in self.members]
         # each member calibrated on a tail ending where train ends: align them on the shortest

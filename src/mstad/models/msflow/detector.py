@@ -10,7 +10,7 @@ fusion flow → negative log-likelihood per time step. Two routes:
   protocol, ``configs/msflow_seed.yaml``).
 
 Shared by both: ``inputs="continuous"`` (default) drops sensors that are 0/1 flags in training
-(NASA's command dims 1–24, as :mod:`mstad.models.discord` does); ``reference="train+past"``
+(NASA's command dims 1–24; :mod:`mstad.features.columns`); ``reference="train+past"``
 (default) scores a series block by block (``adapt_every`` steps) with a copy of the flow
 fine-tuned for ``adapt_epochs`` epochs on the training windows plus every window of the series
 that ended before the block — an online monitor that learns from what it has already seen, so
@@ -35,12 +35,13 @@ import numpy as np
 import torch
 
 from mstad.errors import ConfigError
+from mstad.features.columns import INPUTS, input_columns
 from mstad.features.images import ENCODERS, map_to_window
 from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_maps_to_steps, window_starts
-from mstad.models.base import Detector
+from mstad.models.base import Detector, check_choice
+from mstad.models.calibration import BASELINES, remove_baseline
 from mstad.models.device import pick_device
-from mstad.models.discord import continuous_columns, past_median_removed
 from mstad.models.msflow.extractor import ConvPyramid1d
 from mstad.models.msflow.flows import MultiScaleFlow, nll_per_dim, position_scores, scale_maps
 from mstad.models.msflow.image_features import ImageFeatures
@@ -82,12 +83,9 @@ class MSFlow(Detector):
             raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
         if encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
-        if inputs not in ("continuous", "all"):
-            raise ValueError(f"inputs must be 'continuous' or 'all', got {inputs!r}")
-        if baseline not in ("none", "past_median"):
-            raise ValueError(f"baseline must be 'none' or 'past_median', got {baseline!r}")
-        if reference not in ("train", "train+past"):
-            raise ValueError(f"reference must be 'train' or 'train+past', got {reference!r}")
+        check_choice("inputs", inputs, INPUTS)
+        check_choice("baseline", baseline, BASELINES)
+        check_choice("reference", reference, ("train", "train+past"))
         if adapt_every < 1 or adapt_epochs < 1:
             raise ValueError("adapt_every and adapt_epochs must be >= 1")
         if len(blocks) != 3 or (route == "native" and len(widths) != 3):
@@ -218,10 +216,9 @@ class MSFlow(Detector):
 
     def _fit_with_validation(self, train: np.ndarray, head: int | None):
         fit_part = train if head is None else train[:head]
-        all_columns = np.arange(train.shape[1])
-        self.columns_ = continuous_columns(fit_part) if self.inputs == "continuous" else all_columns
+        self.columns_ = input_columns(fit_part, self.inputs)
         self.scaler_ = Standardizer().fit(fit_part[:, self.columns_])
-        fit_windows, _ = self._windows(train if head is None else train[:head])
+        fit_windows, _ = self._windows(fit_part)
         self._build(fit_windows)
         self._fit_feature_stats(fit_windows)
         fit_features = self._feature_cache(fit_windows)
@@ -322,7 +319,7 @@ class MSFlow(Detector):
         else:
             steps = self._window_maps(self.flow_, windows).cpu().numpy()
         scores = window_maps_to_steps(steps, starts, len(series))
-        return past_median_removed(scores) if self.baseline == "past_median" else scores
+        return remove_baseline(scores, self.baseline)
 
     @property
     def heatmap_kind(self) -> str:
