@@ -35,6 +35,7 @@ MS = (25, 50, 100, 200)
 J, S = dict(mode="joint", calibrate_sensors=False), dict(mode="per_sensor", calibrate_sensors=False)
 JC, SC, BC = (dict(mode=m, calibrate_sensors=True) for m in ("joint", "per_sensor", "both"))
 MF = dict(reference="train")  # MSFlow rounds 1–2 ran before the online fine-tuning existed
+MP = dict(adapt_scaling=False)  # round 3 ran before the features were re-standardised online
 VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, mode, baseline
     "knn": ("knn", {}),  # the kNN baseline: all sensors, w = 100, train reference
     "w100-all-train-joint": ("discord", dict(windows=(100,), inputs="all", reference="train", **J)),
@@ -65,8 +66,15 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "msflow-cont-w32": ("msflow", dict(window=32, stride=8, **MF)),
     "msflow-cont-w128": ("msflow", dict(window=128, stride=32, **MF)),
     # round 3: the flow fine-tuned on the series' own past before each block (online)
-    "msflow-cont-past": ("msflow", dict(reference="train+past", adapt_every=500)),
-    "msflow-cont-past-250": ("msflow", dict(reference="train+past", adapt_every=250)),
+    "msflow-cont-past": ("msflow", dict(reference="train+past", adapt_every=500, **MP)),
+    "msflow-cont-past-250": ("msflow", dict(reference="train+past", adapt_every=250, **MP)),
+    # round 4: each block's fine-tuning starts from the fitted flow, not the previous block's
+    "msflow-cont-past-250-fitted": (
+        "msflow",
+        dict(reference="train+past", adapt_every=250, adapt_from="fitted", **MP),
+    ),
+    # round 4: features re-standardised on train + past before each block's fine-tuning
+    "msflow-cont-past-250-scaled": ("msflow", dict(reference="train+past", adapt_scaling=True)),
 }
 
 
@@ -95,19 +103,26 @@ def _plant() -> list:
     return list(load_dataset("csv", result.output_dir).entities)
 
 
-def score_entity(model: str, params: dict, entity) -> tuple[str, np.ndarray, np.ndarray]:
+def score_entity(model: str, params: dict, entity) -> tuple:
+    """(name, calibrated test scores, labels, calibrated validation scores, calibration)."""
     import torch
 
     torch.set_num_threads(1)
     detector = make_detector(model, **params).fit(entity.train)
-    return entity.name, detector.score(entity.test), entity.labels
+    return (
+        entity.name,
+        detector.score(entity.test),
+        entity.labels,
+        detector.validation_scores_,
+        detector.calibration_.to_dict(),
+    )
 
 
 def evaluate(results) -> dict[str, float]:
-    auroc = [roc_auc_score(y, s) for _, s, y in results if 0 < y.sum() < len(y)]
-    ap = [average_precision_score(y, s) for _, s, y in results if 0 < y.sum() < len(y)]
-    scores = np.concatenate([s for _, s, _ in results])
-    labels = np.concatenate([y for _, _, y in results])
+    auroc = [roc_auc_score(y, s) for _, s, y, *_ in results if 0 < y.sum() < len(y)]
+    ap = [average_precision_score(y, s) for _, s, y, *_ in results if 0 < y.sum() < len(y)]
+    scores = np.concatenate([s for _, s, *_ in results])
+    labels = np.concatenate([y for _, _, y, *_ in results])
     return {
         "entity_auroc": float(np.mean(auroc)),
         "entity_ap": float(np.mean(ap)),
@@ -121,6 +136,7 @@ def main() -> None:
     parser.add_argument("--sets", default="smap-injected,synthetic,plant")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--dump", help="pickle every entity's scores to this file")
     parser.add_argument(
         "--out", default=str(Path(__file__).parent / "results" / "best_selection.txt")
     )
@@ -133,7 +149,7 @@ def main() -> None:
         "| variant | set | entities | entity AUROC | entity AP | concat AUROC | concat AP | s |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    ranking = {}
+    ranking, dumped = {}, {}
     for variant in args.variants.split(","):
         model, params = VARIANTS[variant]
         objective = []
@@ -143,6 +159,7 @@ def main() -> None:
                 delayed(score_entity)(model, params, e) for e in entities
             )
             m = evaluate(results)
+            dumped[(variant, set_name)] = results
             objective.append((m["entity_auroc"] + m["entity_ap"]) / 2)
             lines.append(
                 f"| {variant} | {set_name} | {len(entities)} | {m['entity_auroc']:.3f} | "
@@ -158,6 +175,10 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     Path(args.out).write_text(text + "\n")
+    if args.dump:
+        import pickle
+
+        Path(args.dump).write_bytes(pickle.dumps(dumped))
 
 
 if __name__ == "__main__":

@@ -90,6 +90,25 @@ def test_past_reference_learns_a_new_level_once_and_never_changes_the_fit(tmp_pa
     np.testing.assert_allclose(Detector.load(tmp_path / "m").score(test), online, rtol=1e-5)
 
 
+def test_past_scaling_lets_a_huge_new_level_stop_alarming():
+    """Fine-tuning alone cannot absorb a shift of 250 training standard deviations (its
+    likelihood stays astronomically low); re-standardising the features on train + past before
+    each block can, so the new level alarms at its onset and not for the rest of the series."""
+    rng = np.random.default_rng(0)
+    t = np.arange(2200)
+    x = np.sin(t / 15)[:, None] + 0.2 * rng.normal(size=(2200, 3))
+    train, test = x[:1000], x[1000:].copy()
+    test[400:, 0] += 50.0
+    scores = {}
+    for scaling in (False, True):
+        detector = make_detector("msflow", adapt_every=200, adapt_scaling=scaling, **TINY)
+        scores[scaling] = detector.fit(train).score(test)
+    onset, late = slice(400, 600), slice(1000, 1200)
+    assert np.median(scores[False][late]) > 1e3  # alarms on and on (normal: ~0.1)
+    assert scores[True][onset].mean() > 1e3  # the onset is as loud as before …
+    assert np.median(scores[True][late]) < 1.0  # … later steps are back among normal scores
+
+
 def test_save_load_round_trip(fitted, entity, tmp_path):
     fitted.save(tmp_path / "m")
     assert (tmp_path / "m" / "flow.pt").is_file()
@@ -168,6 +187,8 @@ def test_bad_parameters():
         make_detector("msflow", baseline="mean")
     with pytest.raises(ConfigError, match="reference must be 'train' or 'train\\+past'"):
         make_detector("msflow", reference="test")
+    with pytest.raises(ConfigError, match="adapt_from must be 'fitted' or 'previous'"):
+        make_detector("msflow", adapt_from="scratch")
     with pytest.raises(ConfigError, match="adapt_every and adapt_epochs must be >= 1"):
         make_detector("msflow", adapt_every=0)
 

@@ -10,20 +10,25 @@ fusion flow → negative log-likelihood per time step. Two routes:
   protocol, ``configs/msflow_seed.yaml``).
 
 Shared by both: ``inputs="continuous"`` (default) drops sensors that are 0/1 flags in training
-(NASA's command dims 1–24; :mod:`mstad.features.columns`); ``reference="train+past"``
-(default) scores a series block by block (``adapt_every`` steps) with a copy of the flow
-fine-tuned for ``adapt_epochs`` epochs on the training windows plus every window of the series
-that ended before the block — an online monitor that learns from what it has already seen, so
-a new operating level alarms where it starts instead of for the rest of the series
-(``"train"``: the fitted flow alone). Both were chosen without test labels
+(NASA's command dims 1–24; :mod:`mstad.features.columns`); ``reference="train+past"`` (default)
+scores a series block by block (``adapt_every`` steps) with a copy of the flow fine-tuned for
+``adapt_epochs`` epochs on the training windows plus every window of the series that ended
+before the block — an online monitor that learns from what it has already seen, so a new
+operating level alarms where it starts instead of for the rest of the series (``"train"``: the
+fitted flow alone). Before each block the features are re-standardised with the statistics of
+the same training + past windows (``adapt_scaling``): without it a shift of hundreds of
+training standard deviations — common in telemetry whose training split hardly moves — stays
+astronomically unlikely however long the flow is fine-tuned, and the rest of the series alarms.
+``adapt_from="previous"``: each block's fine-tuning continues from the previous block's flow
+(``"fitted"``: restarts from the fitted one). All were chosen without test labels
 (``benchmarks/results/msflow_log.md``). Sensors standardised with training statistics only;
 feature channels standardised with statistics of the training windows; Adam, gradient norm
 clipped at 2 (as MSFlow), loss ``½‖z‖² − log|det J|`` logged per dimension; early stopping on
 the NLL of the validation tail of the training split, best weights restored — never a test
 metric. Score: per position ``½·mean_c z²`` per scale, upsampled and summed over scales, mapped
-to the window's steps, overlapping windows averaged per step (:func:`window_maps_to_steps`).
-No per-window max normalisation (ALGORITHMS.md F11); per-entity calibration on validation
-scores as every detector.
+to the window's steps, overlapping windows averaged per step (:func:`window_maps_to_steps`). No
+per-window max normalisation (ALGORITHMS.md F11); per-entity calibration on validation scores
+as every detector.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ from mstad.models.msflow.image_features import ImageFeatures
 from mstad.models.registry import register
 
 ROUTES = ("native", "image")
+#: where each block's fine-tuning starts: the fitted flow, or the previous block's flow
+ADAPT_FROM = ("fitted", "previous")
 
 
 @register
@@ -70,6 +77,8 @@ class MSFlow(Detector):
         reference: str = "train+past",
         adapt_every: int = 250,
         adapt_epochs: int = 2,
+        adapt_from: str = "previous",
+        adapt_scaling: bool = True,
         blocks: tuple[int, ...] = (2, 2, 2),
         pos_channels: int = 16,
         epochs: int = 20,
@@ -86,6 +95,7 @@ class MSFlow(Detector):
         check_choice("inputs", inputs, INPUTS)
         check_choice("baseline", baseline, BASELINES)
         check_choice("reference", reference, ("train", "train+past"))
+        check_choice("adapt_from", adapt_from, ADAPT_FROM)
         if adapt_every < 1 or adapt_epochs < 1:
             raise ValueError("adapt_every and adapt_epochs must be >= 1")
         if len(blocks) != 3 or (route == "native" and len(widths) != 3):
@@ -108,6 +118,8 @@ class MSFlow(Detector):
         self.reference = reference
         self.adapt_every = adapt_every
         self.adapt_epochs = adapt_epochs
+        self.adapt_from = adapt_from
+        self.adapt_scaling = adapt_scaling
         self.blocks = tuple(blocks)
         self.pos_channels = pos_channels
         self.epochs = epochs
@@ -161,22 +173,21 @@ class MSFlow(Detector):
         features = self.extractor_(windows)
         if not standardise:
             return features
+        return _standardised(features, self._stats_on_device())
+
+    def _stats_on_device(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         if getattr(self, "_stats", None) is None:  # tensors of feat_stats_ on the device, once
             self._stats = [
                 (torch.from_numpy(m).to(self.device_), torch.from_numpy(sd).to(self.device_))
                 for m, sd in self.feat_stats_
             ]
-        return [(f - m) / sd for f, (m, sd) in zip(features, self._stats, strict=True)]
+        return self._stats
 
     def _fit_feature_stats(self, windows: np.ndarray) -> None:
         """Per-channel mean and std of each scale's features over the training windows."""
         sums = None
         for start in range(0, len(windows), 64):
-            moments = []
-            for f in self._features(windows[start : start + 64], standardise=False):
-                axes = (0, *range(2, f.dim()))
-                f = f.double()
-                moments.append((f.sum(dim=axes), (f**2).sum(dim=axes), f.numel() // f.shape[1]))
+            moments = _moments(self._features(windows[start : start + 64], standardise=False))
             sums = (
                 moments
                 if sums is None
@@ -185,24 +196,18 @@ class MSFlow(Detector):
                     for (a, b, n), (c, d, m) in zip(sums, moments, strict=True)
                 ]
             )
-        self.feat_stats_ = []
-        for total, squares, count in sums:
-            mean = total / count
-            std = torch.sqrt(torch.clamp(squares / count - mean**2, min=0)) + 1e-6
-            shape = (1, -1) + (1,) * (len(self.flow_.shapes[0]) - 1)
-            self.feat_stats_.append(
-                (
-                    mean.float().cpu().numpy().reshape(shape),
-                    std.float().cpu().numpy().reshape(shape),
-                )
-            )
+        self.feat_stats_ = [
+            tuple(t.float().cpu().numpy() for t in pair) for pair in _mean_std(sums)
+        ]
         self._stats = None
 
     # ---- training -----------------------------------------------------------------------------
-    def _feature_cache(self, windows: np.ndarray) -> list[torch.Tensor]:
-        """Standardised features of all windows, computed once: the extractor is frozen, so
-        every epoch would recompute the same tensors (the image route's backbone dominates)."""
-        chunks = [self._features(windows[s : s + 64]) for s in range(0, len(windows), 64)]
+    def _feature_cache(self, windows: np.ndarray, standardise: bool = True) -> list[torch.Tensor]:
+        """Features of all windows, computed once: the extractor is frozen, so every epoch
+        would recompute the same tensors (the image route's backbone dominates)."""
+        chunks = [
+            self._features(windows[s : s + 64], standardise) for s in range(0, len(windows), 64)
+        ]
         return [torch.cat(parts) for parts in zip(*chunks, strict=True)] if chunks else []
 
     def _mean_nll(self, features: list[torch.Tensor]) -> float:
@@ -286,11 +291,14 @@ class MSFlow(Detector):
         training windows plus every window of the series that ended before the block began —
         what an online monitor learns from data it has already seen. The fitted flow itself
         never changes, so scoring the same series twice gives the same scores."""
-        flow = copy.deepcopy(self.flow_)
-        optimiser = torch.optim.Adam(flow.parameters(), lr=self.lr)
+        flow = self.flow_
         generator = np.random.default_rng(self.seed)
-        reference = self._feature_cache(self.reference_windows_)
-        features = self._feature_cache(windows)  # the extractor is frozen: once per series
+        scaled = not self.adapt_scaling  # else features are standardised per block, below
+        reference = self._feature_cache(self.reference_windows_, scaled)
+        features = self._feature_cache(windows, scaled)  # frozen extractor: once per series
+        raw_features = features
+        if self.adapt_scaling:
+            features = _standardised(raw_features, self._stats_on_device())
         length, maps, used = windows.shape[1], [], 0
         for lo in range(0, int(starts[-1]) + 1, self.adapt_every):
             block = np.flatnonzero((starts >= lo) & (starts < lo + self.adapt_every))
@@ -299,8 +307,15 @@ class MSFlow(Detector):
             ended = int(np.searchsorted(starts + length, lo, side="right"))  # end <= lo
             if ended > used:  # new past windows: learn them with the training windows
                 known = [
-                    torch.cat([r, f[:ended]]) for r, f in zip(reference, features, strict=True)
+                    torch.cat([r, f[:ended]]) for r, f in zip(reference, raw_features, strict=True)
                 ]
+                if self.adapt_scaling:  # what is "far" is measured on train + past
+                    stats = _mean_std(_moments(known))
+                    known = _standardised(known, stats)
+                    features = _standardised(raw_features, stats)
+                if self.adapt_from == "fitted" or flow is self.flow_:
+                    flow = copy.deepcopy(self.flow_)
+                    optimiser = torch.optim.Adam(flow.parameters(), lr=self.lr)
                 for _ in range(self.adapt_epochs):
                     self._train_epoch(flow, optimiser, known, generator)
                 used = ended
@@ -367,3 +382,32 @@ class MSFlow(Detector):
         state = torch.load(path / "flow.pt", map_location=self.device_, weights_only=True)
         self.flow_.load_state_dict(state)
         self.flow_.eval()
+
+
+def _moments(features: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor, int]]:
+    """Per-channel sum, sum of squares and count of each scale's features ``[N, C, ...]``."""
+    out = []
+    for f in features:
+        axes = (0, *range(2, f.dim()))
+        f = f.double()
+        out.append((f.sum(dim=axes), (f**2).sum(dim=axes), f.numel() // f.shape[1]))
+    return out
+
+
+def _mean_std(moments) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per-channel mean and std (+1e-6) from :func:`_moments`."""
+    out = []
+    for total, squares, count in moments:
+        mean = total / count
+        std = torch.sqrt(torch.clamp(squares / count - mean**2, min=0)) + 1e-6
+        out.append((mean.float(), std.float()))
+    return out
+
+
+def _standardised(features: list[torch.Tensor], stats) -> list[torch.Tensor]:
+    """Each scale's features ``[N, C, ...]`` minus the channel mean, over the channel std."""
+    out = []
+    for f, (mean, std) in zip(features, stats, strict=True):
+        shape = (1, -1) + (1,) * (f.dim() - 2)
+        out.append((f - mean.reshape(shape)) / std.reshape(shape))
+    return out
