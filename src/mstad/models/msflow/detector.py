@@ -183,24 +183,6 @@ class MSFlow(Detector):
             ]
         return self._stats
 
-    def _fit_feature_stats(self, windows: np.ndarray) -> None:
-        """Per-channel mean and std of each scale's features over the training windows."""
-        sums = None
-        for start in range(0, len(windows), 64):
-            moments = _moments(self._features(windows[start : start + 64], standardise=False))
-            sums = (
-                moments
-                if sums is None
-                else [
-                    (a + c, b + d, n + m)
-                    for (a, b, n), (c, d, m) in zip(sums, moments, strict=True)
-                ]
-            )
-        self.feat_stats_ = [
-            tuple(t.float().cpu().numpy() for t in pair) for pair in _mean_std(sums)
-        ]
-        self._stats = None
-
     # ---- training -----------------------------------------------------------------------------
     def _feature_cache(self, windows: np.ndarray, standardise: bool = True) -> list[torch.Tensor]:
         """Features of all windows, computed once: the extractor is frozen, so every epoch
@@ -225,8 +207,11 @@ class MSFlow(Detector):
         self.scaler_ = Standardizer().fit(fit_part[:, self.columns_])
         fit_windows, _ = self._windows(fit_part)
         self._build(fit_windows)
-        self._fit_feature_stats(fit_windows)
-        fit_features = self._feature_cache(fit_windows)
+        raw = self._feature_cache(fit_windows, standardise=False)
+        # per-channel mean and std of each scale's features over the training windows
+        self.feat_stats_ = [tuple(t.cpu().numpy() for t in pair) for pair in _mean_std(raw)]
+        self._stats = None
+        fit_features = _standardised(raw, self._stats_on_device())
         val_features = self._feature_cache(self._windows(train[head:])[0]) if head else []
         self.reference_windows_ = fit_windows if self.reference == "train+past" else None
         generator = np.random.default_rng(self.seed)
@@ -293,12 +278,11 @@ class MSFlow(Detector):
         never changes, so scoring the same series twice gives the same scores."""
         flow = self.flow_
         generator = np.random.default_rng(self.seed)
-        scaled = not self.adapt_scaling  # else features are standardised per block, below
-        reference = self._feature_cache(self.reference_windows_, scaled)
-        features = self._feature_cache(windows, scaled)  # frozen extractor: once per series
-        raw_features = features
-        if self.adapt_scaling:
-            features = _standardised(raw_features, self._stats_on_device())
+        # the extractor is frozen: raw features once per series, standardised per block
+        reference = self._feature_cache(self.reference_windows_, standardise=False)
+        raw = self._feature_cache(windows, standardise=False)
+        stats = self._stats_on_device()  # the training windows'
+        features = _standardised(raw, stats)
         length, maps, used = windows.shape[1], [], 0
         for lo in range(0, int(starts[-1]) + 1, self.adapt_every):
             block = np.flatnonzero((starts >= lo) & (starts < lo + self.adapt_every))
@@ -306,13 +290,11 @@ class MSFlow(Detector):
                 continue
             ended = int(np.searchsorted(starts + length, lo, side="right"))  # end <= lo
             if ended > used:  # new past windows: learn them with the training windows
-                known = [
-                    torch.cat([r, f[:ended]]) for r, f in zip(reference, raw_features, strict=True)
-                ]
+                known = [torch.cat([r, f[:ended]]) for r, f in zip(reference, raw, strict=True)]
                 if self.adapt_scaling:  # what is "far" is measured on train + past
-                    stats = _mean_std(_moments(known))
-                    known = _standardised(known, stats)
-                    features = _standardised(raw_features, stats)
+                    stats = _mean_std(known)
+                    features = _standardised(raw, stats)
+                known = _standardised(known, stats)
                 if self.adapt_from == "fitted" or flow is self.flow_:
                     flow = copy.deepcopy(self.flow_)
                     optimiser = torch.optim.Adam(flow.parameters(), lr=self.lr)
@@ -384,22 +366,15 @@ class MSFlow(Detector):
         self.flow_.eval()
 
 
-def _moments(features: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor, int]]:
-    """Per-channel sum, sum of squares and count of each scale's features ``[N, C, ...]``."""
+def _mean_std(features: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per-channel mean and std (+1e-6) of each scale's features ``[N, C, ...]``, accumulated
+    in float64."""
     out = []
     for f in features:
         axes = (0, *range(2, f.dim()))
         f = f.double()
-        out.append((f.sum(dim=axes), (f**2).sum(dim=axes), f.numel() // f.shape[1]))
-    return out
-
-
-def _mean_std(moments) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Per-channel mean and std (+1e-6) from :func:`_moments`."""
-    out = []
-    for total, squares, count in moments:
-        mean = total / count
-        std = torch.sqrt(torch.clamp(squares / count - mean**2, min=0)) + 1e-6
+        mean = f.mean(dim=axes)
+        std = torch.sqrt(torch.clamp((f**2).mean(dim=axes) - mean**2, min=0)) + 1e-6
         out.append((mean.float(), std.float()))
     return out
 
