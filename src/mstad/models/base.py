@@ -3,7 +3,9 @@
 * ``__init__`` only stores parameters; ``get_params`` reads them back from the signature.
 * ``fit(train) -> self``: learns from normal data only, then calibrates its scores on a
   validation tail of ``train`` (:mod:`mstad.models.calibration`).
-* ``score(series) -> [T]``: one calibrated score per time step, higher = more anomalous.
+* ``score(series) -> [T]``: one calibrated score per time step, higher = more anomalous: the
+  bounded surprise of :mod:`mstad.models.calibration` (``-log10`` of the validation tail
+  probability, in ``[0, 10)``), comparable across detectors, entities and data sets.
 * ``explain(series) -> [T, D]``: per-sensor contributions, where the model can say.
 * ``save(dir)`` / ``load(dir)``: JSON parameters + arrays (``.npz``, no pickle).
 
@@ -53,7 +55,7 @@ class Detector:
     supports_explain: ClassVar[bool] = False
     #: what :meth:`heatmap` shows, e.g. "residual matrix"; None when the model has no map
     heatmap_kind: ClassVar[str | None] = None
-    #: smallest calibration spread, in raw score units (see :class:`Calibration`)
+    #: smallest calibration tail scale, in raw score units (see :class:`Calibration`)
     score_floor: ClassVar[float] = 0.0
 
     # ---- parameters -------------------------------------------------------------------------
@@ -150,7 +152,7 @@ class Detector:
 
         detector = detector_class(meta["model"])(**meta["params"])
         detector.n_sensors_ = meta["n_sensors"]
-        detector.calibration_ = Calibration(**meta["calibration"])
+        detector.calibration_ = Calibration.from_dict(meta["calibration"])
         with np.load(path / "state.npz", allow_pickle=False) as state:
             arrays = dict(state)
         detector.validation_scores_ = arrays.pop("_validation_scores")

@@ -21,12 +21,13 @@ labels is involved; ``reference="train"`` gives the plain train-only distance.
   earlier scores (blocks of 100 steps), so a slowly rising level of novelty does not outrank a
   sudden one; ``"none"`` keeps the distances as they are.
 * **Calibration.** From the validation tail (train head as reference): with
-  ``calibrate_sensors`` each sensor's distance first becomes ``(d - median) / (q99 - median)``
-  of its own validation distances (the idea of Garg et al.'s Gauss-D-K: judge each sensor
-  against its own normal error), so ``combine="max"`` picks the most unusual sensor rather than
-  the noisiest; then the entity's combined score is calibrated as every detector's is. Spreads
-  are floored at 0.1 training standard deviations: a tail that repeats training exactly would
-  otherwise give a zero spread and blow every later score up.
+  ``calibrate_sensors`` each sensor's distance first becomes its surprise under its own
+  validation distances (:class:`~mstad.models.calibration.Calibration`; the idea of Garg et
+  al.'s Gauss-D-K: judge each sensor against its own normal error), so ``combine="max"`` picks
+  the most unusual sensor rather than the noisiest; then the entity's combined score is
+  calibrated as every detector's is. Tail scales are floored at 0.1 training standard
+  deviations (RMS per step): a tail that repeats training exactly would otherwise make every
+  later distance infinitely surprising.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from mstad.features.columns import INPUTS, input_columns
 from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_starts, windows_to_steps
 from mstad.models.base import Detector, check_choice
-from mstad.models.calibration import BASELINES, remove_baseline
+from mstad.models.calibration import BASELINES, SURPRISE_FLOOR, Calibration, remove_baseline
 from mstad.models.registry import register
 
 #: smallest per-sensor calibration spread: 0.1 training standard deviations (RMS per step)
@@ -88,7 +89,7 @@ def left_discord_distances(
 class DiscordDetector(Detector):
     name = "discord"
     supports_explain = True  # per_sensor mode; joint mode spreads the score evenly
-    score_floor = 0.1
+    score_floor = GROUP_FLOOR
 
     def __init__(
         self,
@@ -121,8 +122,8 @@ class DiscordDetector(Detector):
         self.mode = mode
         self.combine = combine
         self.calibrate_sensors = bool(calibrate_sensors)
-        # in sensor-calibrated units 1 is "the top 1 % of normal data": never amplify beyond it
-        self.score_floor = 1.0 if self.calibrate_sensors else 0.1
+        # per-sensor surprises are calibrated already: never stretch them
+        self.score_floor = SURPRISE_FLOOR if self.calibrate_sensors else GROUP_FLOOR
 
     @property
     def min_steps(self) -> int:
@@ -144,13 +145,13 @@ class DiscordDetector(Detector):
             holdout._fit(train[:head])
             groups = holdout._group_scores(train[head:])
             self._fit(train)
-        if self.calibrate_sensors:
-            loc = np.median(groups, axis=0)
-            spread = np.quantile(groups, 0.99, axis=0) - loc
-            self.group_loc_, self.group_scale_ = loc, np.maximum(spread, GROUP_FLOOR)
-        else:
-            self.group_loc_, self.group_scale_ = np.zeros(groups.shape[1]), np.ones(groups.shape[1])
-        return self._combine(groups), "train" if head is None else "validation"
+        fitted_on = "train" if head is None else "validation"
+        self.group_calibrations_ = (
+            [Calibration.fit(g, fitted_on, GROUP_FLOOR) for g in groups.T]
+            if self.calibrate_sensors
+            else None
+        )
+        return self._combine(groups), fitted_on
 
     def _fit(self, train: np.ndarray) -> None:
         self.columns_ = columns = input_columns(train, self.inputs)
@@ -186,9 +187,18 @@ class DiscordDetector(Detector):
                 out[:, g] += windows_to_steps(dist / np.sqrt(w * len(cols)), starts, w, len(series))
         return out / len(self.lengths_)
 
+    def _calibrated_groups(self, groups: np.ndarray) -> np.ndarray:
+        """Each group's distances as surprise under its own validation distances (or as they
+        are, without ``calibrate_sensors``)."""
+        if self.group_calibrations_ is None:
+            return groups
+        return np.stack(
+            [c.apply(g) for c, g in zip(self.group_calibrations_, groups.T, strict=True)], axis=1
+        )
+
     def _combine(self, groups: np.ndarray) -> np.ndarray:
         """Group scores → one score per step: calibrate each group, combine, remove baseline."""
-        scores = (groups - self.group_loc_) / self.group_scale_
+        scores = self._calibrated_groups(groups)
         total = scores.max(axis=1) if self.combine == "max" else scores.mean(axis=1)
         return remove_baseline(total, self.baseline)
 
@@ -196,7 +206,7 @@ class DiscordDetector(Detector):
         return self._combine(self._group_scores(series))
 
     def _explain(self, series: np.ndarray) -> np.ndarray:
-        scores = (self._group_scores(series) - self.group_loc_) / self.group_scale_
+        scores = self._calibrated_groups(self._group_scores(series))
         out = np.zeros((len(series), self.n_sensors_))
         if len(self._groups()) == 1:  # joint: spread evenly over the inputs
             out[:, self.columns_] = scores / len(self.columns_)
@@ -209,14 +219,21 @@ class DiscordDetector(Detector):
             "columns": self.columns_,
             "train": self.train_,
             "lengths": self.lengths_,
-            "group_loc": self.group_loc_,
-            "group_scale": self.group_scale_,
             **self.scaler_.state(),
+            **(
+                {}
+                if self.group_calibrations_ is None
+                else {"group_calibrations": np.stack([c.to_array() for c in self.group_calibrations_])}
+            ),
         }
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.columns_ = state["columns"]
         self.train_ = state["train"]
         self.lengths_ = state["lengths"]
-        self.group_loc_, self.group_scale_ = state["group_loc"], state["group_scale"]
+        self.group_calibrations_ = (
+            [Calibration.from_array(a) for a in state["group_calibrations"]]
+            if "group_calibrations" in state
+            else None
+        )
         self.scaler_ = Standardizer.from_state(state)

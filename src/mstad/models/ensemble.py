@@ -1,58 +1,139 @@
-"""An ensemble of complementary detectors on calibrated scores.
+"""An ensemble of complementary detectors on calibrated scores, weighed by what they can see.
 
 Every member is fitted as usual — and so calibrated on the validation tail of the training
-split, where 1 means "as high as the top 1 % of normal data" — then the members' calibrated
-scores are combined per step (``max``: any member that finds the step unusual raises it;
-``mean``: members must agree). Shape detectors (``discord``) and correlation detectors (``pca``)
-fail on different anomalies, which is why they are combined. Command-flag sensors are dropped
-first (``inputs="continuous"``, see :mod:`mstad.features.columns`), so every member sees the
-same columns. No label is involved anywhere.
+split, in the common surprise unit of :mod:`mstad.models.calibration` — and the members'
+calibrated scores are combined per step (``mean``: members must agree; ``max``: any member
+that finds the step unusual raises it). Shape detectors (``discord``) and correlation detectors
+(``pca``) fail on different anomalies, which is why they are combined; but a member that sees
+nothing in an entity only adds noise (PCA on a single telemetry channel, or on independent
+sensors). So with ``weighting="injected"`` each member is first judged on the entity's *own
+normal data*: a copy fitted on the training head scores the validation tail with anomalies of
+the common kinds injected into its sensors (:data:`mstad.data.inject.MULTI_KINDS`, correlation
+breaks included), and
+
+* ``selection="close"`` keeps the members whose AUROC there is within ``margin`` of the best
+  member's, combined with equal weight (the default; a member clearly worse is dropped);
+* ``selection="weighted"`` weighs every member by ``max(AUROC - 0.5, 0)`` (equal weights when
+  none is above chance).
+
+Injected labels are synthetic and come from training data only: no test label is involved.
+``weighting="none"`` combines all members equally. Command-flag sensors are dropped first
+(``inputs="continuous"``, see :mod:`mstad.features.columns`), so every member sees the same
+columns. The weights and the AUROCs behind them are kept (``weights_``, ``member_auroc_``).
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
+from mstad.data.inject import MULTI_KINDS, inject, sensor_spreads
+from mstad.data.labels import intervals_to_labels
 from mstad.features.columns import INPUTS, input_columns
 from mstad.models.base import Detector, check_choice
+from mstad.models.calibration import SURPRISE_FLOOR
 from mstad.models.registry import make_detector, register
+
+#: injected anomalies per 1,000 validation steps (at least :data:`MIN_INJECTED`)
+INJECTED_PER_1000 = 4.0
+MIN_INJECTED = 3
+
+
+def injected_validation(
+    head: np.ndarray, tail: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``tail`` with anomalies injected into its sensors (sizes from ``head``), and the labels;
+    None when the tail is too short to hold them."""
+    n = max(MIN_INJECTED, int(round(len(tail) * INJECTED_PER_1000 / 1000)))
+    if len(tail) // n < 40:
+        return None
+    kinds = MULTI_KINDS if tail.shape[1] > 1 else MULTI_KINDS[:-1]
+    series, intervals = inject(
+        tail, range(tail.shape[1]), n, seed, sensor_spreads(head), kinds, span=(10, 100)
+    )
+    return series, intervals_to_labels(intervals, len(tail))
 
 
 @register
 class EnsembleDetector(Detector):
     name = "ensemble"
     supports_explain = True
-    score_floor = 1.0  # members' scores are calibrated already: never amplify beyond them
+    score_floor = SURPRISE_FLOOR  # members' scores are surprises already: never stretch them
 
     def __init__(
         self,
         members: Sequence[str] = ("discord", "pca"),
         combine: str = "mean",
         inputs: str = "continuous",
+        weighting: str = "injected",
+        selection: str = "close",
+        margin: float = 0.05,
     ):
         members = tuple(members)
         if not members or "ensemble" in members:
             raise ValueError("members must be a non-empty list of other detectors")
         check_choice("combine", combine, ("max", "mean"))
         check_choice("inputs", inputs, INPUTS)
+        check_choice("weighting", weighting, ("injected", "none"))
+        check_choice("selection", selection, ("close", "weighted"))
+        if not 0 <= margin <= 0.5:
+            raise ValueError(f"margin must lie in [0, 0.5], got {margin}")
         self.members = members
         self.combine = combine
         self.inputs = inputs
+        self.weighting = weighting
+        self.selection = selection
+        self.margin = float(margin)
 
     @property
     def min_steps(self) -> int:
         return max(make_detector(m).min_steps for m in self.members)
 
-    def _combine(self, scores: list[np.ndarray]) -> np.ndarray:
-        stacked = np.stack(scores)
-        return stacked.max(axis=0) if self.combine == "max" else stacked.mean(axis=0)
+    def _combine(self, scores: list[np.ndarray | None]) -> np.ndarray:
+        """Weighted mean (or max) of the members' calibrated scores; members of weight 0 are
+        left out (their entry may be None)."""
+        used = [(w, s) for w, s in zip(self.weights_, scores, strict=True) if w > 0]
+        if self.combine == "max":
+            return np.max([s for _, s in used], axis=0)
+        return sum(w * s for w, s in used)
+
+    def _member_aurocs(self, x: np.ndarray, head: int | None) -> np.ndarray | None:
+        """Each member's AUROC on the validation tail with injected anomalies, or None."""
+        if head is None:
+            return None
+        seed = zlib.crc32(np.ascontiguousarray(x[:head]).tobytes()) % (2**31)
+        problem = injected_validation(x[:head], x[head:], seed)
+        if problem is None:
+            return None
+        series, labels = problem
+        out = []
+        for name in self.members:
+            copy = make_detector(name)
+            if len(x[:head]) < copy.min_steps:
+                return None
+            out.append(roc_auc_score(labels, copy.fit(x[:head]).score(series)))
+        return np.asarray(out)
+
+    def _weights(self, aurocs: np.ndarray | None) -> np.ndarray:
+        n = len(self.members)
+        if aurocs is None:
+            return np.full(n, 1.0 / n)
+        if self.selection == "close":
+            keep = aurocs >= aurocs.max() - self.margin
+            return keep / keep.sum()
+        gain = np.maximum(aurocs - 0.5, 0.0)
+        return gain / gain.sum() if gain.sum() > 0 else np.full(n, 1.0 / n)
 
     def _fit_with_validation(self, train: np.ndarray, head: int | None) -> tuple[np.ndarray, str]:
         self.columns_ = input_columns(train, self.inputs)
         x = train[:, self.columns_]
+        judged = self._member_aurocs(x, head) if self.weighting == "injected" else None
+        self.member_auroc_ = np.full(len(self.members), np.nan) if judged is None else judged
+        self.weights_ = self._weights(judged)
         self.members_ = [make_detector(m).fit(x) for m in self.members]
         # each member calibrated on a tail ending where train ends: align them on the shortest
         n = min(len(m.validation_scores_) for m in self.members_)
@@ -61,22 +142,35 @@ class EnsembleDetector(Detector):
 
     def _raw_score(self, series: np.ndarray) -> np.ndarray:
         x = series[:, self.columns_]
-        return self._combine([m.score(x) for m in self.members_])
+        return self._combine(
+            [m.score(x) if w > 0 else None for w, m in zip(self.weights_, self.members_, strict=True)]
+        )
 
     def _explain(self, series: np.ndarray) -> np.ndarray:
-        """Members' per-sensor contributions in their calibrated units, summed."""
+        """Members' per-sensor contributions, each step's shares scaled to the member's
+        calibrated score there, then weighed like the scores."""
         x = series[:, self.columns_]
         out = np.zeros((len(series), self.n_sensors_))
-        for member in self.members_:
-            if member.supports_explain:
-                out[:, self.columns_] += member.explain(x) / member.calibration_.scale
+        for weight, member in zip(self.weights_, self.members_, strict=True):
+            if weight == 0 or not member.supports_explain:
+                continue
+            parts = np.maximum(member.explain(x), 0.0)
+            total = parts.sum(axis=1, keepdims=True)
+            shares = np.divide(parts, total, out=np.zeros_like(parts), where=total > 0)
+            out[:, self.columns_] += weight * shares * member.score(x)[:, None]
         return out
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"columns": self.columns_}
+        return {
+            "columns": self.columns_,
+            "weights": self.weights_,
+            "member_auroc": self.member_auroc_,
+        }
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.columns_ = state["columns"]
+        self.weights_ = state["weights"]
+        self.member_auroc_ = state["member_auroc"]
 
     def _save_extra(self, path: Path) -> None:
         for i, member in enumerate(self.members_):
@@ -84,3 +178,4 @@ class EnsembleDetector(Detector):
 
     def _load_extra(self, path: Path) -> None:
         self.members_ = [Detector.load(path / f"member_{i}") for i in range(len(self.members))]
+
