@@ -64,6 +64,22 @@ def test_validation_button_restores_the_fitted_threshold(monkeypatch, zscore_run
     assert app.slider[0].value == pytest.approx(fitted)
 
 
+def test_typed_threshold_reaches_any_magnitude_and_the_method_is_shown(monkeypatch, zscore_run):
+    app = start(monkeypatch, zscore_run)
+    entity = app.sidebar.selectbox[1].value
+    fitted = pd.read_json(zscore_run / "thresholds.json")[entity]
+    assert any(
+        f"{fitted['method']}, fitted on {fitted['fitted_on']}" in c.value for c in app.caption
+    )
+    assert app.slider[0].max == pytest.approx(10.0)  # the surprise scale: p down to 1e-10
+    app = app.number_input[0].set_value(1e12).run()
+    assert not app.exception and metric(app, "alarm steps") == "0"
+    app = app.number_input[0].set_value(0.5).run()
+    score, _ = entity_scores(zscore_run, entity)
+    assert metric(app, "alarm steps") == str(int((score > 0.5).sum()))
+    assert app.slider[0].value == pytest.approx(0.5)  # the slider follows the typed value
+
+
 def test_choosing_an_entity_switches_scores_and_root_causes(monkeypatch, zscore_run):
     app = start(monkeypatch, zscore_run)
     choice = app.sidebar.selectbox[1]
@@ -80,7 +96,8 @@ def test_choosing_an_entity_switches_scores_and_root_causes(monkeypatch, zscore_
 def test_mscred_run_shows_a_residual_heatmap(monkeypatch, mscred_run):
     app = start(monkeypatch, mscred_run)
     assert not app.exception and not app.error
-    assert app.number_input[0].value >= 0  # the heatmap's time step
+    step = next(n for n in app.number_input if n.label.startswith("time step"))
+    assert step.value >= 0  # the heatmap's time step
     assert not [i.value for i in app.info if "No heatmap" in i.value]
 
 

@@ -87,12 +87,14 @@ def test_per_sensor_mode_explains_which_sensor_moved():
 def test_calibration_floor_when_validation_repeats_training():
     pattern = np.tile(np.sin(np.linspace(0, 2 * np.pi, 50, endpoint=False)), 40)[:, None]
     detector = DiscordDetector(windows=(25,)).fit(pattern)
-    assert detector.group_scale_.tolist() == [GROUP_FLOOR]
-    assert detector.calibration_.scale == pytest.approx(detector.score_floor)
+    group = detector.group_calibrations_[0]
+    assert group.tail_scale == GROUP_FLOOR and "floored" in group.note
+    assert detector.calibration_.tail_scale == pytest.approx(detector.score_floor)
     test = pattern[:600].copy()
     test[300:310] += 1.0
     scores = detector.score(test)
-    assert np.isfinite(scores).all() and scores[:250].max() < 0.1 and scores[300:310].max() > 5
+    # the repeated pattern is as normal as validation; the shift is > 1 in 1,000 unlikely
+    assert np.isfinite(scores).all() and scores[:250].max() < 0.5 and scores[300:310].max() > 3
 
 
 def test_past_median_removed_is_causal():

@@ -32,9 +32,15 @@ def _shade(fig: go.Figure, intervals, color: str, name: str, row_ref: str = "y")
 
 
 def score_figure(
-    score: np.ndarray, threshold: float | None, intervals: list[dict], validation: float | None
+    score: np.ndarray,
+    threshold: float | None,
+    intervals: list[dict],
+    validation: float | None,
+    validation_label: str = "validation threshold",
 ) -> go.Figure:
-    """Zoomable score curve, the chosen threshold, shaded true intervals and detected events."""
+    """Zoomable score curve, the chosen threshold, shaded true intervals and detected events;
+    ``validation_label`` names the fitted threshold's method (e.g. ``pot, fitted on
+    validation``)."""
     t = np.arange(len(score))
     fig = go.Figure()
     fig.add_trace(
@@ -65,14 +71,14 @@ def score_figure(
         fig.add_hline(
             y=validation,
             line={"color": "grey", "dash": "dot", "width": 1},
-            annotation_text="validation threshold",
+            annotation_text=validation_label,
             annotation_position="bottom left",
         )
     fig.update_layout(
         height=330,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis_title="time step",
-        yaxis_title="anomaly score",
+        yaxis_title="surprise (decades)",
         legend={"orientation": "h", "y": 1.12},
         clickmode="event+select",
     )

@@ -16,6 +16,7 @@ import streamlit as st
 from mstad.app.charts import heatmap_figure, score_figure, sensors_figure
 from mstad.evaluation import threshold_metrics
 from mstad.evaluation.metrics import PA_WARNING
+from mstad.models.calibration import CAP
 from mstad.runs.view import (
     RunError,
     detected_events,
@@ -47,28 +48,53 @@ def headline(run) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
+def threshold_label(fitted: dict) -> str:
+    """``pot, fitted on validation (note)``: what the run's threshold is and where it came from."""
+    if not fitted:
+        return "validation threshold"
+    text = f"{fitted.get('method', '?')}, fitted on {fitted.get('fitted_on', '?')}"
+    return text + (f" ({fitted['note']})" if fitted.get("note") else "")
+
+
 def threshold_panel(run, entity: str, score: np.ndarray, labels) -> float:
-    """Slider (+ validation button) and the live precision / recall / F1 it gives."""
+    """Slider and typed value (+ validation button) and the live precision / recall / F1.
+
+    Calibrated scores are surprises in decades of validation tail probability, so the slider's
+    0–10 already spans ten orders of magnitude of p; the typed value takes any number (runs of
+    older versions had unbounded scores)."""
     validation = run.threshold(entity)
-    lo, hi = float(score.min()), float(score.max())
+    lo = min(0.0, float(score.min()))
+    hi = CAP if float(score.max()) <= CAP else float(score.max())
     if validation is not None:
         lo, hi = min(lo, validation), max(hi, validation)
-    hi = hi if hi > lo else lo + 1.0
-    key = f"threshold::{run.path}::{entity}"
+    key, typed = f"threshold::{run.path}::{entity}", f"threshold_typed::{run.path}::{entity}"
     start = validation if validation is not None else float(np.quantile(score, 0.99))
+    if typed not in st.session_state:
+        st.session_state[typed] = start
+    if key not in st.session_state:
+        st.session_state[key] = min(max(start, lo), hi)
 
     def use_validation() -> None:
-        st.session_state[key] = start
+        st.session_state[key] = st.session_state[typed] = start
 
-    left, right = st.columns([4, 1])
-    threshold = left.slider(
-        "threshold",
+    def slid() -> None:
+        st.session_state[typed] = st.session_state[key]
+
+    def typed_in() -> None:
+        st.session_state[key] = min(max(float(st.session_state[typed]), lo), hi)
+
+    left, middle, right = st.columns([4, 1, 1])
+    left.slider(
+        "threshold (surprise: decades of validation tail probability)",
         min_value=lo,
         max_value=hi,
-        value=start,
-        step=(hi - lo) / 1000,
+        step=0.01 if hi - lo <= 2 * CAP else (hi - lo) / 1000,
         key=key,
         format="%.4g",
+        on_change=slid,
+    )
+    threshold = float(
+        middle.number_input("typed value", key=typed, format="%.6g", on_change=typed_in)
     )
     right.button(
         "use validation threshold",
@@ -76,6 +102,9 @@ def threshold_panel(run, entity: str, score: np.ndarray, labels) -> float:
         disabled=validation is None,
         help="the threshold fitted on training/validation scores when the run was made",
     )
+    fitted = run.thresholds.get(entity, {})
+    if validation is not None:
+        st.caption(f"validation threshold {validation:.4g}: {threshold_label(fitted)}")
     alarms = int((score > threshold).sum())
     if labels is None:
         st.caption(f"{alarms} alarm steps; this entity has no labels, so no precision/recall.")
@@ -189,7 +218,13 @@ def main() -> None:
     intervals = run.intervals(entity)
     st.markdown(f"### When — {entity}")
     threshold = threshold_panel(run, entity, score, labels)
-    chart = score_figure(score, threshold, intervals, run.threshold(entity))
+    chart = score_figure(
+        score,
+        threshold,
+        intervals,
+        run.threshold(entity),
+        threshold_label(run.thresholds.get(entity, {})),
+    )
     event = st.plotly_chart(chart, on_select="rerun", selection_mode="points", key="score_chart")
 
     series = run.series(entity)

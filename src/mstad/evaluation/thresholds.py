@@ -8,7 +8,14 @@ is no way to hand it labels. Methods:
 * ``pot`` — Peaks-Over-Threshold (Siffer et al., KDD 2017, as in OmniAnomaly): fit a generalised
   Pareto distribution to the excesses over the ``level`` quantile and return the score exceeded
   with probability ``risk``. With fewer than ``min_excesses`` excesses the GPD fit is meaningless,
-  so it falls back to ``max(validation)`` and says so.
+  so it falls back to ``max(max(validation), -log10(risk))`` and says so: calibrated scores are
+  surprises (``-log10`` of the validation tail probability, :mod:`mstad.models.calibration`), so
+  ``-log10(risk)`` is the score a validation step exceeds with probability ``risk``.
+
+No method may return a threshold that every normal step exceeds: a value at or below the
+validation median (e.g. ``β·max`` of all-zero scores, 0) is raised to the smallest validation
+score above the median, else to the next float above it, and the note says so
+(``thresholds.json``). A threshold is always finite.
 
 ``spot`` streams POT over a score series (unsupervised online updates, no labels).
 """
@@ -41,14 +48,17 @@ class Thresholder:
         raise NotImplementedError
 
     def fit_report(self, normal_scores: np.ndarray, fitted_on: str) -> FittedThreshold:
-        value = self.fit(normal_scores)
-        return FittedThreshold(
-            self.name,
-            float(value),
-            fitted_on,
-            int(np.size(normal_scores)),
-            getattr(self, "note_", ""),
-        )
+        scores = np.asarray(normal_scores, dtype=np.float64)
+        value, note = float(self.fit(scores)), getattr(self, "note_", "")
+        median = float(np.median(scores))
+        if not value > median or not np.isfinite(value):
+            above = scores[scores > median]
+            raised = float(above.min()) if above.size else float(np.nextafter(median, np.inf))
+            note = "; ".join(
+                n for n in (note, f"{value:.4g} is not above the validation median: raised") if n
+            )
+            value = raised
+        return FittedThreshold(self.name, value, fitted_on, int(scores.size), note)
 
 
 class MaxValidation(Thresholder):
@@ -94,8 +104,12 @@ class POT(Thresholder):
         initial = float(np.quantile(scores, self.level))
         excesses = scores[scores > initial] - initial
         if len(excesses) < self.min_excesses:
-            self.note_ = f"{len(excesses)} excesses < {self.min_excesses}: used max(scores)"
-            return float(scores.max())
+            floor = -math.log10(self.risk)
+            self.note_ = (
+                f"{len(excesses)} excesses < {self.min_excesses}: used "
+                f"max(max(scores), -log10(risk) = {floor:.3g})"
+            )
+            return max(float(scores.max()), floor)
         self.note_ = ""
         return max(_gpd_quantile(excesses, initial, self.risk, len(scores)), initial)
 

@@ -11,17 +11,19 @@ split; test data and labels are never involved):
 the number of decades by which ``x`` is improbable under validation behaviour: 0 at the bottom,
 1 at the validation 90th percentile, 2 at the 99th, 3 for "one validation step in a thousand".
 
-* **Body**: the empirical survival function of the validation scores (mid-ranks, so ties such
-  as a flat validation series are handled), interpolated linearly in ``log p`` between up to
-  :data:`KNOTS` knots. Below the lowest validation score the surprise decays smoothly to 0, so
-  the map stays strictly increasing.
-* **Tail** (above the validation ``1 - TAIL_FRACTION`` quantile ``u``): a generalised Pareto
-  distribution fitted to the excesses over ``u``, as Peaks-Over-Threshold does (Siffer et al.,
-  KDD 2017). The shape is clipped to ``[0, MAX_SHAPE]``: a lighter-than-exponential tail cannot
-  be told from a bounded one with a few hundred excesses, and a bounded fit would end the scale
-  at a finite end point — past it every score would tie. With fewer than
-  :data:`MIN_EXCESSES` excesses (short or flat validation tails) the tail is exponential from
-  the validation maximum with the validation standard deviation as its scale.
+* **Inside the validation range**: the empirical survival function of the validation scores
+  (mid-ranks, so ties such as a flat validation series are handled; each score known only to
+  the floor below, so near-flat scores are not over-resolved), interpolated linearly in
+  ``log p`` between validation scores at evenly spaced ranks (body) and at 8 survival levels per
+  decade (tail), at most :data:`KNOTS`. Below the lowest validation score the surprise decays
+  smoothly to 0, so the map stays strictly increasing.
+* **Beyond the validation maximum**: a generalised Pareto distribution fitted to the excesses
+  over the validation ``1 - TAIL_FRACTION`` quantile ``u``, as Peaks-Over-Threshold does
+  (Siffer et al., KDD 2017), conditioned on reaching the maximum. The shape is clipped to
+  ``[0, MAX_SHAPE]``: a lighter-than-exponential tail cannot be told from a bounded one with a
+  few hundred excesses, and a bounded fit would end the scale at a finite end point — past it
+  every score would tie. With fewer than :data:`MIN_EXCESSES` excesses (short or flat
+  validation tails) the tail is exponential with the validation standard deviation as scale.
 * **Degenerate cases**: the tail scale is floored at ``max(min_scale, 1e-6·max(|median|,
   1e-6))`` — ``min_scale`` is the detector's own floor in raw units, set from training data
   (e.g. 0.1 training standard deviations for ``discord``). A flat validation series therefore
@@ -32,7 +34,8 @@ the number of decades by which ``x`` is improbable under validation behaviour: 0
   ``g(r) = log1p(r) / (1 + log1p(r))``, ``r = (s - KNEE) / (CAP - KNEE)``): the same increasing
   function for every entity, so the order of all scores — inside an entity and pooled across
   entities — is that of ``-log10 p`` itself, and float64 still tells apart p-values down to
-  10⁻³⁰⁰ and beyond. No calibrated score is ever above ``CAP``.
+  10⁻³⁰⁰ and beyond. No calibrated score is ever above ``CAP``; only a raw score of +inf
+  (an overflow inside a detector) reaches it.
 """
 
 from __future__ import annotations
@@ -53,8 +56,8 @@ TAIL_FRACTION = 0.1
 MIN_EXCESSES = 10
 #: largest GPD shape kept (heavier tails are clipped to it)
 MAX_SHAPE = 0.5
-#: knots of the empirical body (evenly spaced validation quantiles up to ``u``)
-KNOTS = 65
+#: most knots of the empirical survival (33 in the body, 8 per decade in the tail, the max)
+KNOTS = 96
 _LN10 = math.log(10.0)
 #: tail-scale floor for scores that are surprises already (ensembles, discord's per-sensor max):
 #: one decade more in gives at most one decade more out — a calibration never stretches them
@@ -62,7 +65,7 @@ SURPRISE_FLOOR = 1.0 / _LN10
 
 
 def bounded(surprise: np.ndarray) -> np.ndarray:
-    """The reported scale: ``surprise`` itself up to :data:`KNEE`, then bending below :data:`CAP`."""
+    """The reported scale: ``surprise`` itself up to :data:`KNEE`, then bending below CAP."""
     s = np.asarray(surprise, dtype=np.float64)
     r = np.maximum(s - KNEE, 0.0) / (CAP - KNEE)
     with np.errstate(invalid="ignore"):
@@ -80,14 +83,25 @@ def unbounded(calibrated: np.ndarray) -> np.ndarray:
     return np.where(b <= KNEE, b, KNEE + (CAP - KNEE) * r)
 
 
-def _mid_rank_log_survival(sorted_scores: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """``log P(S >= x)`` with mid-ranks for ties and a +0.5 continuity correction."""
-    n = len(sorted_scores)
-    above = n - np.searchsorted(sorted_scores, at, side="right")
-    ties = np.searchsorted(sorted_scores, at, side="right") - np.searchsorted(
-        sorted_scores, at, side="left"
-    )
-    return np.log((above + 0.5 * ties + 0.5) / (n + 1.0))
+def _log_survival_at(sorted_scores: np.ndarray, at: np.ndarray, resolution: float) -> np.ndarray:
+    """``log P(S >= x)`` of the validation scores, each known only to ``resolution``.
+
+    A validation score ``v`` counts 1 for ``x < v`` and ``0.5·exp(-(x - v) / resolution)`` for
+    ``x >= v`` (mid-rank at a tie, then fading over one resolution), plus a +0.5 continuity
+    correction: ``(Σ + 0.5) / (n + 1)``. Where the scores are spread far wider than the
+    resolution this is the empirical mid-rank survival; where they are (near) flat — a
+    validation tail that repeats training — a score within the resolution of them is not
+    surprising at all, rather than as surprising as the validation maximum.
+    """
+    v, n = sorted_scores, len(sorted_scores)
+    below_or_at = np.searchsorted(v, at, side="right")
+    z = (v - v[0]) / resolution
+    log_cum = np.logaddexp.accumulate(z)  # log Σ_{i<=j} exp(z_i)
+    fade = np.zeros(len(at))
+    some = below_or_at > 0
+    idx = below_or_at[some] - 1
+    fade[some] = 0.5 * np.exp(log_cum[idx] - (at[some] - v[0]) / resolution)
+    return np.log((n - below_or_at + fade + 0.5) / (n + 1.0))
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,7 @@ class Calibration:
     tail_scale: float  # GPD scale, raw units, >= floor
     floor: float  # smallest tail scale allowed (raw units)
     note: str = ""
+    tail_threshold: float = 0.0  # ``u``: where the GPD's excesses start (raw units)
     unit: str = field(default="surprise: -log10 P_val(S >= x), bounded below 10")
 
     @classmethod
@@ -128,12 +143,15 @@ class Calibration:
         if not scale > floor:
             notes.append(f"tail scale {scale:.3g} floored at {floor:.3g}")
             scale = floor
-        body = v[v <= u]
-        knots = np.unique(body[np.linspace(0, body.size - 1, KNOTS).round().astype(int)])
-        if knots[-1] < u:
-            knots = np.append(knots, u)
-        log_sf = _mid_rank_log_survival(v, knots)
-        log_sf = np.minimum.accumulate(log_sf)  # survival never rises with x
+        # knots: evenly spaced ranks in the body, geometrically spaced survival in the tail
+        tail_sf = TAIL_FRACTION * 10.0 ** (-np.arange(1, 8 * 12) / 8)
+        levels = np.concatenate(
+            [np.linspace(0, 1 - TAIL_FRACTION, 33), 1 - tail_sf[tail_sf >= 1 / n], [1.0]]
+        )
+        knots = np.unique(v[np.round(levels * (n - 1)).astype(int)])
+        if knots.size > KNOTS:  # more decades than the array holds: keep the top ones
+            knots = np.concatenate([knots[: KNOTS // 3], knots[-(KNOTS - KNOTS // 3) :]])
+        log_sf = np.minimum.accumulate(_log_survival_at(v, knots, floor))
         return cls(
             fitted_on,
             int(n),
@@ -143,10 +161,13 @@ class Calibration:
             float(scale),
             float(floor),
             "; ".join(notes),
+            float(u),
         )
 
     def log_survival(self, raw: np.ndarray) -> np.ndarray:
-        """Natural log of the validation survival probability of each raw score."""
+        """Natural log of the validation survival probability of each raw score: the
+        empirical survival up to the validation maximum, the fitted tail (conditioned on
+        reaching the maximum) above it."""
         x = np.asarray(raw, dtype=np.float64)
         kx, ks = np.asarray(self.knots_x), np.asarray(self.knots_log_sf)
         out = np.interp(x, kx, ks)
@@ -154,11 +175,12 @@ class Calibration:
         below = x < kx[0]
         out[below] = ks[0] * np.exp((x[below] - kx[0]) / body_scale)
         above = x > kx[-1]
-        z = (x[above] - kx[-1]) / self.tail_scale
-        if self.tail_shape > 0:
-            tail = -np.log1p(self.tail_shape * z) / self.tail_shape
+        xi, sigma, u = self.tail_shape, self.tail_scale, self.tail_threshold
+        if xi > 0:
+            gap = np.log1p(xi * (x[above] - u) / sigma) - np.log1p(xi * (kx[-1] - u) / sigma)
+            tail = -gap / xi
         else:
-            tail = -z
+            tail = -(x[above] - kx[-1]) / sigma
         out[above] = ks[-1] + tail
         return out
 
@@ -170,15 +192,15 @@ class Calibration:
         return asdict(self)
 
     def to_array(self) -> np.ndarray:
-        """Fixed-length float array (``4 + 2·(KNOTS + 1)``, NaN-padded), for ``.npz`` state."""
-        pad = np.full(KNOTS + 1 - len(self.knots_x), np.nan)
-        head = [self.n_scores, self.tail_shape, self.tail_scale, self.floor]
+        """Fixed-length float array (``5 + 2·KNOTS``, NaN-padded), for ``.npz`` state files."""
+        pad = np.full(KNOTS - len(self.knots_x), np.nan)
+        head = [self.n_scores, self.tail_shape, self.tail_scale, self.floor, self.tail_threshold]
         return np.concatenate([head, self.knots_x, pad, self.knots_log_sf, pad])
 
     @classmethod
     def from_array(cls, array: np.ndarray, fitted_on: str = "validation") -> Calibration:
         a = np.asarray(array, dtype=np.float64)
-        knots = a[4:].reshape(2, -1)
+        knots = a[5:].reshape(2, -1)
         keep = ~np.isnan(knots[0])
         return cls(
             fitted_on,
@@ -188,6 +210,7 @@ class Calibration:
             float(a[1]),
             float(a[2]),
             float(a[3]),
+            tail_threshold=float(a[4]),
         )
 
     @classmethod

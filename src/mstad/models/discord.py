@@ -215,17 +215,15 @@ class DiscordDetector(Detector):
         return out
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {
+        state = {
             "columns": self.columns_,
             "train": self.train_,
             "lengths": self.lengths_,
             **self.scaler_.state(),
-            **(
-                {}
-                if self.group_calibrations_ is None
-                else {"group_calibrations": np.stack([c.to_array() for c in self.group_calibrations_])}
-            ),
         }
+        if self.group_calibrations_ is not None:
+            state["group_calibrations"] = np.stack([c.to_array() for c in self.group_calibrations_])
+        return state
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.columns_ = state["columns"]

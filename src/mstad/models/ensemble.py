@@ -7,9 +7,10 @@ that finds the step unusual raises it). Shape detectors (``discord``) and correl
 (``pca``) fail on different anomalies, which is why they are combined; but a member that sees
 nothing in an entity only adds noise (PCA on a single telemetry channel, or on independent
 sensors). So with ``weighting="injected"`` each member is first judged on the entity's *own
-normal data*: a copy fitted on the training head scores the validation tail with anomalies of
-the common kinds injected into its sensors (:data:`mstad.data.inject.MULTI_KINDS`, correlation
-breaks included), and
+normal data*: a copy fitted on the training head scores ``copies`` versions of the validation
+tail, each with anomalies of the common kinds injected into its sensors
+(:data:`mstad.data.inject.MULTI_KINDS`, correlation breaks included; seeded by the data, so a
+fit repeats), and
 
 * ``selection="close"`` keeps the members whose AUROC there is within ``margin`` of the best
   member's, combined with equal weight (the default; a member clearly worse is dropped);
@@ -72,6 +73,7 @@ class EnsembleDetector(Detector):
         weighting: str = "injected",
         selection: str = "close",
         margin: float = 0.05,
+        copies: int = 3,
     ):
         members = tuple(members)
         if not members or "ensemble" in members:
@@ -88,6 +90,9 @@ class EnsembleDetector(Detector):
         self.weighting = weighting
         self.selection = selection
         self.margin = float(margin)
+        if int(copies) < 1:
+            raise ValueError(f"copies must be >= 1, got {copies}")
+        self.copies = int(copies)
 
     @property
     def min_steps(self) -> int:
@@ -102,20 +107,23 @@ class EnsembleDetector(Detector):
         return sum(w * s for w, s in used)
 
     def _member_aurocs(self, x: np.ndarray, head: int | None) -> np.ndarray | None:
-        """Each member's AUROC on the validation tail with injected anomalies, or None."""
+        """Each member's AUROC on ``copies`` injected versions of the validation tail (pooled),
+        or None when there is no tail long enough to judge on."""
         if head is None:
             return None
         seed = zlib.crc32(np.ascontiguousarray(x[:head]).tobytes()) % (2**31)
-        problem = injected_validation(x[:head], x[head:], seed)
-        if problem is None:
+        problems = [injected_validation(x[:head], x[head:], seed + k) for k in range(self.copies)]
+        if any(p is None for p in problems):
             return None
-        series, labels = problem
+        labels = np.concatenate([y for _, y in problems])
         out = []
         for name in self.members:
             copy = make_detector(name)
             if len(x[:head]) < copy.min_steps:
                 return None
-            out.append(roc_auc_score(labels, copy.fit(x[:head]).score(series)))
+            copy.fit(x[:head])
+            scores = np.concatenate([copy.score(series) for series, _ in problems])
+            out.append(roc_auc_score(labels, scores))
         return np.asarray(out)
 
     def _weights(self, aurocs: np.ndarray | None) -> np.ndarray:
@@ -143,7 +151,10 @@ class EnsembleDetector(Detector):
     def _raw_score(self, series: np.ndarray) -> np.ndarray:
         x = series[:, self.columns_]
         return self._combine(
-            [m.score(x) if w > 0 else None for w, m in zip(self.weights_, self.members_, strict=True)]
+            [
+                m.score(x) if w > 0 else None
+                for w, m in zip(self.weights_, self.members_, strict=True)
+            ]
         )
 
     def _explain(self, series: np.ndarray) -> np.ndarray:
@@ -178,4 +189,3 @@ class EnsembleDetector(Detector):
 
     def _load_extra(self, path: Path) -> None:
         self.members_ = [Detector.load(path / f"member_{i}") for i in range(len(self.members))]
-

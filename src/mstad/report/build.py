@@ -81,7 +81,9 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title
 table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 6px}}
 img{{max-width:100%}}.note{{color:#a15c00}}</style></head><body>
 <h1>{title}</h1><p>{subtitle}</p>{metrics}<p class="note">{warning}</p>{notes}
-{curves}<h2>Entities ranked by highest score</h2>{table}<h2>Selected entities</h2>{sections}
+{curves}<h2>Entities ranked by highest calibrated score</h2><p>Scores are surprises: −log10 of
+the probability of so high a score on the entity's own validation data, bounded below 10, so
+they compare across entities.</p>{table}<h2>Selected entities</h2>{sections}
 </body></html>"""
 
 

@@ -80,7 +80,10 @@ def entity_figure(run: RunView, name: str, sensors: list[int] | None = None) -> 
     ax = axes[-1, 0]
     ax.plot(t, score, color=SCORE, lw=0.8, label="score")
     if threshold is not None:
-        ax.axhline(threshold, color="black", ls="--", lw=1, label=f"threshold {threshold:.3g}")
+        fitted = run.thresholds.get(name, {})
+        how = f" ({fitted['method']}, {fitted.get('fitted_on', '?')})" if "method" in fitted else ""
+        label = f"threshold {threshold:.3g}{how}"
+        ax.axhline(threshold, color="black", ls="--", lw=1, label=label)
     _shade(ax, truth, TRUE, 0.18, "true anomaly")
     low, high = ax.get_ylim()
     for k, (start, end) in enumerate(events):
@@ -92,7 +95,7 @@ def entity_figure(run: RunView, name: str, sensors: list[int] | None = None) -> 
             lw=5,
             label="detected" if k == 0 else None,
         )
-    ax.set(xlabel="test time step", ylabel="score")
+    ax.set(xlabel="test time step", ylabel="surprise (decades)")
     ax.legend(loc="upper left", fontsize=8, ncol=4)
     ax.grid(alpha=0.3)
     m = run.entity_metrics(name)
