@@ -82,6 +82,9 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "ens-inj3-close-0.05-max": ("ensemble", dict(margin=0.05, combine="max", copies=3)),
     "ens-inj3-close-0.05-mean": ("ensemble", dict(margin=0.05, combine="mean", copies=3)),
     "ens-inj3-close-0.10-mean": ("ensemble", dict(margin=0.10, combine="mean", copies=3)),
+    # round 7: pca joins only where the training data have correlation structure
+    "ens-structure-mean": ("ensemble", dict(weighting="structure", combine="mean")),
+    "ens-structure-max": ("ensemble", dict(weighting="structure", combine="max")),
     # issue 5: the native MSFlow route's defaults (benchmarks/results/msflow_log.md); pinned to
     # the values they ran with, as the detector's defaults have moved since
     "msflow-all": ("msflow", dict(inputs="all", **MF)),

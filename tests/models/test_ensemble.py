@@ -33,7 +33,7 @@ def test_catches_a_correlation_break_and_a_shape_change():
     # a shape change on every sensor: the factor frozen (all sensors stuck together)
     test[1400:1500] = test[1400]
     labels[1400:1500] = True
-    ensemble = make_detector("best", members=("discord", "pca")).fit(train)
+    ensemble = make_detector("ensemble", weighting="none").fit(train)  # the plain mean
     scores = ensemble.score(test)
     assert roc_auc_score(labels, scores) > 0.9
     assert roc_auc_score(labels[:1000], scores[:1000]) > 0.9  # the break alone
@@ -50,7 +50,57 @@ def test_save_load_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.score(test), detector.score(test))
 
 
+def test_judged_members_drop_the_one_that_sees_nothing():
+    """One telemetry-like sensor with shape anomalies: PCA's residual of a single sensor is
+    noise, so judging the members on injected validation anomalies keeps discord alone."""
+    rng = np.random.default_rng(4)
+    t = np.arange(5000)
+    x = (np.sin(2 * np.pi * t / 50) + 0.05 * rng.normal(size=5000))[:, None]
+    train, test = x[:3000], x[3000:].copy()
+    labels = np.zeros(2000, bool)
+    for start in (400, 1100, 1700):
+        test[start : start + 40, 0] = test[start, 0]  # stuck
+        labels[start : start + 40] = True
+    judged = make_detector("ensemble").fit(train)
+    assert judged.member_auroc_[0] > judged.member_auroc_[1] + judged.margin
+    assert judged.weights_.tolist() == [1.0, 0.0]
+    discord = make_detector("discord").fit(train)
+    np.testing.assert_allclose(
+        roc_auc_score(labels, judged.score(test)),
+        roc_auc_score(labels, discord.score(test)),
+        atol=0.01,
+    )
+
+
+def test_judged_members_keep_pca_for_a_correlation_break():
+    train, test = factor_data(3000, 0), factor_data(2000, 1)
+    labels = np.zeros(len(test), bool)
+    test[600:700, 1] = -test[600:700, 1]  # the wrong sign, within the sensor's range
+    labels[600:700] = True
+    judged = make_detector("ensemble").fit(train)
+    assert judged.weights_[1] > 0  # pca
+    assert roc_auc_score(labels, judged.score(test)) > 0.9
+
+
+def test_judging_repeats_and_is_saved(tmp_path):
+    train, test = factor_data(1500, 5), factor_data(600, 6)
+    a, b = make_detector("ensemble").fit(train), make_detector("ensemble").fit(train)
+    np.testing.assert_array_equal(a.member_auroc_, b.member_auroc_)
+    a.save(tmp_path / "e")
+    loaded = Detector.load(tmp_path / "e")
+    np.testing.assert_array_equal(loaded.weights_, a.weights_)
+    np.testing.assert_allclose(loaded.score(test), a.score(test))
+
+
 def test_bad_parameters():
-    for bad in (dict(members=()), dict(members=("ensemble",)), dict(combine="sum")):
-        with pytest.raises(Exception, match="must be"):
+    for bad in (
+        dict(members=()),
+        dict(members=("ensemble",)),
+        dict(combine="sum"),
+        dict(weighting="oracle"),
+        dict(selection="best"),
+        dict(margin=2.0),
+        dict(copies=0),
+    ):
+        with pytest.raises(Exception, match="must"):
             make_detector("ensemble", **bad)

@@ -17,6 +17,11 @@ fit repeats), and
 * ``selection="weighted"`` weighs every member by ``max(AUROC - 0.5, 0)`` (equal weights when
   none is above chance).
 
+With ``weighting="structure"`` no injection is made: a correlation model (``pca``) joins
+only where the training data have correlation structure (95 % of their standardised variance
+in at most half as many components as sensors) — on independent sensors, or a single one, its
+residual is noise.
+
 Injected labels are synthetic and come from training data only: no test label is involved.
 ``weighting="none"`` combines all members equally. Command-flag sensors are dropped first
 (``inputs="continuous"``, see :mod:`mstad.features.columns`), so every member sees the same
@@ -80,7 +85,7 @@ class EnsembleDetector(Detector):
             raise ValueError("members must be a non-empty list of other detectors")
         check_choice("combine", combine, ("max", "mean"))
         check_choice("inputs", inputs, INPUTS)
-        check_choice("weighting", weighting, ("injected", "none"))
+        check_choice("weighting", weighting, ("injected", "structure", "none"))
         check_choice("selection", selection, ("close", "weighted"))
         if not 0 <= margin <= 0.5:
             raise ValueError(f"margin must lie in [0, 0.5], got {margin}")
@@ -126,6 +131,20 @@ class EnsembleDetector(Detector):
             out.append(roc_auc_score(labels, scores))
         return np.asarray(out)
 
+    def _structured(self, x: np.ndarray) -> np.ndarray:
+        """Which members to keep under ``weighting="structure"``: a correlation model (``pca``)
+        only where the training data have correlation structure — 95 % of their standardised
+        variance in at most half as many components as sensors; every other member always."""
+        z = x[:, np.ptp(x, axis=0) > 0].astype(np.float64)
+        shared = False
+        if z.shape[1] >= 2:
+            z = (z - z.mean(axis=0)) / z.std(axis=0)
+            variance = np.linalg.svd(z, compute_uv=False) ** 2
+            needed = int(np.searchsorted(np.cumsum(variance) / variance.sum(), 0.95)) + 1
+            shared = needed <= z.shape[1] / 2
+        keep = np.array([name != "pca" or shared for name in self.members], dtype=float)
+        return keep / keep.sum() if keep.sum() else np.full(len(keep), 1.0 / len(keep))
+
     def _weights(self, aurocs: np.ndarray | None) -> np.ndarray:
         n = len(self.members)
         if aurocs is None:
@@ -141,7 +160,9 @@ class EnsembleDetector(Detector):
         x = train[:, self.columns_]
         judged = self._member_aurocs(x, head) if self.weighting == "injected" else None
         self.member_auroc_ = np.full(len(self.members), np.nan) if judged is None else judged
-        self.weights_ = self._weights(judged)
+        self.weights_ = (
+            self._structured(x) if self.weighting == "structure" else self._weights(judged)
+        )
         self.members_ = [make_detector(m).fit(x) for m in self.members]
         # each member calibrated on a tail ending where train ends: align them on the shortest
         n = min(len(m.validation_scores_) for m in self.members_)

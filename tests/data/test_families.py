@@ -1,0 +1,45 @@
+"""Generated selection families: shapes for 2–40 sensors, labels and causes, determinism, and
+anomalies that are really there (a simple detector of the right kind sees them)."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from mstad.data.families import FAMILIES, N_TEST, N_TRAIN, SENSORS, make_family
+from mstad.errors import ConfigError
+from mstad.models import make_detector
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_shapes_labels_and_causes(family):
+    data = make_family(family)
+    assert [e.train.shape for e in data] == [(N_TRAIN, d) for d in SENSORS]
+    for e in data:
+        assert e.test.shape == (N_TEST, e.train.shape[1]) and e.labels.shape == (N_TEST,)
+        assert len(e.intervals) == 5 and e.labels.sum() == sum(iv.length for iv in e.intervals)
+        assert all(
+            1 <= len(iv.causes) <= 3 and max(iv.causes) < e.train.shape[1] for iv in e.intervals
+        )
+        assert np.isfinite(e.train).all() and np.isfinite(e.test).all()
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    a, b, c = make_family("factors", 0), make_family("factors", 0), make_family("factors", 1)
+    np.testing.assert_array_equal(a.entities[3].test, b.entities[3].test)
+    assert not np.array_equal(a.entities[3].test, c.entities[3].test)
+
+
+def test_anomalies_are_there_for_a_detector_of_the_right_kind():
+    # correlation breaks: PCA's residual sees them on 10 sensors sharing factors
+    factors = make_family("factors", sensors=(10,)).entities[0]
+    pca = make_detector("pca").fit(factors.train)
+    assert roc_auc_score(factors.labels, pca.score(factors.test)) > 0.85
+    # level shifts / variance / stuck on independent sensors: the z-score sees part of them
+    regimes = make_family("regimes", sensors=(10,)).entities[0]
+    z = make_detector("zscore").fit(regimes.train)
+    assert roc_auc_score(regimes.labels, z.score(regimes.test)) > 0.7
+
+
+def test_unknown_family():
+    with pytest.raises(ConfigError, match="family 'waves' is unknown; choose one of factors"):
+        make_family("waves")
