@@ -83,6 +83,25 @@ def test_dashboard_in_chromium_shows_score_threshold_heatmap_and_metrics(dashboa
             page.wait_for_timeout(1500)  # let plotly finish drawing before the screenshot
             text = page.inner_text("body")
             page.screenshot(path=str(shot), full_page=True)
+            # type a threshold far above the bounded scale: no alarm; then a low one: alarms
+            alarms = page.locator('[data-testid="stMetric"]').filter(has_text="alarm steps")
+            typed = page.get_by_label("typed value")
+            typed.fill("1000000")
+            typed.press("Enter")
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('[data-testid=stMetric]')]"
+                ".some(m => m.innerText.includes('alarm steps') && /\\n0$/.test(m.innerText))",
+                timeout=60_000,
+            )
+            none = alarms.inner_text()
+            typed.fill("0.01")
+            typed.press("Enter")
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('[data-testid=stMetric]')]"
+                ".some(m => m.innerText.includes('alarm steps') && !/\\n0$/.test(m.innerText))",
+                timeout=60_000,
+            )
+            many = alarms.inner_text()
         finally:
             browser.close()
     for visible in (
@@ -90,10 +109,13 @@ def test_dashboard_in_chromium_shows_score_threshold_heatmap_and_metrics(dashboa
         "recall",
         "F1",
         "use validation threshold",
+        "typed value",
+        "fitted on validation",
         "residual matrix",
         "Which sensors",
         "mscred",
     ):
         assert visible in text, f"{visible!r} not visible on the page"
     assert "Traceback" not in text
+    assert none.split()[-1] == "0" and int(many.split()[-1]) > 0, (none, many)
     assert shot.stat().st_size > 50_000  # a rendered page, not a blank one

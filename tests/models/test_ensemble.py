@@ -18,10 +18,21 @@ def factor_data(n: int, seed: int) -> np.ndarray:
     return factor[:, None] * gains + 0.05 * rng.normal(size=(n, 5))
 
 
-def test_best_is_the_discord_pca_mean_ensemble():
+def test_best_is_discord_and_structural_pca_by_max():
     best = make_detector("best")
     assert isinstance(best, EnsembleDetector)
-    assert best.members == ("discord", "pca") and best.combine == "mean"
+    assert best.members == ("discord", "pca") and best.combine == "max"
+    assert best.weighting == "structure"
+
+
+def test_structure_gate_keeps_pca_only_where_sensors_share_structure():
+    shared = make_detector("best").fit(factor_data(2000, 7))
+    assert shared.weights_.tolist() == [0.5, 0.5]
+    rng = np.random.default_rng(8)
+    independent = make_detector("best").fit(rng.normal(size=(2000, 6)))
+    assert independent.weights_.tolist() == [1.0, 0.0]
+    single = make_detector("best").fit(rng.normal(size=(2000, 1)))
+    assert single.weights_.tolist() == [1.0, 0.0]
 
 
 def test_catches_a_correlation_break_and_a_shape_change():
@@ -61,7 +72,7 @@ def test_judged_members_drop_the_one_that_sees_nothing():
     for start in (400, 1100, 1700):
         test[start : start + 40, 0] = test[start, 0]  # stuck
         labels[start : start + 40] = True
-    judged = make_detector("ensemble").fit(train)
+    judged = make_detector("ensemble", weighting="injected", combine="mean").fit(train)
     assert judged.member_auroc_[0] > judged.member_auroc_[1] + judged.margin
     assert judged.weights_.tolist() == [1.0, 0.0]
     discord = make_detector("discord").fit(train)
@@ -77,14 +88,14 @@ def test_judged_members_keep_pca_for_a_correlation_break():
     labels = np.zeros(len(test), bool)
     test[600:700, 1] = -test[600:700, 1]  # the wrong sign, within the sensor's range
     labels[600:700] = True
-    judged = make_detector("ensemble").fit(train)
+    judged = make_detector("ensemble", weighting="injected", combine="mean").fit(train)
     assert judged.weights_[1] > 0  # pca
     assert roc_auc_score(labels, judged.score(test)) > 0.9
 
 
 def test_judging_repeats_and_is_saved(tmp_path):
     train, test = factor_data(1500, 5), factor_data(600, 6)
-    a, b = make_detector("ensemble").fit(train), make_detector("ensemble").fit(train)
+    a, b = (make_detector("ensemble", weighting="injected").fit(train) for _ in range(2))
     np.testing.assert_array_equal(a.member_auroc_, b.member_auroc_)
     a.save(tmp_path / "e")
     loaded = Detector.load(tmp_path / "e")

@@ -73,9 +73,9 @@ class EnsembleDetector(Detector):
     def __init__(
         self,
         members: Sequence[str] = ("discord", "pca"),
-        combine: str = "mean",
+        combine: str = "max",
         inputs: str = "continuous",
-        weighting: str = "injected",
+        weighting: str = "structure",
         selection: str = "close",
         margin: float = 0.05,
         copies: int = 3,

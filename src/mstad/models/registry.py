@@ -20,8 +20,10 @@ _MODULES = (
     "mstad.models.discord",
     "mstad.models.ensemble",
 )
-#: Named defaults: ``--model best`` is mstad's best detector with fixed parameters (issue 8's
-#: selection, ``benchmarks/results/best_log.md``).
+#: Named defaults: ``--model best`` is mstad's best detector with fixed parameters: the
+#: ensemble's defaults, chosen by selection round 7 (issue 16,
+#: ``benchmarks/results/calibration_log.md``): discord, and pca where the sensors share structure,
+#: combined by max.
 ALIASES: dict[str, tuple[str, dict[str, Any]]] = {"best": ("ensemble", {})}
 
 
