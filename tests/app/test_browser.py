@@ -62,6 +62,21 @@ def dashboard(mscred_run, zscore_run):
         process.wait(timeout=20)
 
 
+def type_threshold(page, value: str, condition: str) -> str:
+    """Type ``value`` as the threshold and wait until the alarm-steps metric meets the JS
+    ``condition`` (on ``m``, the metric element); return that metric's text."""
+    typed = page.get_by_label("typed value")
+    typed.fill(value)
+    typed.press("Enter")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stMetric]')]"
+        f".some(m => m.innerText.includes('alarm steps') && {condition})",
+        timeout=60_000,
+    )
+    alarms = page.locator('[data-testid="stMetric"]').filter(has_text="alarm steps")
+    return alarms.inner_text()
+
+
 def test_dashboard_in_chromium_shows_score_threshold_heatmap_and_metrics(dashboard, tmp_path):
     shot = Path(os.environ.get("MSTAD_SCREENSHOT") or tmp_path / "dashboard.png")
     args = [
@@ -84,24 +99,8 @@ def test_dashboard_in_chromium_shows_score_threshold_heatmap_and_metrics(dashboa
             text = page.inner_text("body")
             page.screenshot(path=str(shot), full_page=True)
             # type a threshold far above the bounded scale: no alarm; then a low one: alarms
-            alarms = page.locator('[data-testid="stMetric"]').filter(has_text="alarm steps")
-            typed = page.get_by_label("typed value")
-            typed.fill("1000000")
-            typed.press("Enter")
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('[data-testid=stMetric]')]"
-                ".some(m => m.innerText.includes('alarm steps') && /\\n0$/.test(m.innerText))",
-                timeout=60_000,
-            )
-            none = alarms.inner_text()
-            typed.fill("0.01")
-            typed.press("Enter")
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('[data-testid=stMetric]')]"
-                ".some(m => m.innerText.includes('alarm steps') && !/\\n0$/.test(m.innerText))",
-                timeout=60_000,
-            )
-            many = alarms.inner_text()
+            none = type_threshold(page, "1000000", "/\\n0$/.test(m.innerText)")
+            many = type_threshold(page, "0.01", "!/\\n0$/.test(m.innerText)")
         finally:
             browser.close()
     for visible in (

@@ -133,3 +133,14 @@ def test_finds_the_anomaly_of_a_real_smap_channel(real_data):
     entity = load_dataset("smap", real_data, entities=["P-4"]).entities[0]
     scores = make_detector("discord").fit(entity.train).score(entity.test)
     assert roc_auc_score(entity.labels, scores) > 0.9  # its telemetry is constant in train
+
+
+def test_a_sensor_that_looks_like_a_flag_only_in_the_training_head():
+    """The validation copy and the final model must compare the same sensors (an SMD machine
+    broke this: a sensor with 0/1 values in the head moves later in train)."""
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(1000, 3))
+    x[:750, 2] = rng.integers(0, 2, size=750)  # 0/1 in the head (720 steps), moving after
+    detector = DiscordDetector(windows=(10, 25)).fit(x[:900])
+    assert detector.columns_.tolist() == [0, 1, 2]
+    assert np.isfinite(detector.score(x[900:])).all()

@@ -136,12 +136,15 @@ class DiscordDetector(Detector):
         tail = len(train) if head is None else len(train) - head
         cap = max(min(fit_len // 2, tail), min(self.windows))
         self._lengths = sorted({min(w, cap) for w in self.windows})
+        # one set of input columns too, chosen on all of train: the head alone can see a sensor
+        # as a 0/1 flag that moves otherwise later, and the groups would then not line up
+        self._columns = input_columns(train, self.inputs)
         if head is None:
             self._fit(train)
             groups = self._group_scores(train)
         else:
             holdout = type(self)(**self.get_params())
-            holdout._lengths = self._lengths
+            holdout._lengths, holdout._columns = self._lengths, self._columns
             holdout._fit(train[:head])
             groups = holdout._group_scores(train[head:])
             self._fit(train)
@@ -154,7 +157,7 @@ class DiscordDetector(Detector):
         return self._combine(groups), fitted_on
 
     def _fit(self, train: np.ndarray) -> None:
-        self.columns_ = columns = input_columns(train, self.inputs)
+        self.columns_ = columns = self._columns
         self.scaler_ = Standardizer().fit(train[:, columns])
         self.train_ = np.ascontiguousarray(
             self.scaler_.transform(train[:, columns]), dtype=np.float32
