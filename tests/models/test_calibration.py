@@ -131,3 +131,18 @@ def test_iforest_stays_bounded():
     train, test, _ = constant_sensor_data()
     detector = make_detector("iforest").fit(train)
     assert detector.score(test).min() >= 0 and detector.score(test).max() < CAP
+
+
+@pytest.mark.parametrize("name", ["discord", "best", "pca"])
+def test_validation_scores_mean_what_the_unit_says(name):
+    """Through a detector, too (discord's and the ensemble's scores are surprises of surprises
+    with floors of their own): a tenth of validation steps above 1, the maximum at about
+    log10(n + 1)."""
+    rng = np.random.default_rng(5)
+    t = np.arange(6000)
+    x = np.column_stack([np.sin(2 * np.pi * t / p) for p in (41, 67, 97)])
+    x = x + 0.2 * rng.normal(size=x.shape)
+    detector = make_detector(name, **SMALL.get(name, {})).fit(x)
+    v = detector.validation_scores_
+    assert (v > 1).mean() == pytest.approx(0.1, abs=0.03)
+    assert v.max() == pytest.approx(np.log10(len(v) + 1), abs=0.3)

@@ -13,7 +13,7 @@ the number of decades by which ``x`` is improbable under validation behaviour: 0
 
 * **Inside the validation range**: the empirical survival function of the validation scores
   (mid-ranks, so ties such as a flat validation series are handled; each score known only to
-  the floor below, so near-flat scores are not over-resolved), interpolated linearly in
+  a tenth of the floor below, so near-flat scores are not over-resolved), interpolated in
   ``log p`` between validation scores at evenly spaced ranks (body) and at 8 survival levels per
   decade (tail), at most :data:`KNOTS`. Below the lowest validation score the surprise decays
   smoothly to 0, so the map stays strictly increasing.
@@ -56,6 +56,9 @@ TAIL_FRACTION = 0.1
 MIN_EXCESSES = 10
 #: largest GPD shape kept (heavier tails are clipped to it)
 MAX_SHAPE = 0.5
+#: validation scores are known to this fraction of the floor (see ``_log_survival_at``): fine
+#: enough not to blur a body spread over a few floors, coarse enough for near-flat scores
+RESOLUTION = 0.1
 #: most knots of the empirical survival (33 in the body, 8 per decade in the tail, the max)
 KNOTS = 96
 _LN10 = math.log(10.0)
@@ -151,7 +154,7 @@ class Calibration:
         knots = np.unique(v[np.round(levels * (n - 1)).astype(int)])
         if knots.size > KNOTS:  # more decades than the array holds: keep the top ones
             knots = np.concatenate([knots[: KNOTS // 3], knots[-(KNOTS - KNOTS // 3) :]])
-        log_sf = np.minimum.accumulate(_log_survival_at(v, knots, floor))
+        log_sf = np.minimum.accumulate(_log_survival_at(v, knots, RESOLUTION * floor))
         return cls(
             fitted_on,
             int(n),
