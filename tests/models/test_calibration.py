@@ -137,12 +137,12 @@ def test_iforest_stays_bounded():
 def test_validation_scores_mean_what_the_unit_says(name):
     """Through a detector, too (discord's and the ensemble's scores are surprises of surprises
     with floors of their own): a tenth of validation steps above 1, the maximum at about
-    log10(n + 1)."""
+    log10(n + 1) — up to the blur of their resolution (a tenth of the floor) and ties."""
     rng = np.random.default_rng(5)
     t = np.arange(6000)
     x = np.column_stack([np.sin(2 * np.pi * t / p) for p in (41, 67, 97)])
     x = x + 0.2 * rng.normal(size=x.shape)
     detector = make_detector(name, **SMALL.get(name, {})).fit(x)
     v = detector.validation_scores_
-    assert (v > 1).mean() == pytest.approx(0.1, abs=0.03)
-    assert v.max() == pytest.approx(np.log10(len(v) + 1), abs=0.3)
+    assert 0.05 <= (v > 1).mean() <= 0.15
+    assert v.max() == pytest.approx(np.log10(len(v) + 1), abs=0.5)

@@ -123,9 +123,18 @@ class Calibration:
     unit: str = field(default="surprise: -log10 P_val(S >= x), bounded below 10")
 
     @classmethod
-    def fit(cls, scores: np.ndarray, fitted_on: str, min_scale: float = 0.0) -> Calibration:
+    def fit(
+        cls,
+        scores: np.ndarray,
+        fitted_on: str,
+        min_scale: float = 0.0,
+        resolution: float | None = None,
+    ) -> Calibration:
         """Fit on raw scores of normal data. ``min_scale`` floors the tail scale, in raw units
-        (a detector whose held-out scores can all be equal declares one from its data)."""
+        (a detector whose held-out scores can all be equal declares one from its data);
+        ``resolution`` is how finely validation scores are told apart (default
+        ``RESOLUTION·floor``; a detector whose raw unit has a measurement resolution of its
+        own, such as distances in training standard deviations, passes it)."""
         v = np.sort(np.asarray(scores, dtype=np.float64).ravel())
         if v.size == 0 or not np.isfinite(v).all():
             raise ValueError("calibration needs finite validation scores")
@@ -154,7 +163,8 @@ class Calibration:
         knots = np.unique(v[np.round(levels * (n - 1)).astype(int)])
         if knots.size > KNOTS:  # more decades than the array holds: keep the top ones
             knots = np.concatenate([knots[: KNOTS // 3], knots[-(KNOTS - KNOTS // 3) :]])
-        log_sf = np.minimum.accumulate(_log_survival_at(v, knots, RESOLUTION * floor))
+        resolution = RESOLUTION * floor if resolution is None else max(resolution, 1e-300)
+        log_sf = np.minimum.accumulate(_log_survival_at(v, knots, resolution))
         return cls(
             fitted_on,
             int(n),

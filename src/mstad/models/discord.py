@@ -25,9 +25,11 @@ labels is involved; ``reference="train"`` gives the plain train-only distance.
   validation distances (:class:`~mstad.models.calibration.Calibration`; the idea of Garg et
   al.'s Gauss-D-K: judge each sensor against its own normal error), so ``combine="max"`` picks
   the most unusual sensor rather than the noisiest; then the entity's combined score is
-  calibrated as every detector's is. Tail scales are floored at 0.1 training standard
-  deviations (RMS per step): a tail that repeats training exactly would otherwise make every
-  later distance infinitely surprising.
+  calibrated as every detector's is. Per-sensor tail scales are floored at 0.1 training
+  standard deviations (RMS per step), and distances are told apart only to that resolution: a
+  tail that repeats training (nearly) exactly would otherwise make every later distance
+  infinitely surprising, and differences of a few thousandths of a standard deviation are not
+  news.
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ class DiscordDetector(Detector):
             self._fit(train)
         fitted_on = "train" if head is None else "validation"
         self.group_calibrations_ = (
-            [Calibration.fit(g, fitted_on, GROUP_FLOOR) for g in groups.T]
+            [Calibration.fit(g, fitted_on, GROUP_FLOOR, GROUP_FLOOR) for g in groups.T]
             if self.calibrate_sensors
             else None
         )
