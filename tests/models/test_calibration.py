@@ -145,4 +145,4 @@ def test_validation_scores_mean_what_the_unit_says(name):
     detector = make_detector(name, **SMALL.get(name, {})).fit(x)
     v = detector.validation_scores_
     assert 0.05 <= (v > 1).mean() <= 0.15
-    assert v.max() == pytest.approx(np.log10(len(v) + 1), abs=0.5)
+    assert 2.0 < v.max() <= np.log10(len(v) + 1) + 0.1  # ties (discord's per-sensor maxima)
