@@ -70,18 +70,36 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "discord": ("discord", {}),
     "pca": ("pca", {}),
     "zscore": ("zscore", {}),
-    "ens-inj-close-0.02": ("ensemble", dict(selection="close", margin=0.02, copies=1)),
-    "ens-inj-close-0.05": ("ensemble", dict(selection="close", margin=0.05, copies=1)),
-    "ens-inj-close-0.10": ("ensemble", dict(selection="close", margin=0.10, copies=1)),
-    "ens-inj-weighted": ("ensemble", dict(selection="weighted", copies=1)),
+    "ens-inj-close-0.02": (
+        "ensemble",
+        dict(weighting="injected", selection="close", margin=0.02, copies=1),
+    ),
+    "ens-inj-close-0.05": (
+        "ensemble",
+        dict(weighting="injected", selection="close", margin=0.05, copies=1),
+    ),
+    "ens-inj-close-0.10": (
+        "ensemble",
+        dict(weighting="injected", selection="close", margin=0.10, copies=1),
+    ),
+    "ens-inj-weighted": ("ensemble", dict(weighting="injected", selection="weighted", copies=1)),
     "ens-inj-close-0.05-max": (
         "ensemble",
-        dict(selection="close", margin=0.05, combine="max", copies=1),
+        dict(weighting="injected", selection="close", margin=0.05, combine="max", copies=1),
     ),
     # round 6: the calibration's body known to the floor; members judged on 3 injected copies
-    "ens-inj3-close-0.05-max": ("ensemble", dict(margin=0.05, combine="max", copies=3)),
-    "ens-inj3-close-0.05-mean": ("ensemble", dict(margin=0.05, combine="mean", copies=3)),
-    "ens-inj3-close-0.10-mean": ("ensemble", dict(margin=0.10, combine="mean", copies=3)),
+    "ens-inj3-close-0.05-max": (
+        "ensemble",
+        dict(weighting="injected", margin=0.05, combine="max", copies=3),
+    ),
+    "ens-inj3-close-0.05-mean": (
+        "ensemble",
+        dict(weighting="injected", margin=0.05, combine="mean", copies=3),
+    ),
+    "ens-inj3-close-0.10-mean": (
+        "ensemble",
+        dict(weighting="injected", margin=0.10, combine="mean", copies=3),
+    ),
     # round 7: pca joins only where the training data have correlation structure
     "ens-structure-mean": ("ensemble", dict(weighting="structure", combine="mean")),
     "ens-structure-max": ("ensemble", dict(weighting="structure", combine="max")),
