@@ -107,7 +107,7 @@ def _regimes(rng: np.random.Generator, d: int) -> tuple[np.ndarray, list]:
     return x, plan
 
 
-def _periodic(rng: np.random.Generator, t: np.ndarray, period: float, phase: np.ndarray):
+def _periodic(t: np.ndarray, period: float, phase: float) -> np.ndarray:
     w = 2 * np.pi * t / period + phase
     return np.sin(w) + 0.4 * np.sin(2 * w + 1.0) + 0.2 * np.sin(3 * w + 2.0)
 
@@ -117,21 +117,21 @@ def _seasonal(rng: np.random.Generator, d: int) -> tuple[np.ndarray, list]:
     t = np.arange(n, dtype=np.float64)
     periods = rng.uniform(40, 200, size=d)
     phases = rng.uniform(0, 2 * np.pi, size=d)
-    x = np.stack([_periodic(rng, t, periods[j], phases[j]) for j in range(d)], axis=1)
+    x = np.stack([_periodic(t, periods[j], phases[j]) for j in range(d)], axis=1)
     x += 0.15 * rng.standard_normal((n, d))
     plan = _plan(rng, d)
     for start, end, causes in plan:
         seg = slice(N_TRAIN + start, N_TRAIN + end)
         kind = ("frequency", "amplitude", "phase")[int(rng.integers(3))]
         for c in causes:
-            clean = _periodic(rng, t[seg], periods[c], phases[c])
+            clean = _periodic(t[seg], periods[c], phases[c])
             if kind == "frequency":  # the same phase at the start, another period after it
                 tt = t[N_TRAIN + start] + (t[seg] - t[N_TRAIN + start]) / rng.choice((0.6, 1.6))
-                new = _periodic(rng, tt, periods[c], phases[c])
+                new = _periodic(tt, periods[c], phases[c])
             elif kind == "amplitude":
                 new = clean * rng.choice((0.3, 2.0))
             else:
-                new = _periodic(rng, t[seg] + periods[c] / 2, periods[c], phases[c])
+                new = _periodic(t[seg] + periods[c] / 2, periods[c], phases[c])
             x[seg, c] += new - clean
     return x, plan
 

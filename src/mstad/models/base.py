@@ -55,6 +55,9 @@ class Detector:
     supports_explain: ClassVar[bool] = False
     #: what :meth:`heatmap` shows, e.g. "residual matrix"; None when the model has no map
     heatmap_kind: ClassVar[str | None] = None
+    #: True for models of the relations between sensors (``pca``): their score carries
+    #: information only where the sensors share structure (``ensemble``'s structure gate)
+    models_correlations: ClassVar[bool] = False
     #: smallest calibration tail scale, in raw score units (see :class:`Calibration`)
     score_floor: ClassVar[float] = 0.0
 

@@ -42,7 +42,7 @@ from mstad.data.labels import intervals_to_labels
 from mstad.features.columns import INPUTS, input_columns
 from mstad.models.base import Detector, check_choice
 from mstad.models.calibration import SURPRISE_FLOOR
-from mstad.models.registry import make_detector, register
+from mstad.models.registry import detector_class, make_detector, register
 
 #: injected anomalies per 1,000 validation steps (at least :data:`MIN_INJECTED`)
 INJECTED_PER_1000 = 4.0
@@ -132,9 +132,10 @@ class EnsembleDetector(Detector):
         return np.asarray(out)
 
     def _structured(self, x: np.ndarray) -> np.ndarray:
-        """Which members to keep under ``weighting="structure"``: a correlation model (``pca``)
-        only where the training data have correlation structure — 95 % of their standardised
-        variance in at most half as many components as sensors; every other member always."""
+        """Which members to keep under ``weighting="structure"``: a correlation model
+        (``Detector.models_correlations``, e.g. ``pca``) only where the training data have
+        correlation structure — 95 % of their standardised variance in at most half as many
+        components as sensors; every other member always."""
         z = x[:, np.ptp(x, axis=0) > 0].astype(np.float64)
         shared = False
         if z.shape[1] >= 2:
@@ -142,7 +143,10 @@ class EnsembleDetector(Detector):
             variance = np.linalg.svd(z, compute_uv=False) ** 2
             needed = int(np.searchsorted(np.cumsum(variance) / variance.sum(), 0.95)) + 1
             shared = needed <= z.shape[1] / 2
-        keep = np.array([name != "pca" or shared for name in self.members], dtype=float)
+        keep = np.array(
+            [shared or not detector_class(name).models_correlations for name in self.members],
+            dtype=float,
+        )
         return keep / keep.sum() if keep.sum() else np.full(len(keep), 1.0 / len(keep))
 
     def _weights(self, aurocs: np.ndarray | None) -> np.ndarray:

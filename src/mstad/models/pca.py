@@ -20,6 +20,7 @@ class PCADetector(Detector):
 
     name = "pca"
     supports_explain = True
+    models_correlations = True
 
     def __init__(self, n_components: float = 0.95):
         self.n_components = n_components
