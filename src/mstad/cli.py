@@ -98,7 +98,9 @@ def _progress():
 def _execute(config, run_dir: Path | None = None) -> None:
     from mstad.data import load_dataset
     from mstad.runs import run_experiment
+    from mstad.runs.runner import check_config
 
+    check_config(config)  # a misspelt model or parameter is reported before the data load
     dataset = load_dataset(
         config.dataset, config.data_dir, config.entities, **config.dataset_options
     )
@@ -199,8 +201,19 @@ def benchmark(
     address: Annotated[str | None, typer.Option(help="Ray cluster address")] = None,
     n_jobs: Annotated[int, typer.Option(help="processes; -1 = all cores")] = -1,
     seed: Annotated[int, typer.Option()] = 0,
+    seeds: Annotated[
+        str | None, typer.Option(help="comma-separated seeds, e.g. 0,1,2,3,4: mean ± std")
+    ] = None,
 ) -> None:
     """Run models × data sets (resumable) and write benchmark.md / benchmark.csv."""
+    from mstad.errors import ConfigError
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",")] if seeds else None
+    except ValueError:
+        raise ConfigError(
+            f"--seeds {seeds!r}: expected comma-separated integers, e.g. 0,1,2"
+        ) from None
     from mstad.runs.benchmark import run_benchmark, to_markdown
 
     base = load_config(
@@ -226,6 +239,7 @@ def benchmark(
             base,
             lambda _: progress.advance(task),
             start,
+            seed_list,
         )
     console.print(to_markdown(table), highlight=False, soft_wrap=True)
     console.print(f"written: {out / 'benchmark.md'}, {out / 'benchmark.csv'}")

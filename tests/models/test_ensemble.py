@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from mstad.errors import ConfigError
 from mstad.models import make_detector
 from mstad.models.base import Detector
 from mstad.models.ensemble import EnsembleDetector
@@ -113,5 +114,6 @@ def test_bad_parameters():
         dict(margin=2.0),
         dict(copies=0),
     ):
-        with pytest.raises(Exception, match="must"):
+        field = next(iter(bad))
+        with pytest.raises(ConfigError, match=f"model ensemble: (parameter )?{field}"):
             make_detector("ensemble", **bad)

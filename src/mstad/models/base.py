@@ -24,18 +24,10 @@ import numpy as np
 from mstad.data.checks import MIN_STEPS, check_series
 from mstad.errors import DataError, MstadError
 from mstad.models.calibration import Calibration
+from mstad.models.params import checked_init
 
 #: Fraction of the training split held out as validation (the paper's 8,000 / 2,000 split).
 VALIDATION_FRACTION = 0.2
-
-
-def check_choice(field: str, value: object, choices: tuple) -> None:
-    """A parameter outside its choices is one line naming it and them (the registry turns the
-    ``ValueError`` into a :class:`~mstad.errors.ConfigError`)."""
-    if value not in choices:
-        names = [repr(c) for c in choices]
-        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-        raise ValueError(f"{field} must be {listed}, got {value!r}")
 
 
 def validation_split(n_steps: int, min_steps: int) -> int | None:
@@ -60,6 +52,13 @@ class Detector:
     models_correlations: ClassVar[bool] = False
     #: smallest calibration tail scale, in raw score units (see :class:`Calibration`)
     score_floor: ClassVar[float] = 0.0
+    #: ranges and choices of the ``__init__`` parameters (:func:`mstad.models.params.spec`)
+    param_specs: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every subclass's ``__init__`` validates its parameters (:mod:`mstad.models.params`)."""
+        super().__init_subclass__(**kwargs)
+        checked_init(cls)
 
     # ---- parameters -------------------------------------------------------------------------
     @classmethod

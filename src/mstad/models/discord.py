@@ -42,7 +42,8 @@ import torch
 from mstad.features.columns import INPUTS, input_columns
 from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_starts, windows_to_steps
-from mstad.models.base import Detector, check_choice
+from mstad.models.base import Detector
+from mstad.models.params import spec
 from mstad.models.calibration import BASELINES, SURPRISE_FLOOR, Calibration, remove_baseline
 from mstad.models.registry import register
 
@@ -92,6 +93,16 @@ class DiscordDetector(Detector):
     name = "discord"
     supports_explain = True  # per_sensor mode; joint mode spreads the score evenly
     score_floor = GROUP_FLOOR
+    param_specs = {
+        "windows": spec(min_length=1, item_ge=2),
+        "inputs": spec(choices=INPUTS),
+        "reference": spec(choices=("train+past", "train")),
+        "max_train_windows": spec(ge=1),
+        "max_past_windows": spec(ge=1),
+        "baseline": spec(choices=BASELINES),
+        "mode": spec(choices=("per_sensor", "joint", "both")),
+        "combine": spec(choices=("max", "mean")),
+    }
 
     def __init__(
         self,
@@ -105,17 +116,7 @@ class DiscordDetector(Detector):
         combine: str = "max",
         calibrate_sensors: bool = True,
     ):
-        windows = tuple(int(w) for w in windows)
-        if not windows or min(windows) < 2:
-            raise ValueError("windows must be a non-empty list of lengths >= 2")
-        check_choice("inputs", inputs, INPUTS)
-        check_choice("reference", reference, ("train+past", "train"))
-        check_choice("baseline", baseline, BASELINES)
-        check_choice("mode", mode, ("per_sensor", "joint", "both"))
-        check_choice("combine", combine, ("max", "mean"))
-        if max_train_windows < 1 or max_past_windows < 1:
-            raise ValueError("max_train_windows and max_past_windows must be >= 1")
-        self.windows = windows
+        self.windows = tuple(windows)
         self.inputs = inputs
         self.reference = reference
         self.max_train_windows = max_train_windows

@@ -39,9 +39,11 @@ from sklearn.metrics import roc_auc_score
 
 from mstad.data.inject import MULTI_KINDS, inject, sensor_spreads
 from mstad.data.labels import intervals_to_labels
+from mstad.errors import ConfigError
 from mstad.features.columns import INPUTS, input_columns
-from mstad.models.base import Detector, check_choice
+from mstad.models.base import Detector
 from mstad.models.calibration import SURPRISE_FLOOR
+from mstad.models.params import spec
 from mstad.models.registry import detector_class, make_detector, register
 
 #: injected anomalies per 1,000 validation steps (at least :data:`MIN_INJECTED`)
@@ -70,6 +72,17 @@ class EnsembleDetector(Detector):
     supports_explain = True
     score_floor = SURPRISE_FLOOR  # members' scores are surprises already: never stretch them
 
+    param_specs = {
+        "members": spec(min_length=1),
+        "combine": spec(choices=("max", "mean")),
+        "inputs": spec(choices=INPUTS),
+        "weighting": spec(choices=("injected", "structure", "none")),
+        "selection": spec(choices=("close", "weighted")),
+        "margin": spec(ge=0, le=0.5),
+        "copies": spec(ge=1),
+        "seed": spec(ge=0),
+    }
+
     def __init__(
         self,
         members: Sequence[str] = ("discord", "pca"),
@@ -79,29 +92,33 @@ class EnsembleDetector(Detector):
         selection: str = "close",
         margin: float = 0.05,
         copies: int = 3,
+        seed: int = 0,
     ):
         members = tuple(members)
-        if not members or "ensemble" in members:
-            raise ValueError("members must be a non-empty list of other detectors")
-        check_choice("combine", combine, ("max", "mean"))
-        check_choice("inputs", inputs, INPUTS)
-        check_choice("weighting", weighting, ("injected", "structure", "none"))
-        check_choice("selection", selection, ("close", "weighted"))
-        if not 0 <= margin <= 0.5:
-            raise ValueError(f"margin must lie in [0, 0.5], got {margin}")
+        for member in members:
+            try:
+                detector_class(member)
+            except ConfigError:
+                raise ValueError(f"members: {member!r} is not a detector") from None
+            if detector_class(member).name == "ensemble":
+                raise ValueError("members: an ensemble cannot hold an ensemble")
         self.members = members
         self.combine = combine
         self.inputs = inputs
         self.weighting = weighting
         self.selection = selection
         self.margin = float(margin)
-        if int(copies) < 1:
-            raise ValueError(f"copies must be >= 1, got {copies}")
-        self.copies = int(copies)
+        self.copies = copies
+        self.seed = seed
+
+    def _member(self, name: str) -> Detector:
+        """A fresh member; the ensemble's ``seed`` reaches the members that take one."""
+        seeded = "seed" in detector_class(name).param_names()
+        return make_detector(name, **({"seed": self.seed} if seeded else {}))
 
     @property
     def min_steps(self) -> int:
-        return max(make_detector(m).min_steps for m in self.members)
+        return max(self._member(m).min_steps for m in self.members)
 
     def _combine(self, scores: list[np.ndarray | None]) -> np.ndarray:
         """Weighted mean (or max) of the members' calibrated scores; members of weight 0 are
@@ -123,7 +140,7 @@ class EnsembleDetector(Detector):
         labels = np.concatenate([y for _, y in problems])
         out = []
         for name in self.members:
-            copy = make_detector(name)
+            copy = self._member(name)
             if len(x[:head]) < copy.min_steps:
                 return None
             copy.fit(x[:head])
@@ -167,7 +184,7 @@ class EnsembleDetector(Detector):
         self.weights_ = (
             self._structured(x) if self.weighting == "structure" else self._weights(judged)
         )
-        self.members_ = [make_detector(m).fit(x) for m in self.members]
+        self.members_ = [self._member(m).fit(x) for m in self.members]
         # each member calibrated on a tail ending where train ends: align them on the shortest
         n = min(len(m.validation_scores_) for m in self.members_)
         validation = self._combine([m.validation_scores_[-n:] for m in self.members_])

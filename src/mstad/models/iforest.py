@@ -12,6 +12,7 @@ from sklearn.ensemble import IsolationForest
 from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_starts, windows_to_steps
 from mstad.models.base import Detector
+from mstad.models.params import spec
 from mstad.models.registry import register
 
 
@@ -19,9 +20,9 @@ from mstad.models.registry import register
 class IForestDetector(Detector):
     name = "iforest"
 
+    param_specs = {"n_estimators": spec(ge=1), "window": spec(ge=1), "seed": spec(ge=0)}
+
     def __init__(self, n_estimators: int = 100, window: int = 1, seed: int = 0):
-        if window < 1 or n_estimators < 1:
-            raise ValueError("window and n_estimators must be >= 1")
         self.n_estimators = n_estimators
         self.window = window
         self.seed = seed

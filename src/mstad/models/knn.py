@@ -14,6 +14,7 @@ from sklearn.neighbors import NearestNeighbors
 from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_starts, windows_to_steps
 from mstad.models.base import Detector
+from mstad.models.params import spec
 from mstad.models.registry import register
 
 
@@ -22,9 +23,11 @@ class KNNDetector(Detector):
     name = "knn"
     supports_explain = True
 
+    param_specs = {"window": spec(ge=1), "k": spec(ge=1), "max_train_windows": spec(ge=1)}
+
     def __init__(self, window: int = 100, k: int = 1, max_train_windows: int = 5000):
-        if window < 1 or k < 1 or max_train_windows < k:
-            raise ValueError("window and k must be >= 1 and max_train_windows >= k")
+        if max_train_windows < k:
+            raise ValueError(f"max_train_windows ({max_train_windows}) must be >= k ({k})")
         self.window = window
         self.k = k
         self.max_train_windows = max_train_windows

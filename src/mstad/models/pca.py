@@ -7,6 +7,7 @@ from sklearn.decomposition import PCA
 
 from mstad.features.scaling import Standardizer
 from mstad.models.base import Detector
+from mstad.models.params import spec
 from mstad.models.registry import register
 
 
@@ -21,9 +22,15 @@ class PCADetector(Detector):
     name = "pca"
     supports_explain = True
     models_correlations = True
+    param_specs = {"n_components": spec(gt=0)}
 
     def __init__(self, n_components: float = 0.95):
-        self.n_components = n_components
+        if n_components >= 1 and n_components != int(n_components):
+            raise ValueError(
+                f"n_components must be a fraction in (0, 1) or a whole number of components, "
+                f"got {n_components}"
+            )
+        self.n_components = int(n_components) if n_components >= 1 else n_components
 
     def _fit(self, train: np.ndarray) -> None:
         self.scaler_ = Standardizer().fit(train)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from typing import Any
 
@@ -44,25 +45,27 @@ def available_detectors() -> list[str]:
 
 def detector_class(name: str) -> type[Detector]:
     _load_all()
-    name = ALIASES.get(name, (name, {}))[0]
-    if name not in _REGISTRY:
-        raise ConfigError(
-            f"model {name!r} is unknown; choose one of {', '.join(sorted(_REGISTRY))}"
-        )
-    return _REGISTRY[name]
+    if not isinstance(name, str):
+        raise ConfigError(f"model {name!r}: expected a detector name (see `mstad models`)")
+    resolved = ALIASES.get(name, (name, {}))[0]
+    if resolved not in _REGISTRY:
+        names = available_detectors()
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"model {name!r} is unknown{hint}; choose one of {', '.join(names)}")
+    return _REGISTRY[resolved]
+
+
+def seeded(name: str, params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """``params`` with the run's ``seed`` for a detector that takes one (a ``seed`` given in
+    ``params`` wins): ``--seed`` reaches every stochastic detector."""
+    if "seed" in detector_class(name).param_names() and "seed" not in params:
+        return {**params, "seed": seed}
+    return dict(params)
 
 
 def make_detector(name: str, **params: Any) -> Detector:
-    """Build a detector; an unknown parameter is an error that lists the valid ones."""
+    """Build a detector; its parameters are validated on construction
+    (:mod:`mstad.models.params`): a bad one is a :class:`ConfigError` naming the field."""
     cls = detector_class(name)
-    params = {**ALIASES.get(name, (name, {}))[1], **params}
-    valid = cls.param_names()
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise ConfigError(
-            f"model {name}: unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
-        )
-    try:
-        return cls(**params)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"model {name}: {exc}") from exc
+    return cls(**{**ALIASES.get(name, (name, {}))[1], **params})

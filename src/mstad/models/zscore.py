@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from mstad.models.base import Detector
+from mstad.models.params import spec
 from mstad.models.registry import register
 
 
@@ -17,10 +18,9 @@ from mstad.models.registry import register
 class ZScore(Detector):
     name = "zscore"
     supports_explain = True
+    param_specs = {"mode": spec(choices=("z", "range")), "min_std": spec(gt=0)}
 
     def __init__(self, mode: str = "z", min_std: float = 1e-3):
-        if mode not in ("z", "range"):
-            raise ValueError(f"mode must be 'z' or 'range', got {mode!r}")
         self.mode = mode
         self.min_std = min_std
 

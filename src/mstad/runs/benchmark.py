@@ -2,7 +2,9 @@
 
 Each (data set, model) pair gets a fixed run folder ``<out>/<dataset>_<model>/`` so that
 running the same command again skips every finished entity. The summary goes to
-``<out>/benchmark.csv`` and ``<out>/benchmark.md``.
+``<out>/benchmark.csv`` and ``<out>/benchmark.md``. With several ``seeds`` every pair runs once
+per seed (``<out>/<dataset>_<model>_seed<S>/``, rows in ``benchmark_seeds.csv``) and the
+summary gives each metric's mean and standard deviation over the seeds.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pandas as pd
 
 from mstad.config import RunConfig
 from mstad.data import load_dataset
-from mstad.runs.runner import RunResult, read_run_config, run_experiment
+from mstad.runs.runner import RunResult, check_config, read_run_config, run_experiment
 
 COLUMNS = {
     "concat_auroc": ("concat", "auroc"),
@@ -39,17 +41,36 @@ def summary_row(dataset: str, model: str, result: RunResult, wall_s: float) -> d
     return row
 
 
-def to_markdown(table: pd.DataFrame) -> str:
-    """A GitHub table; floats to 3 decimals (times to 1)."""
+def over_seeds(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (data set, model): mean of every figure over the seeds, and ``<col>_std``
+    (sample standard deviation; 0 for a single seed)."""
+    figures = [c for c in rows.columns if c not in ("dataset", "model", "entities", "seed")]
+    groups = rows.groupby(["dataset", "model"], sort=False)
+    table = groups[["entities"]].first()
+    table["seeds"] = groups["seed"].nunique()
+    for column in figures:
+        table[column] = groups[column].mean()
+        table[f"{column}_std"] = groups[column].std(ddof=1).fillna(0.0)
+    return table.reset_index()
 
-    def cell(column: str, value: Any) -> str:
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """A GitHub table; floats to 3 decimals (times to 1); ``x ± std`` where stds are given."""
+
+    def cell(column: str, row: pd.Series) -> str:
+        value = row[column]
         if isinstance(value, float):
-            return f"{value:.1f}" if column.endswith("_s") else f"{value:.3f}"
+            text = f"{value:.1f}" if column.endswith("_s") else f"{value:.3f}"
+            std = row.get(f"{column}_std")
+            if std is not None and row.get("seeds", 1) > 1:
+                text += f" ± {std:.1f}" if column.endswith("_s") else f" ± {std:.3f}"
+            return text
         return str(value)
 
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    columns = [c for c in table.columns if not c.endswith("_std")]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for _, row in table.iterrows():
-        lines.append("| " + " | ".join(cell(c, row[c]) for c in table.columns) + " |")
+        lines.append("| " + " | ".join(cell(c, row) for c in columns) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -60,9 +81,14 @@ def run_benchmark(
     base: RunConfig | None = None,
     on_entity_done: Callable[[str], None] | None = None,
     on_pair_start: Callable[[str, str, int], None] | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """Run every pair; ``base`` carries shared settings (data_dir, seed, executor, …)."""
+    """Run every pair (once per seed); ``base`` carries shared settings (data_dir, seed,
+    executor, …). Every model is checked before any data is read."""
     base = base or RunConfig()
+    seeds = [base.seed] if not seeds else list(dict.fromkeys(seeds))
+    for model in models:
+        check_config(base.model_copy(update={"model": model, "params": {}}))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -74,24 +100,31 @@ def run_benchmark(
             **(base.dataset_options if dataset_name == base.dataset else {}),
         )
         for model in models:
-            run_dir = out_dir / f"{dataset.name}_{model}"
-            if (run_dir / "config.yaml").is_file():
-                config = read_run_config(run_dir)  # resume with the settings it started with
-            else:
-                config = base.model_copy(
-                    update={
-                        "dataset": dataset_name,
-                        "model": model,
-                        "params": {},
-                        "output_dir": out_dir,
-                    }
-                )
-            if on_pair_start:
-                on_pair_start(dataset.name, model, len(dataset))
-            start = time.perf_counter()
-            result = run_experiment(config, on_entity_done, run_dir=run_dir, dataset=dataset)
-            rows.append(summary_row(dataset.name, model, result, time.perf_counter() - start))
-    table = pd.DataFrame(rows)
+            for seed in seeds:
+                name = f"{dataset.name}_{model}" + (f"_seed{seed}" if len(seeds) > 1 else "")
+                run_dir = out_dir / name
+                if (run_dir / "config.yaml").is_file():
+                    config = read_run_config(run_dir)  # resume with the settings it began with
+                else:
+                    config = base.model_copy(
+                        update={
+                            "dataset": dataset_name,
+                            "model": model,
+                            "params": {},
+                            "output_dir": out_dir,
+                            "seed": seed,
+                        }
+                    )
+                if on_pair_start:
+                    on_pair_start(dataset.name, model, len(dataset))
+                start = time.perf_counter()
+                result = run_experiment(config, on_entity_done, run_dir=run_dir, dataset=dataset)
+                row = summary_row(dataset.name, model, result, time.perf_counter() - start)
+                rows.append({**row, "seed": config.seed})
+    per_seed = pd.DataFrame(rows)
+    table = over_seeds(per_seed) if len(seeds) > 1 else per_seed.drop(columns="seed")
+    if len(seeds) > 1:
+        per_seed.to_csv(out_dir / "benchmark_seeds.csv", index=False)
     table.to_csv(out_dir / "benchmark.csv", index=False)
     (out_dir / "benchmark.md").write_text(to_markdown(table))
     return table

@@ -25,6 +25,7 @@ from mstad.data import Dataset, Entity, load_dataset
 from mstad.errors import MstadError
 from mstad.evaluation.thresholds import make_thresholder
 from mstad.models import make_detector
+from mstad.models.registry import seeded
 from mstad.runs.executors import map_unordered, resolve_jobs
 from mstad.runs.finalize import EntityResult, finalize_run, load_part, save_part
 from mstad.runs.rundir import git_commit, new_run_dir, write_yaml
@@ -37,6 +38,12 @@ class RunResult:
     metrics: dict[str, Any]
     timing: dict[str, Any]
     warnings: list[str]
+
+
+def check_config(config: RunConfig) -> None:
+    """Fail fast, before any data is read: the model, its parameters and the threshold."""
+    make_detector(config.model, **seeded(config.model, config.params, config.seed))
+    make_thresholder(config.threshold.method, **config.threshold.params)
 
 
 def fit_score_entity(
@@ -53,7 +60,7 @@ def fit_score_entity(
 
     ``threads`` caps torch's intra-op threads (one per core per worker process).
     """
-    detector = make_detector(model, **params)
+    detector = make_detector(model, **seeded(model, params, seed))
     if threads is not None and "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
     seed_everything(seed)
@@ -93,12 +100,11 @@ def run_experiment(
     dataset: Dataset | None = None,
 ) -> RunResult:
     """Run ``config``; with ``run_dir`` given, continue that run (finished entities skipped)."""
+    check_config(config)
     if dataset is None:
         dataset = load_dataset(
             config.dataset, config.data_dir, config.entities, **config.dataset_options
         )
-    make_detector(config.model, **config.params)  # fail fast on a bad model or parameter
-    make_thresholder(config.threshold.method, **config.threshold.params)
     if run_dir is None:
         run_dir = new_run_dir(config.output_dir, dataset.name, config.model)
     run_dir = Path(run_dir)

@@ -108,11 +108,11 @@ def test_forecast_target_cannot_see_the_matrix_it_scores(entity):
 
 
 def test_bad_parameters():
-    with pytest.raises(ConfigError, match="score_mode must be one of"):
+    with pytest.raises(ConfigError, match="score_mode='max' is not valid.*one of 'relative'"):
         make_detector("mscred", score_mode="max")
-    with pytest.raises(ConfigError, match="target must be 'last' or 'next'"):
+    with pytest.raises(ConfigError, match="target='previous' is not valid.*one of 'last', 'next'"):
         make_detector("mscred", target="previous")
     with pytest.raises(ConfigError, match="use it with target='last'"):
         make_detector("mscred", target="next", loss_steps="all")
-    with pytest.raises(ConfigError, match="one kernel size per encoder level"):
+    with pytest.raises(ConfigError, match="lstm_kernels=.* is not valid.*at least 4 long, at most 4 long"):
         make_detector("mscred", lstm_kernels=(3, 3))

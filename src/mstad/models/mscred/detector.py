@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from typing import Literal
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +39,9 @@ import torch
 
 from mstad.features.signature import signature_matrices, step_stacks
 from mstad.models.base import Detector
-from mstad.models.device import pick_device
+from mstad.models.device import DEVICE_PATTERN, pick_device
 from mstad.models.mscred.network import MSCREDNetwork
+from mstad.models.params import spec
 from mstad.models.registry import register
 
 SCORE_MODES = ("relative", "sse", "count", "count_upper")
@@ -69,13 +71,31 @@ class MSCRED(Detector):
     supports_explain = True
     heatmap_kind = "residual matrix, scale S"
 
+    param_specs = {
+        "windows": spec(min_length=1, item_ge=2),
+        "gap": spec(ge=1),
+        "steps": spec(ge=1),
+        "lstm_kernels": spec(min_length=4, max_length=4, item_ge=1),
+        "loss_steps": spec(choices=("last", "all")),
+        "epochs": spec(ge=1),
+        "batch_size": spec(ge=1),
+        "lr": spec(gt=0),
+        "patience": spec(ge=0),
+        "theta": spec(ge=0),
+        "score_mode": spec(choices=SCORE_MODES),
+        "explain_mode": spec(choices=EXPLAIN_MODES),
+        "target": spec(choices=("last", "next")),
+        "device": spec(pattern=DEVICE_PATTERN),
+        "seed": spec(ge=0),
+    }
+
     def __init__(
         self,
         windows: tuple[int, ...] = (10, 30, 60),
         gap: int = 10,
         steps: int = 5,
         lstm_kernels: tuple[int, ...] = (3, 3, 2, 2),
-        temperature: float | str = 5.0,
+        temperature: float | Literal["sqrt"] = 5.0,
         loss_steps: str = "last",
         epochs: int = 10,
         batch_size: int = 16,
@@ -88,20 +108,12 @@ class MSCRED(Detector):
         device: str = "auto",
         seed: int = 0,
     ):
-        if score_mode not in SCORE_MODES:
-            raise ValueError(f"score_mode must be one of {SCORE_MODES}, got {score_mode!r}")
-        if loss_steps not in ("last", "all"):
-            raise ValueError(f"loss_steps must be 'last' or 'all', got {loss_steps!r}")
-        if target not in ("last", "next"):
-            raise ValueError(f"target must be 'last' or 'next', got {target!r}")
         if target == "next" and loss_steps == "all":
             raise ValueError(
                 "loss_steps='all' reconstructs the input steps; use it with target='last'"
             )
-        if explain_mode not in EXPLAIN_MODES:
-            raise ValueError(f"explain_mode must be one of {EXPLAIN_MODES}, got {explain_mode!r}")
-        if len(lstm_kernels) != 4:
-            raise ValueError("lstm_kernels needs one kernel size per encoder level (4)")
+        if not isinstance(temperature, str) and temperature <= 0:
+            raise ValueError(f"temperature must be > 0 or 'sqrt', got {temperature}")
         self.windows = tuple(windows)
         self.gap = gap
         self.steps = steps

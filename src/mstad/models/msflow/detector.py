@@ -44,12 +44,14 @@ from mstad.features.columns import INPUTS, input_columns
 from mstad.features.images import ENCODERS, map_to_window
 from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_maps_to_steps, window_starts
-from mstad.models.base import Detector, check_choice
+from mstad.models.base import Detector
 from mstad.models.calibration import BASELINES, remove_baseline
-from mstad.models.device import pick_device
+from mstad.models.device import DEVICE_PATTERN, pick_device
+from mstad.models.msflow.backbone import ARCHITECTURES
 from mstad.models.msflow.extractor import ConvPyramid1d
 from mstad.models.msflow.flows import MultiScaleFlow, nll_per_dim, position_scores, scale_maps
 from mstad.models.msflow.image_features import ImageFeatures
+from mstad.models.params import spec
 from mstad.models.registry import register
 
 ROUTES = ("native", "image")
@@ -60,6 +62,31 @@ ADAPT_FROM = ("fitted", "previous")
 @register
 class MSFlow(Detector):
     name = "msflow"
+
+    param_specs = {
+        "route": spec(choices=ROUTES),
+        "window": spec(ge=0),
+        "stride": spec(ge=1),
+        "widths": spec(min_length=1, item_ge=1),
+        "encoder": spec(choices=ENCODERS),
+        "image_size": spec(ge=16),
+        "backbone": spec(choices=tuple(ARCHITECTURES)),
+        "dims": spec(min_length=1, item_ge=0),
+        "inputs": spec(choices=INPUTS),
+        "baseline": spec(choices=BASELINES),
+        "reference": spec(choices=("train", "train+past")),
+        "adapt_every": spec(ge=1),
+        "adapt_epochs": spec(ge=1),
+        "adapt_from": spec(choices=ADAPT_FROM),
+        "blocks": spec(min_length=3, max_length=3, item_ge=1),
+        "pos_channels": spec(ge=2),
+        "epochs": spec(ge=1),
+        "batch_size": spec(ge=1),
+        "lr": spec(gt=0),
+        "patience": spec(ge=0),
+        "device": spec(pattern=DEVICE_PATTERN),
+        "seed": spec(ge=0),
+    }
 
     def __init__(
         self,
@@ -88,16 +115,6 @@ class MSFlow(Detector):
         device: str = "auto",
         seed: int = 0,
     ):
-        if route not in ROUTES:
-            raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
-        if encoder not in ENCODERS:
-            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
-        check_choice("inputs", inputs, INPUTS)
-        check_choice("baseline", baseline, BASELINES)
-        check_choice("reference", reference, ("train", "train+past"))
-        check_choice("adapt_from", adapt_from, ADAPT_FROM)
-        if adapt_every < 1 or adapt_epochs < 1:
-            raise ValueError("adapt_every and adapt_epochs must be >= 1")
         if len(blocks) != 3 or (route == "native" and len(widths) != 3):
             raise ValueError("one block count and one width per scale: 3 scales")
         if route == "native" and (window < 8 or not 1 <= stride <= window):
