@@ -6,8 +6,8 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from mstad.errors import ConfigError
 from mstad.data import load_dataset
+from mstad.errors import ConfigError
 from mstad.features.columns import continuous_columns
 from mstad.models import make_detector
 from mstad.models.base import Detector

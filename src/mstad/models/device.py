@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 
-
 #: what a ``device`` parameter accepts
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:\d+)?)$"
 

@@ -108,7 +108,8 @@ def describe(annotation: Any, constraints: dict[str, Any]) -> str:
     if "choices" in constraints:
         return "one of " + ", ".join(repr(c) for c in constraints["choices"])
     words = _type_words(annotation)
-    bounds = [f"{op} {constraints[k]}" for k, op in zip(_NUMBER, (">=", ">", "<=", "<")) if k in constraints]
+    ops = zip(_NUMBER, (">=", ">", "<=", "<"), strict=True)
+    bounds = [f"{op} {constraints[k]}" for k, op in ops if k in constraints]
     if "min_length" in constraints:
         bounds.append(f"at least {constraints['min_length']} long")
     if "max_length" in constraints:

@@ -114,5 +114,7 @@ def test_bad_parameters():
         make_detector("mscred", target="previous")
     with pytest.raises(ConfigError, match="use it with target='last'"):
         make_detector("mscred", target="next", loss_steps="all")
-    with pytest.raises(ConfigError, match="lstm_kernels=.* is not valid.*at least 4 long, at most 4 long"):
+    with pytest.raises(
+        ConfigError, match="lstm_kernels=.* is not valid.*at least 4 long, at most 4 long"
+    ):
         make_detector("mscred", lstm_kernels=(3, 3))

@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from typing import Literal
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
