@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mstad.config import build_config, parse_params
-from mstad.data import load_dataset, load_nasa, load_smd
+from mstad.data import Entity, load_dataset, load_nasa, load_smd
 from mstad.errors import ConfigError, DataError
 
 GOOD_CSV_ROW = 'A-1,SMAP,"[[10, 14]]",[point],40'
@@ -166,3 +166,56 @@ def test_unknown_dataset_model_and_config_key():
         build_config({"modle": "knn"})
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         parse_params(["window"])
+
+
+# ---- issue 18: numbers, names and files that used to slip through ---------------------------
+NUMBER_CASES = {
+    "1e300 overflows float32": (dict(train=with_nan((50, 3), value=1e300)), r"beyond the float32"),
+    "1e39 overflows float32": (dict(test=with_nan((40, 3), value=1e39)), r"test/A-1.npy: 1 value"),
+    "complex array": (
+        dict(train=np.ones((50, 3)) + 1j),
+        r"train/A-1.npy: expected real numbers .*got dtype complex128",
+    ),
+    "bool array": (dict(test=np.ones((40, 3), bool)), r"test/A-1.npy: expected real numbers"),
+    "bool interval bound": (
+        dict(rows=('A-1,SMAP,"[[true, 5]]",[point],40',)),
+        r"anomaly_sequences .* not a list of \[start, end\] integer pairs",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NUMBER_CASES, ids=list(NUMBER_CASES))
+def test_numbers_are_checked_after_the_cast_with_the_file_named(tmp_path, case):
+    kwargs, message = NUMBER_CASES[case]
+    with pytest.raises(DataError, match=message) as info:
+        load_nasa(nasa_folder(tmp_path, **kwargs))
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["../A-1", "../../x", "a/b", ".hidden", "..", "A 1"])
+def test_channel_ids_that_are_not_plain_file_names_are_refused(tmp_path, name):
+    root = nasa_folder(tmp_path, rows=(f'{name},SMAP,"[[10, 14]]",[point],40',))
+    with pytest.raises(DataError, match=r"labeled_anomalies.csv row 2, chan_id: entity name"):
+        load_nasa(root)
+
+
+def test_entity_names_are_plain_file_names():
+    data = np.zeros((20, 2), np.float32)
+    with pytest.raises(DataError, match=r"entity name '../../etc' is not a plain file name"):
+        Entity("../../etc", data, data, None)
+    assert Entity("machine-1-1.v2_a", data, data, None).name == "machine-1-1.v2_a"
+
+
+def test_damaged_npy_header_is_one_line(tmp_path):
+    root = nasa_folder(tmp_path)
+    raw = (root / "train" / "A-1.npy").read_bytes()
+    damaged = raw[:10] + b"{'descr': '<f8', 'fortran_order': False, 'shape': (50, " + raw[70:]
+    (root / "train" / "A-1.npy").write_bytes(damaged)
+    with pytest.raises(DataError, match=r"train/A-1.npy: not a readable .npy array") as info:
+        load_nasa(root)
+    assert "\n" not in str(info.value)
+
+
+def test_smd_interpretation_outside_every_labelled_step(tmp_path):
+    with pytest.raises(DataError, match=r"range 20-25 covers no step labelled 1"):
+        load_smd(smd_folder(tmp_path, interpretation="20-25:1\n"))

@@ -6,6 +6,7 @@ first position), constant sensors are a warning that travels with the entity.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,21 @@ from mstad.errors import DataError
 
 #: The shortest series any detector can use; models with windows ask for more themselves.
 MIN_STEPS = 10
+#: An entity name is used as a file name in run folders: letters, digits, ``. _ -``, no path.
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$")
+#: largest magnitude a value may have: it must survive the float32 cast
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_name(name: object, where: str) -> str:
+    """An entity name that is a plain file name (it names files inside run folders), or a
+    :class:`DataError` naming ``where`` it came from."""
+    if not isinstance(name, str) or not _PLAIN_NAME.match(name) or set(name) == {"."}:
+        raise DataError(
+            f"{where}: entity name {name!r} is not a plain file name (letters, digits, '.', "
+            "'_', '-'; no '/', no leading '.'); rename it"
+        )
+    return name
 
 
 def load_npy(path: Path) -> np.ndarray:
@@ -22,10 +38,11 @@ def load_npy(path: Path) -> np.ndarray:
         raise DataError(f"{path}: file not found")
     try:
         return np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+    except Exception as exc:  # numpy raises ValueError, OSError, EOFError, SyntaxError, TokenError…
+        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise DataError(
-            f"{path}: not a readable .npy array ({exc}); re-download or re-export the file"
-        ) from exc
+            f"{path}: not a readable .npy array ({reason}); re-download or re-export the file"
+        ) from None
 
 
 def check_series(arr: np.ndarray, source: str, min_steps: int = MIN_STEPS) -> np.ndarray:
@@ -39,8 +56,11 @@ def check_series(arr: np.ndarray, source: str, min_steps: int = MIN_STEPS) -> np
             f"{source}: expected a 2-D array [time, sensors], got shape {arr.shape}; "
             "reshape a single sensor to (T, 1)"
         )
-    if not np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
-        raise DataError(f"{source}: expected numbers, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr) or arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
+        raise DataError(
+            f"{source}: expected real numbers (integer or float), got dtype {arr.dtype}; "
+            "convert the column(s) before loading"
+        )
     if arr.shape[0] < min_steps:
         raise DataError(
             f"{source}: only {arr.shape[0]} time steps, need at least {min_steps}; "
@@ -54,6 +74,13 @@ def check_series(arr: np.ndarray, source: str, min_steps: int = MIN_STEPS) -> np
         raise DataError(
             f"{source}: {int(bad.sum())} non-finite values (NaN/inf), first at step {t}, "
             f"sensor {d}; impute or remove them before loading (mstad drops nothing silently)"
+        )
+    huge = np.abs(arr) > FLOAT32_MAX
+    if huge.any():
+        t, d = np.argwhere(huge)[0]
+        raise DataError(
+            f"{source}: {int(huge.sum())} value(s) beyond the float32 range (|x| > 3.4e38), "
+            f"first {arr[t, d]!r} at step {t}, sensor {d}; rescale the sensor or fix the value"
         )
     return np.ascontiguousarray(arr, dtype=np.float32)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mstad.data.checks import check_name
 from mstad.errors import DataError
 
 
@@ -50,6 +51,7 @@ class Entity:
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
+        check_name(self.name, "entity")
         for split in ("train", "test"):
             arr = getattr(self, split)
             if arr.ndim != 2:
@@ -60,6 +62,8 @@ class Entity:
                 f"entity {self.name}: train has {d} sensors but test has {self.test.shape[1]}; "
                 "both splits need the same columns in the same order"
             )
+        if self.labels is not None and self.labels.dtype != bool:
+            raise DataError(f"entity {self.name}: labels must be bool, got {self.labels.dtype}")
         if self.labels is not None and self.labels.shape != (self.test.shape[0],):
             raise DataError(
                 f"entity {self.name}: {self.labels.shape[0]} labels for {self.test.shape[0]} "

@@ -16,7 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from mstad.data.checks import check_same_width, check_series, constant_sensor_warnings, load_npy
+from mstad.data.checks import (
+    check_name,
+    check_same_width,
+    check_series,
+    constant_sensor_warnings,
+    load_npy,
+)
 from mstad.data.entity import Dataset, Entity, Interval
 from mstad.data.labels import intervals_to_labels, merge_intervals
 from mstad.errors import DataError
@@ -42,8 +48,7 @@ def _parse_sequences(text: str, where: str) -> list[tuple[int, int]]:
     try:
         pairs = json.loads(text)
         ok = isinstance(pairs, list) and all(
-            isinstance(p, list) and len(p) == 2 and all(isinstance(v, int) for v in p)
-            for p in pairs
+            isinstance(p, list) and len(p) == 2 and all(type(v) is int for v in p) for p in pairs
         )
     except (json.JSONDecodeError, TypeError):
         ok = False
@@ -72,6 +77,7 @@ def read_label_table(path: Path, spacecraft: str) -> dict[str, tuple[int, list[I
     for line, row in rows.iterrows():
         chan = str(row["chan_id"])
         where = f"{path} row {line + 2} (channel {chan})"
+        check_name(chan, f"{path} row {line + 2}, chan_id")
         try:
             num_values = int(row["num_values"])
         except (TypeError, ValueError) as exc:

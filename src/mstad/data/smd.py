@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mstad.data.checks import check_same_width, check_series, constant_sensor_warnings
+from mstad.data.checks import check_name, check_same_width, check_series, constant_sensor_warnings
 from mstad.data.entity import Dataset, Entity, Interval
 from mstad.errors import DataError
 
@@ -60,8 +60,11 @@ def _read_labels(path: Path, length: int) -> np.ndarray:
     return labels.astype(bool)
 
 
-def read_interpretation(path: Path, length: int, n_sensors: int) -> list[Interval]:
-    """Parse ``start-end:d1,d2`` lines into inclusive intervals with 0-based causes."""
+def read_interpretation(
+    path: Path, length: int, n_sensors: int, labels: np.ndarray | None = None
+) -> list[Interval]:
+    """Parse ``start-end:d1,d2`` lines into inclusive intervals with 0-based causes; with
+    ``labels``, each range must cover at least one labelled step (else the files disagree)."""
     intervals = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         if not line.strip():
@@ -83,6 +86,11 @@ def read_interpretation(path: Path, length: int, n_sensors: int) -> list[Interva
             raise DataError(
                 f"{path} line {number}: sensors are numbered 1..{n_sensors}, got {match[3]}"
             )
+        if labels is not None and not labels[start:end].any():
+            raise DataError(
+                f"{path} line {number}: range {start}-{end} covers no step labelled 1 in "
+                "test_label; the interpretation and label files do not belong together"
+            )
         intervals.append(Interval(start, end - 1, causes))
     return intervals
 
@@ -101,6 +109,7 @@ def load_smd(data_dir: Path, machines: Sequence[str] | None = None) -> Dataset:
         )
     entities = []
     for name in names:
+        check_name(name, str(root / "train" / f"{name}.txt"))
         train_src, test_src = root / "train" / f"{name}.txt", root / "test" / f"{name}.txt"
         if not test_src.is_file():
             raise DataError(f"{test_src}: missing; every train/<machine>.txt needs a test file")
@@ -110,7 +119,7 @@ def load_smd(data_dir: Path, machines: Sequence[str] | None = None) -> Dataset:
         labels = _read_labels(label_src, len(test)) if label_src.is_file() else None
         interp_src = root / "interpretation_label" / f"{name}.txt"
         intervals = (
-            read_interpretation(interp_src, len(test), train.shape[1])
+            read_interpretation(interp_src, len(test), train.shape[1], labels)
             if interp_src.is_file()
             else []
         )

@@ -170,3 +170,30 @@ def test_loading_a_folder_that_was_not_prepared(tmp_path):
         r"`mstad prepare",
     ):
         load_prepared(tmp_path)
+
+
+# ---- issue 18: numbers and third-party parse errors -------------------------------------------
+@pytest.mark.parametrize("value", ["1e300", "inf", "-inf"])
+def test_infinite_or_huge_cell_names_file_line_and_sensor(plant, value):
+    _rewrite(_raw(plant), lambda ls: [ls[0], ls[1].rsplit(",", 1)[0] + "," + value, *ls[2:]])
+    _fails(plant, r"temperatures.csv: line 2, sensor 'temp_09': value .* is infinite or beyond")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "pattern"),
+    [
+        ("period", "1 fortnight", r"x.yaml: period: '1 fortnight' is not a fixed pandas period"),
+        ("period", "1M", r"x.yaml: period: '1M' is not a fixed pandas period"),
+        ("timezone", "Mars/Olympus", r"x.yaml: timezone: 'Mars/Olympus' is not a known time zone"),
+    ],
+)
+def test_period_and_timezone_are_checked_with_the_config(plant, key, value, pattern):
+    data = yaml.safe_load(plant.read_text())
+    with pytest.raises(ConfigError, match=pattern):
+        build_prepare_config({**data, key: value}, "x.yaml")
+
+
+def test_label_time_that_is_not_a_time(plant):
+    labels = plant.parent / "labels.csv"
+    _rewrite(labels, lambda ls: [ls[0], "batch_02,yesterday,2024-01-10T06:04:30,"])
+    _fails(plant, r"labels.csv: column 'start' holds a time that is not ISO 8601")

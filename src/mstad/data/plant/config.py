@@ -6,11 +6,13 @@ with its data.
 
 from __future__ import annotations
 
+import zoneinfo
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mstad.errors import ConfigError
 
@@ -54,6 +56,29 @@ class PrepareConfig(BaseModel):
     clip: float | None = Field(None, gt=0, description="clip normalised values to ±clip")
     exclude_sensors: list[str] = Field(default_factory=list)
 
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        try:
+            offset = pd.tseries.frequencies.to_offset(value)
+            pd.Timedelta(offset)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"{value!r} is not a fixed pandas period; write e.g. 1s, 500ms, 10min, 1h"
+            ) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a known time zone; write e.g. UTC or Europe/Berlin"
+            ) from None
+        return value
+
     @model_validator(mode="after")
     def _disjoint_batches(self) -> PrepareConfig:
         both = sorted(set(self.train_batches) & set(self.test_batches))
@@ -70,7 +95,7 @@ def _format(error: ValidationError, source: str) -> str:
         return f"{source}: unknown key {field!r}; valid keys: {valid}"
     if first["type"] == "missing":
         return f"{source}: required key {field!r} is missing"
-    return f"{source}: {field}: {first['msg']}"
+    return f"{source}: {field}: {first['msg'].removeprefix('Value error, ')}"
 
 
 def build_prepare_config(data: dict, source: str = "config", base: Path | None = None):

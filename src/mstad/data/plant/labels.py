@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mstad.data.entity import Interval
+from mstad.data.plant.schedule import to_utc
 from mstad.errors import DataError
 
 
@@ -42,10 +43,8 @@ def interval_labels(
         raise DataError(f"{path}: labels lack column(s) {', '.join(missing)}")
     times = {}
     for column in ("start", "end"):
-        parsed = pd.to_datetime(frame[column], format="ISO8601")
-        if parsed.dt.tz is None:
-            parsed = parsed.dt.tz_localize(timezone)
-        times[column] = parsed.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
+        parsed = to_utc(frame[column], column, path, timezone)
+        times[column] = parsed.astype("int64").to_numpy()
     stamps = pd.DatetimeIndex(test["timestamp"]).as_unit("ns").asi8
     batches = test["batch"].to_numpy()
     intervals = []

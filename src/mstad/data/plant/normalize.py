@@ -44,6 +44,13 @@ class StageNormalizer:
                 else:
                     loc = np.nanmin(values, axis=0)
                     scale = np.nanmax(values, axis=0) - loc
+            overflow = ~np.isfinite(scale) & ~np.isnan(scale)
+            if overflow.any() or np.isinf(loc).any():
+                name = sensors[int(np.flatnonzero(overflow | np.isinf(loc))[0])]
+                raise DataError(
+                    f"stage {stage!r}, sensor {name!r}: training statistics overflow (values "
+                    "too large); rescale the sensor before preparing"
+                )
             flat = ~(scale > 0)
             if flat.any():
                 names = [s for s, f in zip(sensors, flat, strict=True) if f]

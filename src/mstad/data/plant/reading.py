@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from mstad.data.checks import FLOAT32_MAX
 from mstad.data.plant.config import PrepareConfig
 from mstad.data.plant.report import LossReport
 from mstad.errors import DataError
@@ -126,6 +127,20 @@ def _resolve_duplicates(
     return frame[~frame.index.duplicated(keep=keep)]
 
 
+def _check_finite(values: np.ndarray, sensors: list[str], path: Path) -> None:
+    """Empty cells (NaN) are gaps for alignment; ``inf`` or a value beyond float32 is an error
+    naming the line and the sensor (it would make the statistics infinite)."""
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(values) | (np.abs(values) > FLOAT32_MAX)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"{path}: line {row + _FIRST_LINE}, sensor {sensors[col]!r}: value "
+            f"{float(values[row, col])!r} is infinite or beyond ±3.4e38 ({int(bad.sum())} such "
+            "cells); fix or blank the cell"
+        )
+
+
 def read_sensor_file(path: Path, config: PrepareConfig, report: LossReport) -> SensorFile:
     """Parse, validate and time-index one CSV; raises :class:`DataError` naming file and fix."""
     if path.stat().st_size == 0:
@@ -162,6 +177,7 @@ def read_sensor_file(path: Path, config: PrepareConfig, report: LossReport) -> S
     index = _parse_time(table.column(column).to_pandas(), path, config)
     _check_monotonic(index, path)
     values = np.column_stack([table.column(h).to_numpy(zero_copy_only=False) for h in names])
+    _check_finite(values, list(names.values()), path)
     frame = pd.DataFrame(values, index=index, columns=list(names.values()))
     empty = int(np.isnan(values).any(axis=1).sum())
     report.add("noted", "rows with empty cells (filled or dropped after alignment)", path, empty)

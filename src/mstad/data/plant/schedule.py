@@ -12,12 +12,14 @@ from mstad.errors import DataError
 COLUMNS = ("batch", "stage", "start", "end")
 
 
-def _to_utc(values: pd.Series, column: str, path: Path, timezone: str) -> pd.Series:
+def to_utc(values: pd.Series, column: str, path: Path, timezone: str) -> pd.Series:
+    """ISO 8601 times (naive ones in ``timezone``) as UTC; a bad one is a line naming it."""
     try:
         parsed = pd.to_datetime(values.astype(str), format="ISO8601")
     except (ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0]
         raise DataError(
-            f"{path}: column {column!r} holds a time that is not ISO 8601 ({exc}); "
+            f"{path}: column {column!r} holds a time that is not ISO 8601 ({reason}); "
             "write times as 2024-01-31T08:00:00[+01:00]"
         ) from None
     if parsed.dt.tz is None:
@@ -48,7 +50,7 @@ def read_schedule(path: Path, timezone: str = "UTC") -> pd.DataFrame:
     frame["batch"] = frame["batch"].astype(str).str.strip()
     frame["stage"] = frame["stage"].astype(str).str.strip()
     for column in ("start", "end"):
-        frame[column] = _to_utc(frame[column], column, path, timezone)
+        frame[column] = to_utc(frame[column], column, path, timezone)
     reversed_ = frame["end"] <= frame["start"]
     if reversed_.any():
         row = frame[reversed_].iloc[0]
