@@ -177,10 +177,11 @@ def evaluate(
 ) -> None:
     """Recompute metrics from stored scores (no refitting)."""
     from mstad.runs.evaluate import evaluate_run
-    from mstad.runs.rundir import read_json
+    from mstad.runs.rundir import TIMING, RunFolder, read_json
 
     metrics, target = evaluate_run(run_dir, expand, vus_window)
-    timing = read_json(run_dir / "timing.json") if (run_dir / "timing.json").is_file() else {}
+    timing_file = RunFolder(run_dir).file(TIMING)
+    timing = read_json(timing_file) if timing_file.is_file() else {}
 
     from mstad.runs import RunResult
 

@@ -15,3 +15,10 @@ class DataError(MstadError):
 
 class ConfigError(MstadError):
     """A configuration key, value, dataset or model name is not valid."""
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of an exception's message (its class name when it has none), for one-line
+    errors that wrap a third-party exception."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__

@@ -24,7 +24,7 @@ def test_open_run_reads_scores_labels_thresholds_and_series(zscore_run):
         ("missing", "no such folder"),
         ("no_config", "no config.yaml, so not an mstad run folder"),
         ("half_written", "half-written run (metrics.json missing"),
-        ("corrupt", "a run file is corrupt"),
+        ("corrupt", "thresholds.json: corrupt"),
     ],
 )
 def test_broken_run_folders_raise_one_clear_line(zscore_run, tmp_path, breakage, message):

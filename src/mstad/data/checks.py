@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mstad.errors import DataError
+from mstad.errors import DataError, reason
 
 #: The shortest series any detector can use; models with windows ask for more themselves.
 MIN_STEPS = 10
@@ -39,9 +39,8 @@ def load_npy(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except Exception as exc:  # numpy raises ValueError, OSError, EOFError, SyntaxError, TokenError…
-        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise DataError(
-            f"{path}: not a readable .npy array ({reason}); re-download or re-export the file"
+            f"{path}: not a readable .npy array ({reason(exc)}); re-download or re-export the file"
         ) from None
 
 

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mstad.atomic import save_npz, write_text
 from mstad.data.checks import MIN_STEPS, check_series
 from mstad.errors import DataError, MstadError
 from mstad.models.calibration import Calibration
@@ -137,9 +138,9 @@ class Detector:
             "n_sensors": self.n_sensors_,
             "calibration": self.calibration_.to_dict(),
         }
-        (path / "detector.json").write_text(json.dumps(meta, indent=2))
-        np.savez(path / "state.npz", _validation_scores=self.validation_scores_, **self._state())
+        save_npz(path / "state.npz", _validation_scores=self.validation_scores_, **self._state())
         self._save_extra(path)
+        write_text(path / "detector.json", json.dumps(meta, indent=2))  # last: marks it complete
 
     @classmethod
     def load(cls, path: Path | str) -> Detector:

@@ -15,8 +15,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from mstad.atomic import atomic_path, write_text
 from mstad.evaluation.metrics import PA_WARNING
 from mstad.report.figures import curves_figure, entity_figure, heatmap_figure
+from mstad.runs.rundir import EXPLAIN_DIR, REPORT_DIR, SERIES_DIR, RunFolder
 from mstad.runs.view import RunView, detected_events, open_run
 
 HEADLINE = ("auroc", "ap", "vus_pr", "vus_roc", "precision", "recall", "f1")
@@ -27,7 +29,8 @@ def _safe(name: str) -> str:
 
 
 def _save(fig, path: Path) -> str:
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path.name
 
@@ -96,11 +99,12 @@ def build_report(
 ) -> Path:
     """Write the report folder (default ``RUN_DIR/report``) and return its ``index.html``."""
     run = open_run(run_dir)
-    out = Path(out) if out is not None else run.path / "report"
+    folder = RunFolder(run.path)
+    out = Path(out) if out is not None else folder.folder(REPORT_DIR)
     out.mkdir(parents=True, exist_ok=True)
     notes: set[str] = set()
     table = run.entity_table()
-    table.to_csv(out / "entities.csv", index=False)
+    write_text(out / "entities.csv", table.to_csv(index=False))
     fig = curves_figure(run)
     curves = f'<img src="{_save(fig, out / "curves.png")}">' if fig is not None else ""
     if fig is None:
@@ -111,9 +115,9 @@ def build_report(
         from mstad.runs.view import RunError
 
         raise RunError(f"{run.path}: no entity {unknown[0]!r}; choose from the run's entities")
-    if not (run.path / "series").is_dir():
+    if not folder.folder(SERIES_DIR).is_dir():
         notes.add("no sensor panels: the run did not store its test series (store_series)")
-    if not (run.path / "explain").is_dir():
+    if not folder.folder(EXPLAIN_DIR).is_dir():
         notes.add("sensors shown are the first three: run with --explain to show top contributors")
     sections = "\n".join(_entity_section(run, name, out, top_k, notes) for name in chosen)
     page = PAGE.format(
@@ -133,5 +137,5 @@ def build_report(
         ),
         sections=sections,
     )
-    (out / "index.html").write_text(page, encoding="utf-8")
+    write_text(out / "index.html", page)
     return out / "index.html"

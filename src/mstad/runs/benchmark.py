@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from mstad.atomic import write_text
 from mstad.config import RunConfig
 from mstad.data import load_dataset
 from mstad.runs.runner import RunResult, check_config, read_run_config, run_experiment
@@ -124,7 +125,7 @@ def run_benchmark(
     per_seed = pd.DataFrame(rows)
     table = over_seeds(per_seed) if len(seeds) > 1 else per_seed.drop(columns="seed")
     if len(seeds) > 1:
-        per_seed.to_csv(out_dir / "benchmark_seeds.csv", index=False)
-    table.to_csv(out_dir / "benchmark.csv", index=False)
-    (out_dir / "benchmark.md").write_text(to_markdown(table))
+        write_text(out_dir / "benchmark_seeds.csv", per_seed.to_csv(index=False))
+    write_text(out_dir / "benchmark.csv", table.to_csv(index=False))
+    write_text(out_dir / "benchmark.md", to_markdown(table))
     return table

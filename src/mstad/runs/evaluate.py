@@ -12,7 +12,7 @@ from typing import Any
 from mstad.errors import MstadError
 from mstad.evaluation import aggregate
 from mstad.evaluation.labels import expand_labels
-from mstad.runs.rundir import read_json, read_scores, write_json
+from mstad.runs.rundir import METRICS, THRESHOLDS, RunFolder, read_json, read_scores, write_json
 from mstad.runs.runner import read_run_config
 
 
@@ -25,7 +25,8 @@ def evaluate_run(
     config = read_run_config(run_dir)
     frame = read_scores(run_dir)
     window = config.vus_window if vus_window is None else vus_window
-    thresholds_file = run_dir / "thresholds.json"
+    folder = RunFolder(run_dir)
+    thresholds_file = folder.file(THRESHOLDS)
     stored = read_json(thresholds_file) if thresholds_file.is_file() else {}
     per_entity = {}
     for name, group in frame.groupby("entity", observed=True, sort=False):
@@ -44,12 +45,12 @@ def evaluate_run(
     }
     metrics.update(aggregate(per_entity, thresholds, window))
     if expand == 0 and window == config.vus_window:
-        target = run_dir / "metrics.json"
+        target = folder.file(METRICS)
         previous = read_json(target) if target.is_file() else {}
-        for key in ("root_cause",):
+        for key in ("root_cause", "warnings"):  # not recomputable from the scores: kept
             if key in previous:
                 metrics[key] = previous[key]
     else:
-        target = run_dir / f"metrics_expand{expand}_vus{window}.json"
+        target = folder.file(f"metrics_expand{expand}_vus{window}.json")
     write_json(target, metrics)
     return metrics, target

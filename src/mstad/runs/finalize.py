@@ -9,10 +9,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mstad.atomic import save_npy, save_npz
 from mstad.data import Dataset
+from mstad.errors import MstadError, reason
 from mstad.evaluation import aggregate
 from mstad.evaluation.rootcause import root_cause_metrics
-from mstad.runs.rundir import read_json, write_json, write_scores
+from mstad.runs.rundir import (
+    CALIBRATION,
+    ENTITIES,
+    METRICS,
+    SCORES,
+    THRESHOLDS,
+    TIMING,
+    WARNINGS,
+    RunFolder,
+    read_json,
+    write_json,
+    write_scores,
+)
 
 
 @dataclass
@@ -28,29 +42,43 @@ class EntityResult:
 
 
 def save_part(run_dir: Path, result: EntityResult) -> None:
-    """Arrays first, then the JSON whose presence marks the entity as finished."""
-    parts = Path(run_dir) / "parts"
-    parts.mkdir(exist_ok=True)
+    """Arrays first, then the JSON whose presence marks the entity as finished; each file
+    written atomically."""
+    folder = RunFolder(run_dir)
+    folder.parts.mkdir(exist_ok=True)
     arrays = {"scores": result.scores}
     if result.labels is not None:
         arrays["labels"] = result.labels
-    np.savez(parts / f"{result.name}.npz", **arrays)
+    save_npz(folder.part(result.name, ".npz"), **arrays)
     if result.explain is not None:
-        (Path(run_dir) / "explain").mkdir(exist_ok=True)
-        np.save(Path(run_dir) / "explain" / f"{result.name}.npy", result.explain.astype(np.float32))
+        folder.explain(result.name).parent.mkdir(exist_ok=True)
+        save_npy(folder.explain(result.name), result.explain.astype(np.float32))
     meta = {k: v for k, v in asdict(result).items() if k not in ("scores", "labels", "explain")}
-    write_json(parts / f"{result.name}.json", meta)
+    write_json(folder.part(result.name, ".json"), meta)
 
 
 def load_part(run_dir: Path, name: str) -> EntityResult:
-    parts = Path(run_dir) / "parts"
-    meta = read_json(parts / f"{name}.json")
-    with np.load(parts / f"{name}.npz", allow_pickle=False) as arrays:
-        scores = arrays["scores"]
-        labels = arrays.get("labels")
-    explain_file = Path(run_dir) / "explain" / f"{name}.npy"
-    explain = np.load(explain_file) if explain_file.is_file() else None
-    return EntityResult(scores=scores, labels=labels, explain=explain, **meta)
+    """One finished entity; a part that is missing, cut short or inconsistent is a
+    :class:`MstadError` (the runner then treats the entity as unfinished)."""
+    folder = RunFolder(run_dir)
+    try:
+        meta = read_json(folder.part(name, ".json"))
+        with np.load(folder.part(name, ".npz"), allow_pickle=False) as arrays:
+            scores = np.asarray(arrays["scores"], dtype=np.float64)
+            labels = arrays.get("labels")
+        explain_file = folder.explain(name)
+        explain = np.load(explain_file, allow_pickle=False) if explain_file.is_file() else None
+        result = EntityResult(scores=scores, labels=labels, explain=explain, **meta)
+    except MstadError:
+        raise
+    except Exception as exc:  # JSONDecodeError, BadZipFile, KeyError, TypeError (wrong keys)…
+        raise MstadError(f"{folder.part(name, '.json')}: unreadable part ({reason(exc)})") from None
+    mismatch = labels is not None and labels.shape != scores.shape
+    if result.name != name or scores.ndim != 1 or mismatch:
+        raise MstadError(f"{folder.part(name, '.json')}: part does not match its entity {name!r}")
+    if explain is not None and (explain.ndim != 2 or len(explain) != len(scores)):
+        raise MstadError(f"{explain_file}: {explain.shape} contributions for {len(scores)} steps")
+    return result
 
 
 def scores_frame(results: list[EntityResult]) -> pd.DataFrame:
@@ -75,8 +103,9 @@ def scores_frame(results: list[EntityResult]) -> pd.DataFrame:
 
 
 def finalize_run(run_dir, config, dataset: Dataset, results, wall_s, jobs, resumed):
-    """Write scores.parquet, metrics, thresholds, timing, calibration and warnings."""
-    write_scores(run_dir / "scores.parquet", scores_frame(results))
+    """Write scores.parquet, metrics, thresholds, timing, calibration and warnings (the
+    scores last but one and the metrics last: a finished run has all of :data:`FINISHED`)."""
+    folder = RunFolder(run_dir)
     labelled = {r.name: (r.labels, r.scores) for r in results if r.labels is not None}
     thresholds = {r.name: r.threshold["value"] for r in results}
     metrics: dict[str, Any] = {"dataset": dataset.name, "model": config.model}
@@ -98,8 +127,7 @@ def finalize_run(run_dir, config, dataset: Dataset, results, wall_s, jobs, resum
         metrics.setdefault("warnings", []).append(
             f"{len(data_warnings)} data warning(s), see warnings.json"
         )
-    write_json(run_dir / "metrics.json", metrics)
-    write_json(run_dir / "thresholds.json", {r.name: r.threshold for r in results})
+    write_json(folder.file(THRESHOLDS), {r.name: r.threshold for r in results})
     timing = {
         "wall_s": wall_s,
         "n_jobs": jobs,
@@ -116,10 +144,12 @@ def finalize_run(run_dir, config, dataset: Dataset, results, wall_s, jobs, resum
             for r in results
         },
     }
-    write_json(run_dir / "timing.json", timing)
-    write_json(run_dir / "warnings.json", data_warnings)
-    write_json(run_dir / "calibration.json", {r.name: r.calibration for r in results})
+    write_json(folder.file(TIMING), timing)
+    write_json(folder.file(WARNINGS), data_warnings)
+    write_json(folder.file(CALIBRATION), {r.name: r.calibration for r in results})
     write_entities(run_dir, dataset, config.store_series)
+    write_scores(folder.file(SCORES), scores_frame(results))
+    write_json(folder.file(METRICS), metrics)
     return metrics, timing
 
 
@@ -138,9 +168,9 @@ def write_entities(run_dir: Path, dataset: Dataset, store_series: bool) -> None:
         }
         for e in dataset
     }
-    write_json(Path(run_dir) / "entities.json", info)
+    folder = RunFolder(run_dir)
+    write_json(folder.file(ENTITIES), info)
     if store_series:
-        folder = Path(run_dir) / "series"
-        folder.mkdir(exist_ok=True)
         for e in dataset:
-            np.save(folder / f"{e.name}.npy", e.test.astype(np.float32))
+            folder.series(e.name).parent.mkdir(exist_ok=True)
+            save_npy(folder.series(e.name), e.test.astype(np.float32))

@@ -22,13 +22,13 @@ import yaml
 import mstad
 from mstad.config import RunConfig, build_config
 from mstad.data import Dataset, Entity, load_dataset
-from mstad.errors import MstadError
+from mstad.errors import MstadError, reason
 from mstad.evaluation.thresholds import make_thresholder
 from mstad.models import make_detector
 from mstad.models.registry import seeded
 from mstad.runs.executors import map_unordered, resolve_jobs
 from mstad.runs.finalize import EntityResult, finalize_run, load_part, save_part
-from mstad.runs.rundir import git_commit, new_run_dir, write_yaml
+from mstad.runs.rundir import CONFIG, MODELS_DIR, RunFolder, git_commit, new_run_dir, write_yaml
 from mstad.runs.seeding import seed_everything
 
 
@@ -75,7 +75,7 @@ def fit_score_entity(
     score_s = time.perf_counter() - start
     contributions = detector.explain(entity.test) if explain and detector.supports_explain else None
     if model_dir is not None:
-        detector.save(model_dir / entity.name)
+        detector.save(RunFolder(model_dir.parent).model(entity.name))
     return EntityResult(
         name=entity.name,
         scores=scores,
@@ -89,8 +89,16 @@ def fit_score_entity(
 
 
 def _finished(run_dir: Path) -> set[str]:
-    parts = run_dir / "parts"
-    return {p.stem for p in parts.glob("*.json")} if parts.is_dir() else set()
+    """Entities whose part loads cleanly; a part cut short (killed mid-write, disk full) counts
+    as unfinished and is refitted."""
+    done = set()
+    for name in RunFolder(run_dir).part_names():
+        try:
+            load_part(run_dir, name)
+        except MstadError:
+            continue
+        done.add(name)
+    return done
 
 
 def run_experiment(
@@ -108,17 +116,33 @@ def run_experiment(
     if run_dir is None:
         run_dir = new_run_dir(config.output_dir, dataset.name, config.model)
     run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        run_dir.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(run_dir)
+    folder.check_writable()
+    if folder.is_running():
+        beat = folder.running() or {}
+        raise MstadError(
+            f"{run_dir}: another mstad process (pid {beat.get('pid')}) is working on this run "
+            f"({beat.get('done')}/{beat.get('total')} entities); wait for it or stop it first"
+        )
+    if not folder.file(CONFIG).is_file():
         resolved = config.model_dump(mode="json")
         resolved.update(mstad_version=mstad.__version__, git_commit=git_commit())
-        write_yaml(run_dir / "config.yaml", resolved)
-    done = _finished(run_dir)
+        write_yaml(folder.file(CONFIG), resolved)
+    done = _finished(run_dir) & set(dataset.names)
     todo = [e for e in dataset if e.name not in done]
-    for name in done & set(dataset.names):
+    for name in done:
         if on_entity_done:
             on_entity_done(name)
-    model_dir = run_dir / "models" if config.save_models else None
+    model_dir = folder.folder(MODELS_DIR) if config.save_models else None
+    folder.mark_running(len(done), len(dataset))
+    try:
+        return _fit_all(config, dataset, folder, todo, len(done), model_dir, on_entity_done)
+    finally:
+        folder.clear_running()
+
+
+def _fit_all(config, dataset, folder, todo, resumed, model_dir, on_entity_done) -> RunResult:
+    run_dir = folder.path
     jobs = resolve_jobs(config.n_jobs, len(todo))
     threads = max(1, (os.cpu_count() or 1) // jobs) if config.executor == "local" else None
     tasks = [
@@ -135,24 +159,32 @@ def run_experiment(
         for e in todo
     ]
     start = time.perf_counter()
+    finished = resumed
     for result in map_unordered(
         fit_score_entity, tasks, config.executor, config.n_jobs, config.ray_address
     ):
         save_part(run_dir, result)
+        finished += 1
+        folder.mark_running(finished, len(dataset))
         if on_entity_done:
             on_entity_done(result.name)
     wall_s = time.perf_counter() - start
     results = [load_part(run_dir, name) for name in dataset.names]
-    metrics, timing = finalize_run(run_dir, config, dataset, results, wall_s, jobs, len(done))
+    metrics, timing = finalize_run(run_dir, config, dataset, results, wall_s, jobs, resumed)
     warnings = [w for e in dataset for w in e.warnings]
     return RunResult(run_dir, metrics, timing, warnings)
 
 
 def read_run_config(run_dir: Path) -> RunConfig:
-    path = Path(run_dir) / "config.yaml"
+    path = RunFolder(run_dir).file(CONFIG)
     if not path.is_file():
-        raise MstadError(f"{run_dir}: no config.yaml; point at a folder written by `mstad run`")
-    data = yaml.safe_load(path.read_text())
+        raise MstadError(f"{run_dir}: no {CONFIG}; point at a folder written by `mstad run`")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
+        raise MstadError(f"{path}: not readable YAML ({reason(exc)})") from None
+    if not isinstance(data, dict):
+        raise MstadError(f"{path}: expected a mapping of run settings, got {type(data).__name__}")
     for key in ("mstad_version", "git_commit"):
         data.pop(key, None)
     return build_config(data, str(path))

@@ -1,12 +1,14 @@
 """Read a finished run folder for reports and the dashboard — nothing but the run folder.
 
-:func:`open_run` checks the folder first and turns every way it can be broken (not a run,
-half-written, from an older mstad without ``entities.json``) into one :class:`RunError` line
-that says what to do.
+:func:`open_run` checks the folder first and turns every way it can be broken (not a run, still
+running, half-written, a corrupt or tampered file, from an older mstad without
+``entities.json``) into one :class:`RunError` line that says what to do; the arrays read later
+(series, contributions, saved detectors) are checked the same way when they are read.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,15 +18,32 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mstad.errors import MstadError
+from mstad.errors import MstadError, reason
 from mstad.evaluation.labels import segments
-from mstad.runs.rundir import read_json
+from mstad.runs.rundir import (
+    CONFIG,
+    ENTITIES,
+    FINISHED,
+    METRICS,
+    SCORES,
+    THRESHOLDS,
+    RunFolder,
+    read_scores,
+)
 
-REQUIRED = ("config.yaml", "scores.parquet", "metrics.json", "thresholds.json")
+SCORE_COLUMNS = ("entity", "t", "score", "label")
 
 
 class RunError(MstadError):
     """A folder that is not a finished, readable mstad run."""
+
+
+class RunningError(RunError):
+    """A run that a live process is still filling (``done`` of ``total`` entities)."""
+
+    def __init__(self, message: str, done: int | None, total: int | None):
+        super().__init__(message)
+        self.done, self.total = done, total
 
 
 @dataclass
@@ -43,7 +62,7 @@ class RunView:
 
     @cached_property
     def scores(self) -> pd.DataFrame:
-        return pd.read_parquet(self.path / "scores.parquet")
+        return _checked_scores(self.path)
 
     @cached_property
     def _by_entity(self) -> dict[str, pd.DataFrame]:
@@ -80,22 +99,47 @@ class RunView:
             return []
         return [{"start": int(s), "end": int(e), "causes": []} for s, e in segments(labels)]
 
+    def _array(self, path: Path, name: str, columns: int | None) -> np.ndarray | None:
+        """A stored ``[T, D]`` array of entity ``name``, checked against its scores."""
+        if not path.is_file():
+            return None
+        try:
+            array = np.load(path, allow_pickle=False)
+        except Exception as exc:  # ValueError, OSError, EOFError, SyntaxError…
+            raise RunError(f"{path}: not a readable .npy array ({reason(exc)}); re-run") from None
+        steps = len(self.score(name))
+        if array.ndim != 2 or len(array) != steps or not np.issubdtype(array.dtype, np.number):
+            raise RunError(
+                f"{path}: expected a numeric [{steps}, sensors] array, got {array.dtype} "
+                f"{array.shape}; the file does not belong to this run — re-run"
+            )
+        if columns is not None and array.shape[1] != columns:
+            raise RunError(f"{path}: {array.shape[1]} columns for {columns} sensors; re-run")
+        return array
+
     def series(self, name: str) -> np.ndarray | None:
-        path = self.path / "series" / f"{name}.npy"
-        return np.load(path, allow_pickle=False) if path.is_file() else None
+        known = len(self.entities_info[name]["sensors"]) if name in self.entities_info else None
+        return self._array(self._folder.series(name), name, known)
 
     def explain(self, name: str) -> np.ndarray | None:
-        path = self.path / "explain" / f"{name}.npy"
-        return np.load(path, allow_pickle=False) if path.is_file() else None
+        known = len(self.entities_info[name]["sensors"]) if name in self.entities_info else None
+        return self._array(self._folder.explain(name), name, known)
+
+    @property
+    def _folder(self) -> RunFolder:
+        return RunFolder(self.path)
 
     def detector(self, name: str):
         """The saved detector (``--save-models``), or None."""
-        path = self.path / "models" / name
+        path = self._folder.model(name)
         if not (path / "detector.json").is_file():
             return None
         from mstad.models import Detector
 
-        return Detector.load(path)
+        try:
+            return Detector.load(path)
+        except MstadError as exc:
+            raise RunError(str(exc)) from None
 
     def entity_metrics(self, name: str) -> dict[str, Any]:
         return self.metrics.get("entities", {}).get(name, {})
@@ -156,39 +200,111 @@ def pick_sensors(run: RunView, name: str, k: int = 3) -> list[int]:
     return list(range(min(k, n)))
 
 
+def _read(path: Path, kind: type, what: str) -> Any:
+    """A JSON or YAML run file that must hold ``kind`` (dict or list)."""
+    try:
+        text = path.read_text()
+        data = yaml.safe_load(text) if path.suffix == ".yaml" else json.loads(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise RunError(f"{path}: corrupt ({reason(exc)}); re-run") from None
+    if path.suffix == ".yaml" and data is None:
+        data = kind()
+    if not isinstance(data, kind):
+        raise RunError(f"{path}: expected {what}, got {type(data).__name__}; re-run")
+    return data
+
+
+def _checked_scores(path: Path) -> pd.DataFrame:
+    try:
+        frame = read_scores(path)
+    except MstadError as exc:
+        raise RunError(str(exc)) from None
+    where = RunFolder(path).file(SCORES)
+    missing = [c for c in SCORE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise RunError(f"{where}: column(s) {', '.join(missing)} missing; re-run")
+    if (
+        not pd.api.types.is_numeric_dtype(frame["score"])
+        or not np.isfinite(frame["score"].to_numpy(dtype=np.float64, na_value=np.nan)).all()
+    ):
+        raise RunError(f"{where}: scores must be finite numbers; re-run")
+    if frame.empty:
+        raise RunError(f"{where}: holds no scores; re-run")
+    for name in frame["entity"].astype(str).unique():
+        try:
+            RunFolder(path).check_entity(name)
+        except MstadError as exc:
+            raise RunError(str(exc)) from None
+    return frame
+
+
+def _check_entities(path: Path, info: dict[str, Any]) -> None:
+    for name, entry in info.items():
+        ok = (
+            isinstance(entry, dict)
+            and isinstance(entry.get("sensors"), list)
+            and isinstance(entry.get("intervals"), list)
+            and all(
+                isinstance(iv, dict)
+                and type(iv.get("start")) is int
+                and type(iv.get("end")) is int
+                and isinstance(iv.get("causes", []), list)
+                for iv in entry["intervals"]
+            )
+        )
+        if not ok:
+            raise RunError(
+                f"{path}: entry {name!r} needs sensors (list) and intervals (list of start/end/"
+                "causes); re-run"
+            )
+
+
+def _check_thresholds(path: Path, thresholds: dict[str, Any]) -> None:
+    for name, entry in thresholds.items():
+        value = entry.get("value") if isinstance(entry, dict) else "missing"
+        if value is not None and (type(value) not in (int, float) or not np.isfinite(value)):
+            raise RunError(f"{path}: threshold of {name!r} is not a number; re-run")
+
+
 def open_run(path: Path | str) -> RunView:
     """Check and open a run folder; a broken one is a :class:`RunError` saying what to do."""
     path = Path(path)
+    folder = RunFolder(path)
     if not path.is_dir():
         raise RunError(f"{path}: no such folder; pass a folder written by `mstad run`")
-    if not (path / "config.yaml").is_file():
-        raise RunError(f"{path}: no config.yaml, so not an mstad run folder")
-    missing = [name for name in REQUIRED if not (path / name).is_file()]
+    if not folder.file(CONFIG).is_file():
+        raise RunError(f"{path}: no {CONFIG}, so not an mstad run folder")
+    if folder.is_running():
+        beat = folder.running() or {}
+        done, total = beat.get("done"), beat.get("total")
+        raise RunningError(f"{path}: still running ({done}/{total} entities done)", done, total)
+    missing = [name for name in FINISHED if not folder.file(name).is_file()]
     if missing:
-        parts = len(list((path / "parts").glob("*.json"))) if (path / "parts").is_dir() else 0
         raise RunError(
-            f"{path}: half-written run ({', '.join(missing)} missing, {parts} entities finished); "
+            f"{path}: half-written run ({', '.join(missing)} missing, "
+            f"{len(folder.part_names())} entities finished); "
             f"finish it with `mstad run --resume {path}`"
         )
-    try:
-        config = yaml.safe_load((path / "config.yaml").read_text()) or {}
-        metrics = read_json(path / "metrics.json")
-        thresholds = read_json(path / "thresholds.json")
-        info = read_json(path / "entities.json") if (path / "entities.json").is_file() else {}
-    except (ValueError, yaml.YAMLError) as exc:
-        raise RunError(
-            f"{path}: a run file is corrupt ({exc.__class__.__name__}); re-run"
-        ) from None
-    return RunView(path, config, metrics, thresholds, info)
+    config = _read(folder.file(CONFIG), dict, "a mapping of run settings")
+    metrics = _read(folder.file(METRICS), dict, "a mapping of metrics")
+    thresholds = _read(folder.file(THRESHOLDS), dict, "a mapping of entity to threshold")
+    _check_thresholds(folder.file(THRESHOLDS), thresholds)
+    info = {}
+    if folder.file(ENTITIES).is_file():
+        info = _read(folder.file(ENTITIES), dict, "a mapping of entity to sensors and intervals")
+        _check_entities(folder.file(ENTITIES), info)
+    view = RunView(path, config, metrics, thresholds, info)
+    view.scores  # noqa: B018 - read and check now: a broken file is reported at open
+    return view
 
 
 def find_runs(paths: list[Path | str]) -> list[Path]:
     """Each path is a run folder or a folder of run folders (newest first)."""
     found: list[Path] = []
     for p in map(Path, paths):
-        if (p / "config.yaml").is_file():
+        if (p / CONFIG).is_file():
             found.append(p)
         elif p.is_dir():
-            runs = [c for c in p.iterdir() if (c / "config.yaml").is_file()]
+            runs = [c for c in p.iterdir() if (c / CONFIG).is_file()]
             found += sorted(runs, key=lambda c: c.name, reverse=True)
     return found

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mstad.atomic import atomic_path, write_text
 from mstad.data.entity import Interval
 from mstad.data.plant.align import merge_files, slice_stages
 from mstad.data.plant.config import PrepareConfig
@@ -162,9 +163,10 @@ def prepare(config: PrepareConfig) -> PrepareResult:
 
     out = config.output_dir
     out.mkdir(parents=True, exist_ok=True)
-    train.to_parquet(out / "train.parquet", index=False)
-    test.to_parquet(out / "test.parquet", index=False)
-    pd.DataFrame(
+    for frame, name in ((train, "train.parquet"), (test, "test.parquet")):
+        with atomic_path(out / name) as tmp:
+            frame.to_parquet(tmp, index=False)
+    labels_csv = pd.DataFrame(
         [
             {
                 "start": iv.start,
@@ -174,8 +176,9 @@ def prepare(config: PrepareConfig) -> PrepareResult:
             for iv in intervals
         ],
         columns=["start", "end", "causes"],
-    ).to_csv(out / "labels.csv", index=False)
-    report.to_frame().to_csv(out / "report.csv", index=False)
+    ).to_csv(index=False)
+    write_text(out / "labels.csv", labels_csv)
+    write_text(out / "report.csv", report.to_frame().to_csv(index=False))
     manifest = {
         "format": FORMAT,
         "name": config.name,
@@ -195,5 +198,5 @@ def prepare(config: PrepareConfig) -> PrepareResult:
         "config": json.loads(config.model_dump_json()),
         "config_hash": config_hash(config),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    write_text(out / "manifest.json", json.dumps(manifest, indent=2))  # last: marks it complete
     return PrepareResult(out, manifest, report)

@@ -37,6 +37,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from mstad.atomic import atomic_path
 from mstad.features.signature import signature_matrices, step_stacks
 from mstad.models.base import Detector
 from mstad.models.device import DEVICE_PATTERN, pick_device
@@ -303,7 +304,8 @@ class MSCRED(Detector):
         self._cache = None
 
     def _save_extra(self, path: Path) -> None:
-        torch.save(self.network_.state_dict(), path / "network.pt")
+        with atomic_path(path / "network.pt") as tmp:
+            torch.save(self.network_.state_dict(), tmp)
 
     def _load_extra(self, path: Path) -> None:
         self._build()

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mstad.atomic import atomic_path
 from mstad.errors import ConfigError
 from mstad.features.columns import INPUTS, input_columns
 from mstad.features.images import ENCODERS, map_to_window
@@ -374,7 +375,8 @@ class MSFlow(Detector):
         self._stats = None
 
     def _save_extra(self, path: Path) -> None:
-        torch.save(self.flow_.state_dict(), path / "flow.pt")
+        with atomic_path(path / "flow.pt") as tmp:
+            torch.save(self.flow_.state_dict(), tmp)
 
     def _load_extra(self, path: Path) -> None:
         self._build()
