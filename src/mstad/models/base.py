@@ -53,6 +53,11 @@ class Detector:
     models_correlations: ClassVar[bool] = False
     #: smallest calibration tail scale, in raw score units (see :class:`Calibration`)
     score_floor: ClassVar[float] = 0.0
+    #: shape of each state array (``"D"`` sensors, ``"C"`` used columns, None any; a key
+    #: ending in ``?`` is optional), checked when a saved detector is loaded
+    state_shapes: ClassVar[dict[str, tuple]] = {}
+    #: state arrays that may hold NaN/inf (padding, undefined AUROCs)
+    state_nonfinite: ClassVar[tuple[str, ...]] = ()
     #: ranges and choices of the ``__init__`` parameters (:func:`mstad.models.params.spec`)
     param_specs: ClassVar[dict[str, dict[str, Any]]] = {}
 
@@ -144,24 +149,19 @@ class Detector:
 
     @classmethod
     def load(cls, path: Path | str) -> Detector:
-        path = Path(path)
-        meta_file = path / "detector.json"
-        if not meta_file.is_file():
-            raise MstadError(f"{path}: no detector.json; point at a folder written by save()")
-        meta = json.loads(meta_file.read_text())
-        if cls.name not in ("detector", meta["model"]):
-            raise MstadError(f"{path}: holds a {meta['model']!r} detector, not {cls.name!r}")
-        from mstad.models.registry import detector_class
+        """The detector saved in ``path``, every file checked first
+        (:func:`mstad.models.loading.load_detector`); errors name the folder."""
+        from mstad.models.loading import load_detector
 
-        detector = detector_class(meta["model"])(**meta["params"])
-        detector.n_sensors_ = meta["n_sensors"]
-        detector.calibration_ = Calibration.from_dict(meta["calibration"])
-        with np.load(path / "state.npz", allow_pickle=False) as state:
-            arrays = dict(state)
-        detector.validation_scores_ = arrays.pop("_validation_scores")
-        detector._set_state(arrays)
-        detector._load_extra(path)
-        return detector
+        return load_detector(path, cls.name)
+
+    def _state_dims(self, state: dict[str, np.ndarray]) -> dict[str, int]:
+        """Sizes the symbols of :attr:`state_shapes` stand for: ``D`` the fitted sensors, ``C``
+        the columns the model uses (``state["columns"]``); subclasses add their own."""
+        dims = {"D": self.n_sensors_}
+        if "columns" in state:
+            dims["C"] = int(np.asarray(state["columns"]).size)
+        return dims
 
     # ---- for subclasses -----------------------------------------------------------------------
     def _fit_with_validation(self, train: np.ndarray, head: int | None) -> tuple[np.ndarray, str]:

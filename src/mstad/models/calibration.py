@@ -46,6 +46,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.stats import genpareto
 
+from mstad.errors import reason
+
 #: surprise is exact up to here (decades: p = 1e-6) ...
 KNEE = 6.0
 #: ... and bends towards this bound above it; no calibrated score reaches it
@@ -121,6 +123,25 @@ class Calibration:
     note: str = ""
     tail_threshold: float = 0.0  # ``u``: where the GPD's excesses start (raw units)
     unit: str = field(default="surprise: -log10 P_val(S >= x), bounded below 10")
+
+    def __post_init__(self) -> None:
+        """A calibration read from disk is checked like one fitted: a scale of 0 or a NaN knot
+        would turn every score into inf or NaN."""
+        kx, ks = np.asarray(self.knots_x, float), np.asarray(self.knots_log_sf, float)
+        numbers = (self.tail_shape, self.tail_scale, self.floor, self.tail_threshold)
+        problems = [
+            (kx.size == 0 or kx.size != ks.size, "knots_x and knots_log_sf need equal lengths"),
+            (not (np.isfinite(kx).all() and np.isfinite(ks).all()), "knots must be finite"),
+            (bool((np.diff(kx) < 0).any()), "knots_x must increase"),
+            (bool((ks > 0).any() or (np.diff(ks) > 1e-12).any()), "knots_log_sf must fall"),
+            (not all(math.isfinite(v) for v in numbers), "tail values must be finite"),
+            (not self.tail_scale > 0 or not self.floor > 0, "tail_scale and floor must be > 0"),
+            (not 0 <= self.tail_shape <= MAX_SHAPE, f"tail_shape must lie in [0, {MAX_SHAPE}]"),
+            (type(self.n_scores) is not int or self.n_scores < 1, "n_scores must be >= 1"),
+        ]
+        for bad, message in problems:
+            if bad:
+                raise ValueError(message)
 
     @classmethod
     def fit(
@@ -228,10 +249,19 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, data: dict) -> Calibration:
+        """From :meth:`to_dict`; a missing, unknown or invalid field is a ``ValueError``."""
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a mapping, got {type(data).__name__}")
         data = dict(data)
-        for key in ("knots_x", "knots_log_sf"):
-            data[key] = tuple(float(v) for v in data[key])
-        return cls(**data)
+        try:
+            for key in ("knots_x", "knots_log_sf"):
+                data[key] = tuple(float(v) for v in data[key])
+            for key in ("tail_shape", "tail_scale", "floor", "tail_threshold"):
+                if key in data:
+                    data[key] = float(data[key])
+            return cls(**data)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"missing or unknown field ({reason(exc)})") from None
 
 
 #: the values a detector's ``baseline`` parameter may take

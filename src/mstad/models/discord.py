@@ -104,6 +104,22 @@ class DiscordDetector(Detector):
         "combine": spec(choices=("max", "mean")),
     }
 
+    state_shapes = {
+        "columns": ("C",),
+        "train": (None, "C"),
+        "lengths": (None,),
+        "scaler_mean": ("C",),
+        "scaler_std": ("C",),
+        "group_calibrations?": ("G", None),
+    }
+    state_nonfinite = ("group_calibrations",)  # NaN-padded knots
+
+    def _state_dims(self, state: dict[str, np.ndarray]) -> dict[str, int]:
+        dims = super()._state_dims(state)
+        n = dims.get("C", 0)
+        dims["G"] = 1 if n == 1 or self.mode == "joint" else n + (self.mode == "both")
+        return dims
+
     def __init__(
         self,
         windows: Sequence[int] = (25, 50, 100, 200),

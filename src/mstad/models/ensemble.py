@@ -83,6 +83,12 @@ class EnsembleDetector(Detector):
         "seed": spec(ge=0),
     }
 
+    state_shapes = {"columns": ("C",), "weights": ("M",), "member_auroc": ("M",)}
+    state_nonfinite = ("member_auroc",)  # NaN where members were not judged
+
+    def _state_dims(self, state: dict[str, np.ndarray]) -> dict[str, int]:
+        return {**super()._state_dims(state), "M": len(self.members)}
+
     def __init__(
         self,
         members: Sequence[str] = ("discord", "pca"),

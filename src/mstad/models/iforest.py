@@ -21,6 +21,7 @@ class IForestDetector(Detector):
     name = "iforest"
 
     param_specs = {"n_estimators": spec(ge=1), "window": spec(ge=1), "seed": spec(ge=0)}
+    state_shapes = {"train_scaled": (None, "D"), "scaler_mean": ("D",), "scaler_std": ("D",)}
 
     def __init__(self, n_estimators: int = 100, window: int = 1, seed: int = 0):
         self.n_estimators = n_estimators

@@ -24,6 +24,14 @@ class KNNDetector(Detector):
     supports_explain = True
 
     param_specs = {"window": spec(ge=1), "k": spec(ge=1), "max_train_windows": spec(ge=1)}
+    state_shapes = {
+        "train_windows": (None, "window*D"),
+        "scaler_mean": ("D",),
+        "scaler_std": ("D",),
+    }
+
+    def _state_dims(self, state: dict[str, np.ndarray]) -> dict[str, int]:
+        return {**super()._state_dims(state), "window*D": self.window * self.n_sensors_}
 
     def __init__(self, window: int = 100, k: int = 1, max_train_windows: int = 5000):
         if max_train_windows < k:

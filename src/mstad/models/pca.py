@@ -23,6 +23,12 @@ class PCADetector(Detector):
     supports_explain = True
     models_correlations = True
     param_specs = {"n_components": spec(gt=0)}
+    state_shapes = {
+        "components": (None, "D"),
+        "center": ("D",),
+        "scaler_mean": ("D",),
+        "scaler_std": ("D",),
+    }
 
     def __init__(self, n_components: float = 0.95):
         if n_components >= 1 and n_components != int(n_components):

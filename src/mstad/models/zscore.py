@@ -18,6 +18,7 @@ from mstad.models.registry import register
 class ZScore(Detector):
     name = "zscore"
     supports_explain = True
+    state_shapes = {"mean": ("D",), "std": ("D",), "min": ("D",), "max": ("D",)}
     param_specs = {"mode": spec(choices=("z", "range")), "min_std": spec(gt=0)}
 
     def __init__(self, mode: str = "z", min_std: float = 1e-3):

@@ -90,6 +90,16 @@ class MSCRED(Detector):
         "seed": spec(ge=0),
     }
 
+    state_shapes = {
+        "min": ("D",),
+        "max": ("D",),
+        "validation_scale_scores": (None, "W"),
+        "residual_scale": ("W", "D", "D"),
+    }
+
+    def _state_dims(self, state: dict[str, np.ndarray]) -> dict[str, int]:
+        return {**super()._state_dims(state), "W": len(self.windows)}
+
     def __init__(
         self,
         windows: tuple[int, ...] = (10, 30, 60),

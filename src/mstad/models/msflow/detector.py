@@ -89,6 +89,13 @@ class MSFlow(Detector):
         "seed": spec(ge=0),
     }
 
+    state_shapes = {
+        "columns": ("C",),
+        "scaler_mean": ("C",),
+        "scaler_std": ("C",),
+        "reference_windows?": (None, None, "C"),
+    }
+
     def __init__(
         self,
         route: str = "native",
