@@ -301,7 +301,6 @@ def dashboard(
     """Open the Streamlit dashboard on the given runs (needs the `dashboard` extra)."""
     import importlib.util
     import os
-    import subprocess
 
     from mstad.errors import ConfigError
     from mstad.runs.view import find_runs
@@ -330,7 +329,9 @@ def dashboard(
         "false",
     ]
     console.print(f"dashboard on http://{host}:{port} (Ctrl-C stops it)")
-    raise SystemExit(subprocess.call(command, env=env))
+    sys.stdout.flush()
+    # become Streamlit (no child left behind): SIGTERM / SIGINT to this pid reach the server
+    os.execve(sys.executable, command, env)
 
 
 @app.command()
@@ -419,8 +420,11 @@ def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
     try:
         app()
-    except MstadError as exc:
+    except (MstadError, OSError) as exc:
         if _state["debug"]:
             raise
+        if isinstance(exc, OSError):  # disk full, permission denied: the file and the reason
+            where = f"{exc.filename}: " if exc.filename else ""
+            exc = f"{where}{exc.strerror or exc}; check the path, its permissions and free space"
         Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -1,12 +1,16 @@
 """Where per-entity work runs: a local process pool (joblib/loky) or a Ray cluster.
 
 Both yield results as they finish, so the caller can persist each one at once (resumable runs)
-and advance a progress bar.
+and advance a progress bar. Local workers watch their parent: when it dies (even by SIGKILL,
+which gives it no chance to stop them) they exit within a second instead of computing on as
+orphans.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -38,9 +42,37 @@ def map_unordered(
         for task in tasks:
             yield fn(*task)
         return
+    parent = os.getpid()
     yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(fn)(*task) for task in tasks
+        delayed(_in_worker)(fn, parent, *task) for task in tasks
     )
+
+
+_watching: set[int] = set()
+
+
+def _in_worker(fn: Callable[..., Any], parent: int, *task: Any) -> Any:
+    """Run ``fn(*task)`` in a pool worker, which first starts watching ``parent``."""
+    if os.getpid() != parent and parent not in _watching:
+        _watching.add(parent)
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    return fn(*task)
+
+
+def _watch_parent(parent: int, every_s: float = 0.5) -> None:
+    """Exit this process once ``parent`` no longer exists (or, for a direct child, once it has
+    been re-parented: a killed parent may linger as a zombie)."""
+    direct = os.getppid() == parent
+    while True:
+        time.sleep(every_s)
+        if direct and os.getppid() != parent:
+            os._exit(1)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # it exists, as another user's process: pid reused, gone
+            os._exit(1)
 
 
 def _ray(fn, tasks, n_jobs, address) -> Iterator[Any]:
