@@ -127,3 +127,85 @@ def test_runs_side_by_side(monkeypatch, zscore_run, mscred_run):
     mscred = pd.read_json(mscred_run / "metrics.json", typ="series")
     row = table[table["run"].str.contains("mscred") & (table["view"] == "concat")]
     assert row["auroc"].item() == pytest.approx(mscred["concat"]["auroc"])
+
+
+def _break(run, how):
+    """Damage a copy of a run the ways a disk, an older tool or a person can."""
+    import json
+
+    import numpy as np
+
+    entity = "synthetic-0"
+    if how == "corrupt scores":
+        (run / "scores.parquet").write_bytes(b"PAR1 not really")
+    elif how == "empty scores":
+        (run / "scores.parquet").write_bytes(b"")
+    elif how == "corrupt series":
+        (run / "series" / f"{entity}.npy").write_bytes(b"\x93NUMPY garbage")
+    elif how == "1-D series":
+        np.save(run / "series" / f"{entity}.npy", np.zeros(1200, np.float32))
+    elif how == "entities without intervals":
+        info = json.loads((run / "entities.json").read_text())
+        info[entity].pop("intervals")
+        (run / "entities.json").write_text(json.dumps(info))
+    elif how == "thresholds a list":
+        (run / "thresholds.json").write_text("[1, 2]")
+    elif how == "config a list":
+        (run / "config.yaml").write_text("- a\n- b\n")
+    elif how in ("no entity column", "NaN scores", "entity outside"):
+        frame = pd.read_parquet(run / "scores.parquet")
+        if how == "no entity column":
+            frame = frame.drop(columns="entity")
+        elif how == "NaN scores":
+            frame.loc[5, "score"] = float("nan")
+        else:
+            frame["entity"] = (
+                frame["entity"].astype(str).replace({entity: "../../../outside/secret"})
+            )
+        frame.to_parquet(run / "scores.parquet", index=False)
+
+
+BREAKAGES = {
+    "corrupt scores": "not a readable parquet file",
+    "empty scores": "not a readable parquet file",
+    "corrupt series": "not a readable .npy array",
+    "1-D series": "expected a numeric [1200, sensors] array",
+    "entities without intervals": "needs sensors (list) and intervals",
+    "thresholds a list": "expected a mapping of entity to threshold, got list",
+    "config a list": "expected a mapping of run settings, got list",
+    "no entity column": "column(s) entity missing",
+    "NaN scores": "scores must be finite numbers",
+    "entity outside": "'../../../outside/secret' is not a plain file name",
+}
+
+
+@pytest.mark.parametrize("how", BREAKAGES, ids=list(BREAKAGES))
+def test_a_damaged_run_file_is_one_line_not_an_exception(monkeypatch, zscore_run, tmp_path, how):
+    import shutil
+
+    broken = tmp_path / "run"
+    shutil.copytree(zscore_run, broken)
+    _break(broken, how)
+    app = start(monkeypatch, broken)
+    if how in ("corrupt series", "1-D series"):  # only that entity's series is damaged
+        app = app.sidebar.selectbox[1].set_value("synthetic-0").run()
+    assert not app.exception, app.exception
+    errors = [e.value for e in app.error]
+    assert any(BREAKAGES[how] in e and "\n" not in e for e in errors), errors
+
+
+def test_a_running_run_is_listed_as_running_and_not_preselected(monkeypatch, zscore_run, tmp_path):
+    import shutil
+
+    from mstad.runs.rundir import RunFolder
+
+    running = tmp_path / "0000_running"
+    shutil.copytree(zscore_run, running)
+    (running / "metrics.json").unlink()
+    RunFolder(running).mark_running(1, 2)
+    app = start(monkeypatch, tmp_path, zscore_run)
+    picker = app.sidebar.selectbox[0]
+    assert picker.value == str(zscore_run)  # the finished run, although listed second
+    app = picker.set_value(str(running)).run()
+    assert not app.exception
+    assert "still running (1/2 entities done)" in app.error[0].value

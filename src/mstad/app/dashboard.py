@@ -14,9 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from mstad.app.charts import heatmap_figure, score_figure, sensors_figure
+from mstad.errors import MstadError
 from mstad.evaluation import threshold_metrics
 from mstad.evaluation.metrics import PA_WARNING
 from mstad.models.calibration import CAP
+from mstad.runs.rundir import RunFolder
 from mstad.runs.view import (
     RunError,
     detected_events,
@@ -198,12 +200,31 @@ def main() -> None:
     if not paths:
         st.error("No run folders given: start with `mstad dashboard RUN_DIR` after `mstad run`.")
         st.stop()
-    path = st.sidebar.selectbox("run", paths, format_func=lambda p: os.path.basename(p) or p)
+    states = {p: run_state(p) for p in paths}
+    finished = [i for i, p in enumerate(paths) if not states[p]]
+    path = st.sidebar.selectbox(
+        "run",
+        paths,
+        index=finished[0] if finished else 0,
+        format_func=lambda p: (os.path.basename(p) or p) + states[p],
+    )
     try:
-        run = open_run(path)
-    except RunError as error:
+        page(open_run(path), path, paths)
+    except MstadError as error:  # a broken or tampered run file: its one line, no traceback
         st.error(str(error))
-        st.stop()
+
+
+def run_state(path: str) -> str:
+    """`` · running 3/54`` for a run a live process is filling, else empty."""
+    folder = RunFolder(path)
+    if not folder.is_running():
+        return ""
+    beat = folder.running() or {}
+    return f" · running {beat.get('done', '?')}/{beat.get('total', '?')}"
+
+
+def page(run, path: str, paths: list[str]) -> None:
+    """Everything below the run picker, for one opened run."""
     table = run.entity_table()
     entity = st.sidebar.selectbox("entity (highest score first)", table["entity"].tolist())
     st.sidebar.caption(
