@@ -88,6 +88,8 @@ class Detector:
     def fit(self, train: np.ndarray) -> Detector:
         train = check_series(train, "train", self.min_steps)
         self.n_sensors_ = train.shape[1]
+        #: per-sensor training minimum and maximum ``[2, D]``: what normal data spanned
+        self.sensor_range_ = np.stack([train.min(axis=0), train.max(axis=0)]).astype(np.float64)
         head = validation_split(len(train), self.min_steps)
         calibration_scores, fitted_on = self._fit_with_validation(train, head)
         self.calibration_ = Calibration.fit(calibration_scores, fitted_on, self.score_floor)
@@ -143,7 +145,12 @@ class Detector:
             "n_sensors": self.n_sensors_,
             "calibration": self.calibration_.to_dict(),
         }
-        save_npz(path / "state.npz", _validation_scores=self.validation_scores_, **self._state())
+        save_npz(
+            path / "state.npz",
+            _validation_scores=self.validation_scores_,
+            _sensor_range=self.sensor_range_,
+            **self._state(),
+        )
         self._save_extra(path)
         write_text(path / "detector.json", json.dumps(meta, indent=2))  # last: marks it complete
 

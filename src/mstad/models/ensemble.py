@@ -39,7 +39,7 @@ from sklearn.metrics import roc_auc_score
 
 from mstad.data.inject import MULTI_KINDS, inject, sensor_spreads
 from mstad.data.labels import intervals_to_labels
-from mstad.errors import ConfigError
+from mstad.errors import ConfigError, MstadError
 from mstad.features.columns import INPUTS, input_columns
 from mstad.models.base import Detector
 from mstad.models.calibration import SURPRISE_FLOOR
@@ -237,3 +237,9 @@ class EnsembleDetector(Detector):
 
     def _load_extra(self, path: Path) -> None:
         self.members_ = [Detector.load(path / f"member_{i}") for i in range(len(self.members))]
+        for i, (name, member) in enumerate(zip(self.members, self.members_, strict=True)):
+            if member.name != detector_class(name).name or member.n_sensors_ != len(self.columns_):
+                raise MstadError(
+                    f"{path / f'member_{i}'}: not the {name} member on {len(self.columns_)} "
+                    "columns this ensemble was saved with; save the detector again"
+                )

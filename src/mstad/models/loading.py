@@ -106,6 +106,13 @@ def load_detector(path: Path | str, expected: str = "detector") -> Detector:
     if scores is None or scores.ndim != 1 or not np.isfinite(scores).all():
         raise _fail(path, "state.npz: _validation_scores must be a finite 1-D array")
     detector.validation_scores_ = scores
+    sensor_range = arrays.pop("_sensor_range", None)  # absent in older model folders
+    if sensor_range is not None and (
+        sensor_range.shape != (2, n_sensors) or not np.isfinite(sensor_range).all()
+    ):
+        raise _fail(path, f"state.npz: _sensor_range is {sensor_range.shape}, not (2, {n_sensors})")
+    if sensor_range is not None:
+        detector.sensor_range_ = sensor_range
     check_state(detector, arrays, path)
     try:
         detector._set_state(arrays)
