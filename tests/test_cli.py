@@ -23,7 +23,44 @@ def test_run_prints_metrics_and_writes_a_run(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("run", "--model", "nope"), "error: model 'nope' is unknown; choose one of"),
+        (("run", "--model", "nope"), "error: model 'nope' is unknown; choose one of best,"),
+        (("run", "--model", "bets"), "model 'bets' is unknown (did you mean 'best'?)"),
+        # checked before the data: the data folder does not even exist
+        (
+            (
+                "run",
+                "--dataset",
+                "smap",
+                "--data-dir",
+                "/nonexistent",
+                "--model",
+                "knn",
+                "-p",
+                "k=2.5",
+            ),
+            "model knn: parameter k=2.5 is not valid",
+        ),
+        (
+            (
+                "run",
+                "--dataset",
+                "smap",
+                "--data-dir",
+                "/nonexistent",
+                "--model",
+                "pca",
+                "-p",
+                "n_components=abc",
+            ),
+            "parameter n_components='abc' is not valid",
+        ),
+        (("run", "--model", "zscore", "-p", "min_std=-1"), "parameter min_std=-1 is not valid"),
+        (("run", "--model", "knn", "-p", "k=[1,2]"), "parameter k=[1, 2] is not valid"),
+        (("run", "--model", "knn", "-p", "window=abc"), "parameter window='abc' is not valid"),
+        (("run", "--model", "discord", "-p", "windows=abc"), "parameter windows='abc'"),
+        (("run", "--model", "knn", "-p", "kk=3"), "unknown parameter 'kk' (did you mean 'k'?)"),
+        (("run", "--out", "/proc/version/runs"), "cannot create the output folder"),
+        (("benchmark", "--models", "zscore", "--seeds", "0,x"), "--seeds '0,x': expected"),
         (("run", "--dataset", "smap", "--data-dir", "/nonexistent"), "no labeled_anomalies.csv"),
         (("run", "-p", "window"), "expected KEY=VALUE"),
     ],
@@ -117,3 +154,29 @@ def test_plant_walk_through(tmp_path):
     assert done.returncode == 2 and "need 3 integers" in done.stderr
     done = mstad("prepare", "plant/missing.yaml", cwd=tmp_path)
     assert done.returncode == 2 and "missing.yaml: prepare config not found" in done.stderr
+
+
+def test_benchmark_seeds_report_mean_and_std(tmp_path):
+    done = mstad(
+        "-q",
+        "benchmark",
+        "--models",
+        "iforest",
+        "--seeds",
+        "0,1,2",
+        "--out",
+        str(tmp_path),
+        "--n-jobs",
+        "1",
+    )
+    assert done.returncode == 0, done.stderr
+    import pandas as pd
+
+    per_seed = pd.read_csv(tmp_path / "benchmark_seeds.csv")
+    assert per_seed["seed"].tolist() == [0, 1, 2]
+    assert per_seed["concat_auroc"].nunique() > 1  # the seed reached the forest
+    table = pd.read_csv(tmp_path / "benchmark.csv")
+    assert table["seeds"].item() == 3
+    assert table["concat_auroc"].item() == pytest.approx(per_seed["concat_auroc"].mean())
+    assert table["concat_auroc_std"].item() == pytest.approx(per_seed["concat_auroc"].std())
+    assert " ± " in (tmp_path / "benchmark.md").read_text()

@@ -91,3 +91,19 @@ def test_shipped_configs_are_valid():
             continue  # a prepare config, checked in tests/data/plant
         config = load_config(path)
         make_detector(config.model, **config.params)  # every parameter is known
+
+
+@pytest.mark.parametrize(("params", "expected"), [({}, 3), ({"seed": 9}, 9)])
+def test_the_run_seed_reaches_every_seeded_detector(tmp_path, params, expected):
+    result = run_experiment(
+        tiny_config(tmp_path, model="iforest", params=params, seed=3, save_models=True)
+    )
+    saved = read_json(result.path / "models" / "mscred-synthetic" / "detector.json")
+    assert saved["params"]["seed"] == expected
+    assert read_json(result.path / "metrics.json")["model"] == "iforest"
+
+
+def test_a_bad_parameter_is_reported_before_the_data_is_read(tmp_path):
+    config = tiny_config(tmp_path, dataset="smap", data_dir=tmp_path / "absent", model="knn")
+    with pytest.raises(ConfigError, match="parameter k=0 is not valid"):
+        run_experiment(config.model_copy(update={"params": {"k": 0}}))
