@@ -172,8 +172,10 @@ def run(
 @app.command()
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="a folder written by `mstad run`")],
-    expand: Annotated[int, typer.Option(help="widen every true event by K steps each side")] = 0,
-    vus_window: Annotated[int | None, typer.Option(help="largest VUS buffer")] = None,
+    expand: Annotated[
+        int, typer.Option(min=0, help="widen every true event by K steps each side")
+    ] = 0,
+    vus_window: Annotated[int | None, typer.Option(min=0, help="largest VUS buffer")] = None,
 ) -> None:
     """Recompute metrics from stored scores (no refitting)."""
     from mstad.runs.evaluate import evaluate_run
@@ -281,7 +283,7 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="a folder written by `mstad run`")],
     out: Annotated[Path | None, typer.Option(help="report folder; default RUN_DIR/report")] = None,
     entities: Annotated[str | None, typer.Option(help="comma-separated; default top 6")] = None,
-    top_k: Annotated[int, typer.Option(help="heatmaps per entity")] = 3,
+    top_k: Annotated[int, typer.Option(min=0, help="heatmaps per entity")] = 3,
 ) -> None:
     """Write a self-contained report folder: ROC/PR curves, ranked entities, figures, heatmaps."""
     from mstad.report import build_report

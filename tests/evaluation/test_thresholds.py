@@ -46,5 +46,9 @@ def test_spot_streams_without_labels_and_ignores_alarms():
 def test_unknown_method_and_bad_parameters():
     with pytest.raises(ConfigError, match="threshold method 'magic' is unknown; choose one of"):
         make_thresholder("magic")
-    with pytest.raises(ConfigError, match="q must lie in"):
+    with pytest.raises(ConfigError, match=r"threshold quantile: parameter q=2 is not valid"):
         make_thresholder("quantile", q=2)
+    with pytest.raises(ConfigError, match=r"threshold pot: parameter risk='abc' is not valid"):
+        make_thresholder("pot", risk="abc")
+    with pytest.raises(ConfigError, match=r"unknown parameter 'rsk' \(did you mean 'risk'\?\)"):
+        make_thresholder("pot", rsk=0.1)

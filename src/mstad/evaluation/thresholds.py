@@ -30,6 +30,7 @@ import numpy as np
 from scipy.stats import genpareto
 
 from mstad.errors import ConfigError
+from mstad.params import checked_init, spec
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,13 @@ class FittedThreshold:
 
 class Thresholder:
     name: ClassVar[str]
+    #: ranges of the ``__init__`` parameters (:func:`mstad.params.spec`)
+    param_specs: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every thresholder validates its parameters like a detector (:mod:`mstad.params`)."""
+        super().__init_subclass__(**kwargs)
+        checked_init(cls, "threshold")
 
     def fit(self, normal_scores: np.ndarray) -> float:
         raise NotImplementedError
@@ -63,6 +71,7 @@ class Thresholder:
 
 class MaxValidation(Thresholder):
     name = "max_validation"
+    param_specs = {"beta": spec(gt=0)}
 
     def __init__(self, beta: float = 1.5):
         self.beta = beta
@@ -73,10 +82,9 @@ class MaxValidation(Thresholder):
 
 class Quantile(Thresholder):
     name = "quantile"
+    param_specs = {"q": spec(gt=0, le=1)}
 
     def __init__(self, q: float = 0.99):
-        if not 0 < q <= 1:
-            raise ValueError(f"q must lie in (0, 1], got {q}")
         self.q = q
 
     def fit(self, normal_scores: np.ndarray) -> float:
@@ -93,10 +101,9 @@ def _gpd_quantile(excesses: np.ndarray, initial: float, risk: float, n_total: in
 
 class POT(Thresholder):
     name = "pot"
+    param_specs = {"risk": spec(gt=0, lt=1), "level": spec(gt=0, lt=1), "min_excesses": spec(ge=1)}
 
     def __init__(self, risk: float = 1e-3, level: float = 0.98, min_excesses: int = 10):
-        if not 0 < risk < 1 or not 0 < level < 1:
-            raise ValueError("risk and level must lie in (0, 1)")
         self.risk, self.level, self.min_excesses = risk, level, min_excesses
 
     def fit(self, normal_scores: np.ndarray) -> float:
@@ -124,10 +131,7 @@ def make_thresholder(method: str, **params: Any) -> Thresholder:
         raise ConfigError(
             f"threshold method {method!r} is unknown; choose one of {', '.join(THRESHOLDERS)}"
         )
-    try:
-        return THRESHOLDERS[method](**params)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"threshold {method}: {exc}") from exc
+    return THRESHOLDERS[method](**params)  # parameters validated on construction
 
 
 def spot(

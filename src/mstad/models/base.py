@@ -25,7 +25,7 @@ from mstad.atomic import save_npz, write_text
 from mstad.data.checks import MIN_STEPS, check_series
 from mstad.errors import DataError, MstadError
 from mstad.models.calibration import Calibration
-from mstad.models.params import checked_init
+from mstad.params import checked_init
 
 #: Fraction of the training split held out as validation (the paper's 8,000 / 2,000 split).
 VALIDATION_FRACTION = 0.2
@@ -58,11 +58,11 @@ class Detector:
     state_shapes: ClassVar[dict[str, tuple]] = {}
     #: state arrays that may hold NaN/inf (padding, undefined AUROCs)
     state_nonfinite: ClassVar[tuple[str, ...]] = ()
-    #: ranges and choices of the ``__init__`` parameters (:func:`mstad.models.params.spec`)
+    #: ranges and choices of the ``__init__`` parameters (:func:`mstad.params.spec`)
     param_specs: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Every subclass's ``__init__`` validates its parameters (:mod:`mstad.models.params`)."""
+        """Every subclass's ``__init__`` validates its parameters (:mod:`mstad.params`)."""
         super().__init_subclass__(**kwargs)
         checked_init(cls)
 

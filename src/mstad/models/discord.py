@@ -44,8 +44,8 @@ from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_starts, windows_to_steps
 from mstad.models.base import Detector
 from mstad.models.calibration import BASELINES, SURPRISE_FLOOR, Calibration, remove_baseline
-from mstad.models.params import spec
 from mstad.models.registry import register
+from mstad.params import spec
 
 #: smallest per-sensor calibration spread: 0.1 training standard deviations (RMS per step)
 GROUP_FLOOR = 0.1

@@ -43,8 +43,8 @@ from mstad.errors import ConfigError, MstadError
 from mstad.features.columns import INPUTS, input_columns
 from mstad.models.base import Detector
 from mstad.models.calibration import SURPRISE_FLOOR
-from mstad.models.params import spec
 from mstad.models.registry import detector_class, make_detector, register
+from mstad.params import spec
 
 #: injected anomalies per 1,000 validation steps (at least :data:`MIN_INJECTED`)
 INJECTED_PER_1000 = 4.0

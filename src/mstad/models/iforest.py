@@ -12,8 +12,8 @@ from sklearn.ensemble import IsolationForest
 from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_starts, windows_to_steps
 from mstad.models.base import Detector
-from mstad.models.params import spec
 from mstad.models.registry import register
+from mstad.params import spec
 
 
 @register

@@ -7,8 +7,8 @@ from sklearn.decomposition import PCA
 
 from mstad.features.scaling import Standardizer
 from mstad.models.base import Detector
-from mstad.models.params import spec
 from mstad.models.registry import register
+from mstad.params import spec
 
 
 @register

@@ -66,6 +66,6 @@ def seeded(name: str, params: dict[str, Any], seed: int) -> dict[str, Any]:
 
 def make_detector(name: str, **params: Any) -> Detector:
     """Build a detector; its parameters are validated on construction
-    (:mod:`mstad.models.params`): a bad one is a :class:`ConfigError` naming the field."""
+    (:mod:`mstad.params`): a bad one is a :class:`ConfigError` naming the field."""
     cls = detector_class(name)
     return cls(**{**ALIASES.get(name, (name, {}))[1], **params})

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from mstad.models.base import Detector
-from mstad.models.params import spec
 from mstad.models.registry import register
+from mstad.params import spec
 
 
 @register

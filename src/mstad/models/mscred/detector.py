@@ -42,8 +42,8 @@ from mstad.features.signature import signature_matrices, step_stacks
 from mstad.models.base import Detector
 from mstad.models.device import DEVICE_PATTERN, pick_device
 from mstad.models.mscred.network import MSCREDNetwork
-from mstad.models.params import spec
 from mstad.models.registry import register
+from mstad.params import spec
 
 SCORE_MODES = ("relative", "sse", "count", "count_upper")
 EXPLAIN_MODES = ("relative", "sum", "count")

@@ -52,8 +52,8 @@ from mstad.models.msflow.backbone import ARCHITECTURES
 from mstad.models.msflow.extractor import ConvPyramid1d
 from mstad.models.msflow.flows import MultiScaleFlow, nll_per_dim, position_scores, scale_maps
 from mstad.models.msflow.image_features import ImageFeatures
-from mstad.models.params import spec
 from mstad.models.registry import register
+from mstad.params import spec
 
 ROUTES = ("native", "image")
 #: where each block's fine-tuning starts: the fitted flow, or the previous block's flow

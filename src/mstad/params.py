@@ -1,11 +1,13 @@
-"""Detector parameters: declared once per detector, checked on every construction.
+"""Parameters of detectors and thresholders: declared once per class, checked on every
+construction — the one home of parameter validation.
 
-A detector's ``__init__`` signature gives each parameter's type (``int``, ``float``,
+A class's ``__init__`` signature gives each parameter's type (``int``, ``float``,
 ``tuple[int, ...]``, ``str | None``, ``Literal[...]``); its ``param_specs`` add ranges and
-choices (:func:`spec`). :func:`checked_init` wraps ``__init__`` so that every way of building a
-detector — Python, ``make_detector``, the CLI before any data is read, ``Detector.load`` — runs
-the same pydantic validation and fails with one line that names the model, the field, the value
-and what is allowed ("did you mean ...?" for a misspelt name). Scalars are strict (``True`` is
+choices (:func:`spec`). :func:`checked_init` wraps ``__init__`` so that every way of building
+one — Python, ``make_detector`` / ``make_thresholder``, the CLI before any data is read,
+``Detector.load`` — runs the same pydantic validation and fails with one line that names the
+model (or threshold), the field, the value and what is allowed ("did you mean ...?" for a
+misspelt name). Scalars are strict (``True`` is
 not an integer, ``"abc"`` not a number, ``2.5`` not an integer); lists are accepted for tuples
 (YAML and JSON have no tuples); floats must be finite.
 """
@@ -158,7 +160,9 @@ def _freeze(specs: dict[str, dict[str, Any]]) -> tuple:
     return tuple(sorted((k, tuple(sorted(v.items()))) for k, v in specs.items()))
 
 
-def validate_params(cls: type, init: Callable, values: dict[str, Any]) -> dict[str, Any]:
+def validate_params(
+    cls: type, init: Callable, values: dict[str, Any], kind: str = "model"
+) -> dict[str, Any]:
     """``values`` checked against ``init``'s signature and ``cls.param_specs``; the checked
     values (tuples for lists, floats for integers given as numbers); :class:`ConfigError`."""
     model, annotations = _schema(init, cls, _freeze(getattr(cls, "param_specs", {})))
@@ -170,7 +174,7 @@ def validate_params(cls: type, init: Callable, values: dict[str, Any]) -> dict[s
             close = difflib.get_close_matches(key, list(annotations), n=1)
             hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise ConfigError(
-            f"model {name}: unknown parameter {', '.join(hints)}; valid: {', '.join(annotations)}"
+            f"{kind} {name}: unknown parameter {', '.join(hints)}; valid: {', '.join(annotations)}"
         )
     try:
         checked = model(**values)
@@ -179,13 +183,13 @@ def validate_params(cls: type, init: Callable, values: dict[str, Any]) -> dict[s
         field = str(error["loc"][0])
         annotation, constraints = annotations[field]
         raise ConfigError(
-            f"model {name}: parameter {field}={values.get(field)!r} is not valid "
+            f"{kind} {name}: parameter {field}={values.get(field)!r} is not valid "
             f"({error['msg'].rstrip('.')}); expected {describe(annotation, constraints)}"
         ) from None
     return {k: getattr(checked, k) for k in annotations}
 
 
-def checked_init(cls: type) -> None:
+def checked_init(cls: type, kind: str = "model") -> None:
     """Wrap ``cls.__init__`` (when ``cls`` defines one) with :func:`validate_params`; a
     cross-field ``ValueError`` raised by the ``__init__`` itself becomes a :class:`ConfigError`
     naming the model too."""
@@ -197,12 +201,12 @@ def checked_init(cls: type) -> None:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         names = list(inspect.signature(init).parameters)[1:]
         if len(args) > len(names):
-            raise ConfigError(f"model {cls.name}: takes at most {len(names)} parameters")
+            raise ConfigError(f"{kind} {cls.name}: takes at most {len(names)} parameters")
         values = {**dict(zip(names, args, strict=False)), **kwargs}
         try:
-            init(self, **validate_params(cls, init, values))
+            init(self, **validate_params(cls, init, values, kind))
         except ValueError as exc:
-            raise ConfigError(f"model {cls.name}: {exc}") from None
+            raise ConfigError(f"{kind} {cls.name}: {exc}") from None
 
     __init__._checked = True  # type: ignore[attr-defined]
     cls.__init__ = __init__  # type: ignore[method-assign]
