@@ -197,3 +197,55 @@ def test_label_time_that_is_not_a_time(plant):
     labels = plant.parent / "labels.csv"
     _rewrite(labels, lambda ls: [ls[0], "batch_02,yesterday,2024-01-10T06:04:30,"])
     _fails(plant, r"labels.csv: column 'start' holds a time that is not ISO 8601")
+
+
+def _tampered(folder, how):
+    import json
+
+    import pandas as pd
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if how == "corrupt manifest":
+        (folder / "manifest.json").write_text("{bad")
+    elif how == "corrupt parquet":
+        (folder / "train.parquet").write_bytes(b"junk")
+    elif how == "name with a path":
+        manifest["name"] = "../evil"
+    elif how == "sensor list differs":
+        manifest["sensors"] = manifest["sensors"][:-1]
+    elif how == "inf in a prepared cell":
+        frame = pd.read_parquet(folder / "train.parquet")
+        frame.loc[3, manifest["sensors"][0]] = float("inf")
+        frame.to_parquet(folder / "train.parquet")
+    elif how == "interval reversed":
+        (folder / "labels.csv").write_text("start,end,causes\n10,5,\n")
+    elif how == "unknown cause":
+        (folder / "labels.csv").write_text("start,end,causes\n10,20,nosuch\n")
+    if how in ("name with a path", "sensor list differs"):
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+PREPARED = {
+    "corrupt manifest": r"manifest.json: not readable JSON",
+    "corrupt parquet": r"train.parquet: not a readable parquet file",
+    "name with a path": r"manifest.json: name: entity name '../evil' is not a plain file name",
+    "sensor list differs": r"train.parquet: its sensor columns differ from manifest.json's",
+    "inf in a prepared cell": r"train.parquet: 1 non-finite values",
+    "interval reversed": r"labels.csv line 2: start..end must lie in 0..",
+    "unknown cause": r"labels.csv line 2: cause 'nosuch' is not a sensor",
+}
+
+
+@pytest.mark.parametrize("how", PREPARED, ids=list(PREPARED))
+def test_a_tampered_prepared_folder_is_one_line(plant, how):
+    result = prepare(load_prepare_config(plant))
+    _tampered(result.output_dir, how)
+    with pytest.raises(DataError, match=PREPARED[how]) as info:
+        load_prepared(result.output_dir)
+    assert "\n" not in str(info.value)
+
+
+def test_a_prepare_name_must_be_a_plain_file_name(plant):
+    data = yaml.safe_load(plant.read_text())
+    with pytest.raises(ConfigError, match=r"x.yaml: name: entity name '../evil' is not a plain"):
+        build_prepare_config({**data, "name": "../evil"}, "x.yaml")

@@ -14,7 +14,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mstad.errors import ConfigError
+from mstad.data.checks import check_name
+from mstad.errors import ConfigError, DataError
 
 
 class PrepareConfig(BaseModel):
@@ -55,6 +56,15 @@ class PrepareConfig(BaseModel):
     per_stage: bool = Field(True, description="statistics per stage (False: one set for all)")
     clip: float | None = Field(None, gt=0, description="clip normalised values to ±clip")
     exclude_sensors: list[str] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        try:
+            check_name(value, "name")
+        except DataError as exc:
+            raise ValueError(str(exc).removeprefix("name: ")) from None
+        return value
 
     @field_validator("period")
     @classmethod
