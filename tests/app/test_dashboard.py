@@ -152,12 +152,18 @@ def _break(run, how):
         (run / "thresholds.json").write_text("[1, 2]")
     elif how == "config a list":
         (run / "config.yaml").write_text("- a\n- b\n")
-    elif how in ("no entity column", "NaN scores", "entity outside"):
+    elif how == "reversed interval":
+        info = json.loads((run / "entities.json").read_text())
+        info[entity]["intervals"][0].update(start=50, end=10)
+        (run / "entities.json").write_text(json.dumps(info))
+    elif how in ("no entity column", "NaN scores", "entity outside", "text labels"):
         frame = pd.read_parquet(run / "scores.parquet")
         if how == "no entity column":
             frame = frame.drop(columns="entity")
         elif how == "NaN scores":
             frame.loc[5, "score"] = float("nan")
+        elif how == "text labels":
+            frame["label"] = "yes"
         else:
             frame["entity"] = (
                 frame["entity"].astype(str).replace({entity: "../../../outside/secret"})
@@ -176,6 +182,8 @@ BREAKAGES = {
     "no entity column": "column(s) entity missing",
     "NaN scores": "scores must be finite numbers",
     "entity outside": "'../../../outside/secret' is not a plain file name",
+    "reversed interval": "needs sensors (list) and intervals",
+    "text labels": "column label must be true/false",
 }
 
 

@@ -230,6 +230,9 @@ def _checked_scores(path: Path) -> pd.DataFrame:
         raise RunError(f"{where}: scores must be finite numbers; re-run")
     if frame.empty:
         raise RunError(f"{where}: holds no scores; re-run")
+    label = frame["label"]
+    if not (pd.api.types.is_bool_dtype(label) or label.isna().all()):
+        raise RunError(f"{where}: column label must be true/false (or empty); re-run")
     for name in frame["entity"].astype(str).unique():
         try:
             RunFolder(path).check_entity(name)
@@ -248,6 +251,7 @@ def _check_entities(path: Path, info: dict[str, Any]) -> None:
                 isinstance(iv, dict)
                 and type(iv.get("start")) is int
                 and type(iv.get("end")) is int
+                and 0 <= iv["start"] <= iv["end"]
                 and isinstance(iv.get("causes", []), list)
                 for iv in entry["intervals"]
             )
