@@ -20,6 +20,10 @@ def test_run_prints_metrics_and_writes_a_run(tmp_path):
     assert run_dir.name.endswith("_synthetic_zscore") and (run_dir / "metrics.json").is_file()
 
 
+#: a data folder that does not exist: errors about the model must come before the data load
+NO_DATA = ("run", "--dataset", "smap", "--data-dir", "/nonexistent")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -27,31 +31,11 @@ def test_run_prints_metrics_and_writes_a_run(tmp_path):
         (("run", "--model", "bets"), "model 'bets' is unknown (did you mean 'best'?)"),
         # checked before the data: the data folder does not even exist
         (
-            (
-                "run",
-                "--dataset",
-                "smap",
-                "--data-dir",
-                "/nonexistent",
-                "--model",
-                "knn",
-                "-p",
-                "k=2.5",
-            ),
+            (*NO_DATA, "--model", "knn", "-p", "k=2.5"),
             "model knn: parameter k=2.5 is not valid",
         ),
         (
-            (
-                "run",
-                "--dataset",
-                "smap",
-                "--data-dir",
-                "/nonexistent",
-                "--model",
-                "pca",
-                "-p",
-                "n_components=abc",
-            ),
+            (*NO_DATA, "--model", "pca", "-p", "n_components=abc"),
             "parameter n_components='abc' is not valid",
         ),
         (("run", "--model", "zscore", "-p", "min_std=-1"), "parameter min_std=-1 is not valid"),

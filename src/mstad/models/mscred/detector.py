@@ -40,7 +40,7 @@ import torch
 from mstad.atomic import atomic_path
 from mstad.features.signature import signature_matrices, step_stacks
 from mstad.models.base import Detector
-from mstad.models.device import DEVICE_PATTERN, pick_device
+from mstad.models.device import TRAINING_SPECS, pick_device
 from mstad.models.mscred.network import MSCREDNetwork
 from mstad.models.registry import register
 from mstad.params import spec
@@ -73,21 +73,16 @@ class MSCRED(Detector):
     heatmap_kind = "residual matrix, scale S"
 
     param_specs = {
+        **TRAINING_SPECS,
         "windows": spec(min_length=1, item_ge=2),
         "gap": spec(ge=1),
         "steps": spec(ge=1),
         "lstm_kernels": spec(min_length=4, max_length=4, item_ge=1),
         "loss_steps": spec(choices=("last", "all")),
-        "epochs": spec(ge=1),
-        "batch_size": spec(ge=1),
-        "lr": spec(gt=0),
-        "patience": spec(ge=0),
         "theta": spec(ge=0),
         "score_mode": spec(choices=SCORE_MODES),
         "explain_mode": spec(choices=EXPLAIN_MODES),
         "target": spec(choices=("last", "next")),
-        "device": spec(pattern=DEVICE_PATTERN),
-        "seed": spec(ge=0),
     }
 
     state_shapes = {

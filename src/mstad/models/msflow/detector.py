@@ -47,7 +47,7 @@ from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_maps_to_steps, window_starts
 from mstad.models.base import Detector
 from mstad.models.calibration import BASELINES, remove_baseline
-from mstad.models.device import DEVICE_PATTERN, pick_device
+from mstad.models.device import TRAINING_SPECS, pick_device
 from mstad.models.msflow.backbone import ARCHITECTURES
 from mstad.models.msflow.extractor import ConvPyramid1d
 from mstad.models.msflow.flows import MultiScaleFlow, nll_per_dim, position_scores, scale_maps
@@ -65,6 +65,7 @@ class MSFlow(Detector):
     name = "msflow"
 
     param_specs = {
+        **TRAINING_SPECS,
         "route": spec(choices=ROUTES),
         "window": spec(ge=0),
         "stride": spec(ge=1),
@@ -81,12 +82,6 @@ class MSFlow(Detector):
         "adapt_from": spec(choices=ADAPT_FROM),
         "blocks": spec(min_length=3, max_length=3, item_ge=1),
         "pos_channels": spec(ge=2),
-        "epochs": spec(ge=1),
-        "batch_size": spec(ge=1),
-        "lr": spec(gt=0),
-        "patience": spec(ge=0),
-        "device": spec(pattern=DEVICE_PATTERN),
-        "seed": spec(ge=0),
     }
 
     state_shapes = {
