@@ -9,22 +9,14 @@ from sklearn.metrics import roc_auc_score
 from mstad.evaluation.thresholds import make_thresholder
 from mstad.models import available_detectors, make_detector
 from mstad.models.calibration import CAP, KNEE, Calibration, bounded, unbounded
+from tests.models.test_contract import FAST
 
-#: small but working parameters for the slow detectors (the others run at their defaults)
+#: small but working parameters for the slow detectors (the contract suite's), plus members
+#: that keep the ensembles quick here
 SMALL = {
-    "mscred": {"windows": [5, 10], "gap": 5, "steps": 2, "epochs": 1, "batch_size": 8},
-    "msflow": {
-        "window": 32,
-        "stride": 8,
-        "epochs": 2,
-        "widths": (16, 16, 16),
-        "blocks": (1, 1, 1),
-        "reference": "train",
-    },
-    "discord": {"windows": (10, 25)},
+    **FAST,
     "best": {"members": ("discord", "pca")},
     "ensemble": {"members": ("zscore", "pca")},
-    "knn": {"window": 20},
 }
 
 
