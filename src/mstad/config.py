@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mstad.errors import ConfigError
+from mstad.params import SEED_MAX
 
 DEFAULT_MODEL = "best"
 
@@ -36,7 +37,7 @@ class RunConfig(BaseModel):
     entities: list[str] | None = None
     model: str = DEFAULT_MODEL
     params: dict[str, Any] = Field(default_factory=dict)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX, description="reaches every seeded detector")
     n_jobs: int = Field(-1, description="processes across entities; -1 = all cores")
     output_dir: Path = Path("runs")
     save_models: bool = False

@@ -35,6 +35,8 @@ from pydantic import (
 
 from mstad.errors import ConfigError
 
+#: what a ``seed`` accepts everywhere (numpy, torch and scikit-learn all take it)
+SEED_MAX = 2**32 - 1
 _STRICT = {int: StrictInt, float: StrictFloat, bool: StrictBool, str: StrictStr}
 _NUMBER = ("ge", "gt", "le", "lt")
 
@@ -69,6 +71,11 @@ def spec(
         ).items()
         if v is not None
     }
+
+
+def seed_spec() -> dict[str, Any]:
+    """The range of every ``seed`` parameter."""
+    return spec(ge=0, le=SEED_MAX)
 
 
 def _strict(annotation: Any, item: dict[str, Any] | None = None) -> Any:
@@ -143,16 +150,20 @@ def _type_words(annotation: Any) -> str:
 
 
 @functools.cache
-def _schema(init: Callable, owner: type, specs_key: tuple) -> tuple[type, dict[str, Any]]:
-    hints = typing.get_type_hints(init, include_extras=True)
+def _schema(funcs: tuple[Callable, ...], specs_key: tuple) -> tuple[type, dict[str, Any]]:
     specs = dict(specs_key)
     fields, annotations = {}, {}
-    for p in list(inspect.signature(init).parameters.values())[1:]:
-        annotation = hints.get(p.name, Any)
-        constraints = dict(specs.get(p.name, ()))
-        annotations[p.name] = (annotation, constraints)
-        fields[p.name] = (_field_type(annotation, constraints), p.default)
-    model = create_model(f"{owner.__name__}Params", __config__=ConfigDict(extra="forbid"), **fields)
+    for func in funcs:
+        hints = typing.get_type_hints(func, include_extras=True)
+        for p in inspect.signature(func).parameters.values():
+            if p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            annotation = hints.get(p.name, Any)
+            constraints = dict(specs.get(p.name, ()))
+            annotations[p.name] = (annotation, constraints)
+            fields[p.name] = (_field_type(annotation, constraints), p.default)
+    name = "_".join(f.__qualname__.replace(".", "_") for f in funcs) + "Params"
+    model = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
     return model, annotations
 
 
@@ -163,19 +174,31 @@ def _freeze(specs: dict[str, dict[str, Any]]) -> tuple:
 def validate_params(
     cls: type, init: Callable, values: dict[str, Any], kind: str = "model"
 ) -> dict[str, Any]:
-    """``values`` checked against ``init``'s signature and ``cls.param_specs``; the checked
-    values (tuples for lists, floats for integers given as numbers); :class:`ConfigError`."""
-    model, annotations = _schema(init, cls, _freeze(getattr(cls, "param_specs", {})))
+    """``values`` checked against ``init``'s signature and ``cls.param_specs``."""
     name = getattr(cls, "name", cls.__name__)
+    return validate_call(init, values, f"{kind} {name}", getattr(cls, "param_specs", {}))
+
+
+def validate_call(
+    func: Callable | tuple[Callable, ...],
+    values: dict[str, Any],
+    owner: str,
+    specs: dict[str, dict] | None = None,
+) -> dict[str, Any]:
+    """``values`` checked against the signature of ``func`` (or of several functions together;
+    ``self`` and ``**kwargs`` left out) and ``specs``; the checked values (tuples for lists,
+    floats for integers given as numbers), all parameters filled in. A problem is a
+    :class:`ConfigError` that starts with ``owner``."""
+    funcs = func if isinstance(func, tuple) else (func,)
+    model, annotations = _schema(funcs, _freeze(specs or {}))
     unknown = sorted(set(values) - set(annotations))
     if unknown:
         hints = []
         for key in unknown:
             close = difflib.get_close_matches(key, list(annotations), n=1)
             hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise ConfigError(
-            f"{kind} {name}: unknown parameter {', '.join(hints)}; valid: {', '.join(annotations)}"
-        )
+        valid = ", ".join(annotations) or "none"
+        raise ConfigError(f"{owner}: unknown parameter {', '.join(hints)}; valid: {valid}")
     try:
         checked = model(**values)
     except ValidationError as exc:
@@ -183,7 +206,7 @@ def validate_params(
         field = str(error["loc"][0])
         annotation, constraints = annotations[field]
         raise ConfigError(
-            f"{kind} {name}: parameter {field}={values.get(field)!r} is not valid "
+            f"{owner}: parameter {field}={values.get(field)!r} is not valid "
             f"({error['msg'].rstrip('.')}); expected {describe(annotation, constraints)}"
         ) from None
     return {k: getattr(checked, k) for k in annotations}

@@ -219,3 +219,31 @@ def test_damaged_npy_header_is_one_line(tmp_path):
 def test_smd_interpretation_outside_every_labelled_step(tmp_path):
     with pytest.raises(DataError, match=r"range 20-25 covers no step labelled 1"):
         load_smd(smd_folder(tmp_path, interpretation="20-25:1\n"))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"n_sensors": "abc"}, r"dataset synthetic option: parameter n_sensors='abc' is not valid"),
+        ({"n_sensors": 0}, r"parameter n_sensors=0 is not valid.*integer >= 3"),
+        ({"n_entitis": 2}, r"unknown parameter 'n_entitis' \(did you mean 'n_entities'\?\)"),
+        ({"seed": 2**40}, r"parameter seed=1099511627776 is not valid"),
+    ],
+)
+def test_dataset_options_are_validated_like_parameters(options, message):
+    with pytest.raises(ConfigError, match=message):
+        load_dataset("synthetic", None, None, **options)
+
+
+def test_file_data_sets_take_no_options(tmp_path):
+    with pytest.raises(ConfigError, match=r"dataset smap option: unknown parameter 'spacecraft'"):
+        load_dataset("smap", nasa_folder(tmp_path), None, spacecraft="MSL")
+
+
+def test_the_run_seed_has_the_range_every_library_accepts():
+    with pytest.raises(
+        ConfigError, match=r"seed: Input should be less than or equal to 4294967295"
+    ):
+        build_config({"seed": 2**32})
+    with pytest.raises(ConfigError, match=r"seed: Input should be greater than or equal to 0"):
+        build_config({"seed": -1})

@@ -12,8 +12,9 @@ from mstad.data.entity import Dataset
 from mstad.data.nasa import load_nasa
 from mstad.data.plant.loader import load_prepared
 from mstad.data.smd import load_smd
-from mstad.data.synthetic import load_synthetic
+from mstad.data.synthetic import SYNTHETIC_SPECS, load_synthetic, make_synthetic
 from mstad.errors import ConfigError, DataError, MstadError
+from mstad.params import spec, validate_call
 
 
 def default_data_dir() -> Path:
@@ -60,10 +61,25 @@ def load_dataset(
     if key not in LOADERS:
         raise ConfigError(f"dataset {name!r} is unknown; choose one of {', '.join(LOADERS)}")
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    try:
-        return LOADERS[key](data_dir, entities, **options)
-    except TypeError as exc:  # an option the loader does not take
-        raise ConfigError(f"dataset {name}: {exc}") from exc
+    return LOADERS[key](data_dir, entities, **check_options(key, options))
+
+
+def _no_options() -> None:
+    """Loaders of files take no options: everything is in the files."""
+
+
+def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``dataset_options`` checked like detector parameters (:mod:`mstad.params`): the
+    synthetic generator's parameters and ``n_entities``; none for data sets read from files."""
+    owner = f"dataset {name} option"
+    if name != "synthetic":
+        return validate_call(_no_options, options, owner)
+    specs = {**SYNTHETIC_SPECS, "n_entities": spec(ge=1)}
+    return validate_call((_entities, make_synthetic), options, owner, specs)
+
+
+def _entities(n_entities: int = 1) -> None:
+    """How many synthetic entities (seeds ``seed``, ``seed + 1``, …)."""
 
 
 def survey(data_dir: Path | str | None = None) -> list[dict[str, Any]]:

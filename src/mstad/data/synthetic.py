@@ -29,6 +29,7 @@ import numpy as np
 from mstad.data.entity import Dataset, Entity, Interval
 from mstad.data.labels import intervals_to_labels
 from mstad.errors import DataError
+from mstad.params import seed_spec, spec
 
 #: The authors' ``test_anomaly.csv``: (end, cause1, cause2, cause3); durations cycle 10/30/90.
 PAPER_ANOMALIES = (
@@ -73,6 +74,18 @@ def _anomaly_plan(
         causes = tuple(sorted(int(c) for c in rng.choice(n_sensors, size=3, replace=False)))
         plan.append((start, start + span, causes))
     return plan
+
+
+#: ranges of :func:`make_synthetic`'s parameters (``dataset_options`` of ``synthetic``)
+SYNTHETIC_SPECS = {
+    "n_sensors": spec(ge=3),
+    "n_steps": spec(ge=40),
+    "train_end": spec(ge=20),
+    "noise": spec(ge=0),
+    "n_anomalies": spec(ge=0),
+    "amplitude": spec(ge=0),
+    "seed": seed_spec(),
+}
 
 
 def make_synthetic(

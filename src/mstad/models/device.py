@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from mstad.params import spec
+from mstad.params import seed_spec, spec
 
 #: what a ``device`` parameter accepts
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:\d+)?)$"
@@ -18,7 +18,7 @@ TRAINING_SPECS = {
     "lr": spec(gt=0),
     "patience": spec(ge=0),
     "device": spec(pattern=DEVICE_PATTERN),
-    "seed": spec(ge=0),
+    "seed": seed_spec(),
 }
 
 
