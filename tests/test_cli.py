@@ -164,3 +164,11 @@ def test_benchmark_seeds_report_mean_and_std(tmp_path):
     assert table["concat_auroc"].item() == pytest.approx(per_seed["concat_auroc"].mean())
     assert table["concat_auroc_std"].item() == pytest.approx(per_seed["concat_auroc"].std())
     assert " ± " in (tmp_path / "benchmark.md").read_text()
+
+
+def test_an_os_error_is_one_line_naming_the_path(tmp_path):
+    done = mstad("-q", "run", "--model", "zscore", "--out", str(tmp_path))
+    (run_dir,) = tmp_path.iterdir()
+    done = mstad("report", str(run_dir), "--out", "/proc/version/report")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "/proc/version/report" in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -214,3 +214,20 @@ def test_run_folder_series_written_atomically_have_float32_and_shape(tmp_path):
     series = np.load(RunFolder(result.path).series("mscred-synthetic"))
     assert series.dtype == np.float32 and series.shape[1] == 6
     assert not list(result.path.rglob(".*.tmp"))
+
+
+def test_permission_denied_is_one_line_before_any_fit(tmp_path, monkeypatch):
+    import mstad.runs.rundir as rundir
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(rundir, "atomic_path", denied)
+    with pytest.raises(
+        MstadError, match=r"cannot write here \(Permission denied\); choose another"
+    ):
+        RunFolder(tmp_path / "run").check_writable()
+
+
+def test_unicode_entity_names_are_plain_file_names(tmp_path):
+    assert RunFolder(tmp_path).series("Kessel_Ö-1") == tmp_path / "series" / "Kessel_Ö-1.npy"

@@ -15,8 +15,8 @@ from mstad.errors import DataError, reason
 
 #: The shortest series any detector can use; models with windows ask for more themselves.
 MIN_STEPS = 10
-#: An entity name is used as a file name in run folders: letters, digits, ``. _ -``, no path.
-_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$")
+#: An entity name is used as a file name in run folders: letters (any script), digits, ``. _ -``.
+_PLAIN_NAME = re.compile(r"^\w[\w.-]{0,199}$")
 #: largest magnitude a value may have: it must survive the float32 cast
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
