@@ -15,7 +15,7 @@ def mstad(*args, cwd=None):
 def test_run_prints_metrics_and_writes_a_run(tmp_path):
     done = mstad("-q", "run", "--dataset", "synthetic", "--model", "zscore", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert "concat" in done.stdout and "per_entity_mean" in done.stdout
+    assert "concat" in done.stdout and "per entity" in done.stdout
     (run_dir,) = tmp_path.iterdir()
     assert run_dir.name.endswith("_synthetic_zscore") and (run_dir / "metrics.json").is_file()
 
@@ -77,9 +77,14 @@ def test_models_lists_the_baselines():
 def test_demo_runs_on_a_fresh_folder(tmp_path):
     done = mstad("-q", "demo", "--out", str(tmp_path / "runs"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "synthetic · best" in done.stdout
+    assert "synthetic · best" in done.stdout and "How to read this" in done.stdout
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert (run_dir / "scores.parquet").is_file()
+    # explained, model saved, report written: every report and dashboard panel has content
+    assert (run_dir / "explain" / "mscred-synthetic.npy").is_file()
+    assert (run_dir / "models" / "mscred-synthetic" / "detector.json").is_file()
+    assert (run_dir / "report" / "index.html").is_file()
+    assert f"mstaddashboard{run_dir}" in "".join(done.stdout.split())  # rich may wrap it
 
 
 def test_benchmark_and_evaluate_commands(tmp_path):

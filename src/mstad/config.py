@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from mstad.errors import ConfigError
 from mstad.params import SEED_MAX
 
-DEFAULT_MODEL = "best"
+DEFAULT_MODEL = "best"  # the CLI repeats it (cli.DEFAULT_MODEL) to start without pydantic
 
 
 class ThresholdConfig(BaseModel):

@@ -22,17 +22,15 @@ import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
 from mstad.evaluation.labels import segments
+from mstad.evaluation.layout import (  # noqa: F401 - re-exported: the metrics' own names
+    AT_THRESHOLD,
+    ORACLE,
+    ORACLE_WARNING,
+    PA_WARNING,
+    THRESHOLD_FREE,
+)
 from mstad.evaluation.ranks import RankedScores
 from mstad.evaluation.vus import range_auc, vus
-
-PA_WARNING = (
-    "point-adjusted F1 is inflated: one hit inside an event marks the whole event detected, so "
-    "a random score reaches PA-F1 0.74 on SMAP (Garg et al.); compare only threshold-free metrics"
-)
-ORACLE_WARNING = "best_* metrics choose the threshold on the test labels (an oracle)"
-THRESHOLD_FREE = ("auroc", "ap", "vus_roc", "vus_pr", "range_auc_roc", "range_auc_pr")
-ORACLE = ("best_f1", "best_composite_f1", "best_pa_f1")
-AT_THRESHOLD = ("precision", "recall", "f1", "composite_f1", "pa_f1")
 
 
 def _f1(precision, recall):

@@ -34,6 +34,7 @@ labels is involved; ``reference="train"`` gives the plain train-only distance.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -46,6 +47,7 @@ from mstad.models.base import Detector
 from mstad.models.calibration import BASELINES, SURPRISE_FLOOR, Calibration, remove_baseline
 from mstad.models.registry import register
 from mstad.params import spec
+from mstad.progress import report
 
 #: smallest per-sensor calibration spread: 0.1 training standard deviations (RMS per step)
 GROUP_FLOOR = 0.1
@@ -182,6 +184,7 @@ class DiscordDetector(Detector):
             self.scaler_.transform(train[:, columns]), dtype=np.float32
         )
         self.lengths_ = np.asarray(self._lengths, dtype=np.int64)
+        self._last_groups = None
 
     def _groups(self) -> list[np.ndarray]:
         """Input columns compared together: all at once, each sensor alone, or both (joint
@@ -193,11 +196,24 @@ class DiscordDetector(Detector):
         return alone if self.mode == "per_sensor" else joint + alone
 
     def _group_scores(self, series: np.ndarray) -> np.ndarray:
-        """RMS nearest-neighbour distance per step and group, averaged over scales: [T, G]."""
+        """RMS nearest-neighbour distance per step and group, averaged over scales: [T, G].
+
+        The last series' result is kept (keyed by its bytes): ``score`` then ``explain`` of the
+        same series — what a run with ``--explain`` does — searches the neighbours once."""
+        key = (series.shape, zlib.crc32(np.ascontiguousarray(series).tobytes()))
+        cached = getattr(self, "_last_groups", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        out = self._search(series)
+        self._last_groups = (key, out)
+        return out
+
+    def _search(self, series: np.ndarray) -> np.ndarray:
         x = self.scaler_.transform(series[:, self.columns_]).astype(np.float32)
         groups = self._groups()
         out = np.zeros((len(series), len(groups)))
-        for w in self.lengths_:
+        for k, w in enumerate(self.lengths_):
+            report(f"discord: window {int(w)}", k, len(self.lengths_))
             w = int(min(w, len(series), len(self.train_)))
             keep = _thin(len(self.train_) - w + 1, self.max_train_windows)
             starts = window_starts(len(series), w)
@@ -248,6 +264,7 @@ class DiscordDetector(Detector):
         return state
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self._last_groups = None
         self.columns_ = state["columns"]
         self.train_ = state["train"]
         self.lengths_ = state["lengths"]

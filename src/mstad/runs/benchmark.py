@@ -19,18 +19,11 @@ import pandas as pd
 from mstad.atomic import write_text
 from mstad.config import RunConfig
 from mstad.data import load_dataset
+from mstad.evaluation.layout import benchmark_columns
 from mstad.runs.runner import RunResult, check_config, read_run_config, run_experiment
 
-COLUMNS = {
-    "concat_auroc": ("concat", "auroc"),
-    "concat_ap": ("concat", "ap"),
-    "concat_vus_pr": ("concat", "vus_pr"),
-    "concat_best_f1": ("concat", "best_f1"),
-    "entity_auroc": ("per_entity_mean", "auroc"),
-    "entity_ap": ("per_entity_mean", "ap"),
-    "entity_vus_pr": ("per_entity_mean", "vus_pr"),
-    "entity_best_f1": ("per_entity_mean", "best_f1"),
-}
+#: ``concat_auroc`` … ``entity_best_f1``: the metric layout's headline (and oracle F1)
+COLUMNS = benchmark_columns()
 
 
 def summary_row(dataset: str, model: str, result: RunResult, wall_s: float) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from mstad.errors import MstadError, reason
 from mstad.evaluation.thresholds import make_thresholder
 from mstad.models import make_detector
 from mstad.models.registry import seeded
+from mstad.progress import report
 from mstad.runs.executors import map_unordered, resolve_jobs
 from mstad.runs.finalize import EntityResult, finalize_run, load_part, save_part
 from mstad.runs.rundir import CONFIG, MODELS_DIR, RunFolder, git_commit, new_run_dir, write_yaml
@@ -65,14 +66,17 @@ def fit_score_entity(
         sys.modules["torch"].set_num_threads(threads)
     seed_everything(seed)
     start = time.perf_counter()
+    report(f"{entity.name}: fit", 0, 3)
     detector.fit(entity.train)
     fit_s = time.perf_counter() - start
     fitted = make_thresholder(threshold["method"], **threshold.get("params", {})).fit_report(
         detector.validation_scores_, detector.calibration_.fitted_on
     )
     start = time.perf_counter()
+    report(f"{entity.name}: score", 1, 3)
     scores = detector.score(entity.test)
     score_s = time.perf_counter() - start
+    report(f"{entity.name}: explain" if explain else f"{entity.name}: save", 2, 3)
     contributions = detector.explain(entity.test) if explain and detector.supports_explain else None
     if model_dir is not None:
         detector.save(RunFolder(model_dir.parent).model(entity.name))

@@ -44,6 +44,7 @@ from mstad.models.device import TRAINING_SPECS, pick_device
 from mstad.models.mscred.network import MSCREDNetwork
 from mstad.models.registry import register
 from mstad.params import spec
+from mstad.progress import report
 
 SCORE_MODES = ("relative", "sse", "count", "count_upper")
 EXPLAIN_MODES = ("relative", "sum", "count")
@@ -202,6 +203,7 @@ class MSCRED(Detector):
                 optimiser.step()
                 train_loss += loss.item() * len(index)
             val_loss = self._mean_loss(stacks, val_idx) if len(val_idx) else float("nan")
+            report("mscred: training epoch", epoch + 1, self.epochs)
             self.history_.append(
                 {"epoch": epoch + 1, "train_loss": train_loss / len(fit_idx), "val_loss": val_loss}
             )

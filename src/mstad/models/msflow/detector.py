@@ -54,6 +54,7 @@ from mstad.models.msflow.flows import MultiScaleFlow, nll_per_dim, position_scor
 from mstad.models.msflow.image_features import ImageFeatures
 from mstad.models.registry import register
 from mstad.params import spec
+from mstad.progress import report
 
 ROUTES = ("native", "image")
 #: where each block's fine-tuning starts: the fitted flow, or the previous block's flow
@@ -241,6 +242,7 @@ class MSFlow(Detector):
         for epoch in range(self.epochs):
             train_loss = self._train_epoch(self.flow_, optimiser, fit_features, generator)
             val_loss = self._mean_nll(val_features) if val_features else float("nan")
+            report("msflow: training epoch", epoch + 1, self.epochs)
             self.history_.append({"epoch": epoch + 1, "train_nll": train_loss, "val_nll": val_loss})
             if not np.isfinite(train_loss):
                 raise ConfigError("msflow: training diverged (NaN loss); lower lr")
@@ -304,7 +306,9 @@ class MSFlow(Detector):
         stats = self._stats_on_device()  # the training windows'
         features = _standardised(raw, stats)
         length, maps, used = windows.shape[1], [], 0
-        for lo in range(0, int(starts[-1]) + 1, self.adapt_every):
+        blocks = range(0, int(starts[-1]) + 1, self.adapt_every)
+        for k, lo in enumerate(blocks):
+            report("msflow: scoring block", k + 1, len(blocks))
             block = np.flatnonzero((starts >= lo) & (starts < lo + self.adapt_every))
             if block.size == 0:
                 continue
