@@ -3,6 +3,7 @@
 import importlib.util
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
@@ -101,9 +102,29 @@ def test_mscred_run_shows_a_residual_heatmap(monkeypatch, mscred_run):
     assert not [i.value for i in app.info if "No heatmap" in i.value]
 
 
-def test_detector_without_a_map_gets_a_note(monkeypatch, zscore_run):
+def test_a_detector_without_a_map_shows_its_stored_contributions(monkeypatch, zscore_run):
+    from mstad.runs.view import open_run
+
     app = start(monkeypatch, zscore_run)
-    assert any("has no map behind its score" in i.value for i in app.info)
+    assert not app.exception and not [i.value for i in app.info if "No heatmap" in i.value]
+    entity = app.sidebar.selectbox[1].value
+    t = next(n for n in app.number_input if n.label.startswith("time step")).value
+    found = open_run(zscore_run).heatmap(entity, int(t))
+    assert found.kind.startswith("per-sensor contribution") and found.matrix.shape[0] == 6
+    np.testing.assert_array_equal(
+        found.matrix[:, t - found.first_step], np.load(zscore_run / "explain" / f"{entity}.npy")[t]
+    )
+
+
+def test_a_run_without_contributions_or_map_says_how_to_get_one(monkeypatch, zscore_run, tmp_path):
+    import shutil
+
+    plain = tmp_path / "plain"
+    shutil.copytree(zscore_run, plain)
+    shutil.rmtree(plain / "explain")
+    app = start(monkeypatch, plain)
+    assert not app.exception
+    assert any(i.value.startswith("No heatmap: run with --explain") for i in app.info)
 
 
 def test_broken_run_folder_shows_a_clear_message(monkeypatch, half_written_run):

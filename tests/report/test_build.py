@@ -11,15 +11,18 @@ from mstad.report import build_report
 from mstad.runs.view import RunError, open_run
 
 
-def test_report_of_a_detector_without_maps_notes_the_missing_heatmap(zscore_run, tmp_path):
+def test_report_of_a_detector_without_maps_draws_its_contributions(zscore_run, tmp_path):
     index = build_report(zscore_run, out=tmp_path / "report")
     out = index.parent
     page = html.unescape(index.read_text())
     assert (out / "curves.png").is_file() and "curves.png" in page
-    assert "no heatmap: detector 'zscore' has no map behind its score" in page
+    assert "no heatmap" not in page
     table = pd.read_csv(out / "entities.csv")
     run = open_run(zscore_run)
     name = max(run.entity_names, key=lambda n: run.score(n).max())
+    assert (out / f"heatmap_{name}.png").is_file() and f"heatmap_{name}.png" in page
+    assert "Root cause — top sensors per detected event" in page and "true causes:" in page
+    assert table["rank"].tolist() == [1, 2] and table["label"].tolist() == [True, True]
     assert table["entity"].tolist()[0] == name and len(table) == 2
     assert table.loc[0, "max_score"] == pytest.approx(run.score(name).max())
     assert table.loc[0, "auroc"] == pytest.approx(run.metrics["entities"][name]["auroc"])

@@ -113,15 +113,26 @@ def sensors_figure(
     return fig
 
 
-def heatmap_figure(matrix: np.ndarray, names: list[str], kind: str, t: int) -> go.Figure:
+def heatmap_figure(
+    matrix: np.ndarray, names: list[str], kind: str, t: int, first_step: int | None = None
+) -> go.Figure:
     """The map behind the score at step ``t``: sensor × sensor (MSCRED) labelled with the
-    sensor names, any other map (MSFlow likelihood) with its row and column indices."""
+    sensor names; sensors × steps (contributions, columns from ``first_step``); any other map
+    (MSFlow likelihood) with its row and column indices."""
     square = matrix.shape == (len(names), len(names))
+    rows_are_sensors = matrix.shape[0] == len(names)
+    columns = (
+        names
+        if square
+        else list(range(first_step, first_step + matrix.shape[1]))
+        if first_step is not None
+        else None
+    )
     fig = go.Figure(
         go.Heatmap(
             z=matrix,
-            x=names if square else None,
-            y=names if square else None,
+            x=columns,
+            y=names if rows_are_sensors else None,
             colorscale="Viridis",
             colorbar={"title": "value"},
         )

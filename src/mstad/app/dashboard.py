@@ -20,6 +20,7 @@ from mstad.evaluation.metrics import PA_WARNING
 from mstad.models.calibration import CAP
 from mstad.runs.rundir import RunFolder
 from mstad.runs.view import (
+    NO_HEATMAP,
     RunError,
     detected_events,
     find_runs,
@@ -35,6 +36,12 @@ HEADLINE = ("auroc", "ap", "vus_pr", "f1")
 def load_detector(run_path: str, entity: str):
     """The saved detector of one entity (``--save-models``), kept across reruns."""
     return open_run(run_path).detector(entity)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def heatmap_at(run_path: str, entity: str, t: int):
+    """The map at step ``t`` (saved detector's own, or stored contributions), cached."""
+    return open_run(run_path).heatmap(entity, t, detector=load_detector(run_path, entity))
 
 
 def run_paths() -> list[str]:
@@ -126,13 +133,11 @@ def clicked_step(event) -> int | None:
 
 
 def heatmap_panel(run, entity: str, score: np.ndarray, clicked: int | None) -> None:
-    detector = load_detector(str(run.path), entity)
-    series = run.series(entity)
-    if detector is None or series is None:
-        st.info("No heatmap: run with --save-models (and store_series) to look inside the score.")
-        return
-    if not detector.heatmap_kind:
-        st.info(f"No heatmap: detector {detector.name!r} has no map behind its score.")
+    if run.explain(entity) is None and (
+        load_detector(str(run.path), entity) is None
+        or not load_detector(str(run.path), entity).heatmap_kind
+    ):
+        st.info(NO_HEATMAP + ".")
         return
     key = f"heat_t::{run.path}::{entity}"
     if key not in st.session_state:
@@ -141,8 +146,10 @@ def heatmap_panel(run, entity: str, score: np.ndarray, clicked: int | None) -> N
         st.session_state[key + "::click"] = clicked
         st.session_state[key] = min(max(clicked, 0), len(score) - 1)
     t = st.number_input("time step (or click the score curve)", 0, len(score) - 1, key=key)
-    matrix = detector.heatmap(series, int(t))
-    st.plotly_chart(heatmap_figure(matrix, run.sensors(entity), detector.heatmap_kind, int(t)))
+    found = heatmap_at(str(run.path), entity, int(t))
+    st.plotly_chart(
+        heatmap_figure(found.matrix, run.sensors(entity), found.kind, int(t), found.first_step)
+    )
 
 
 def root_cause_panel(run, entity: str, score: np.ndarray, threshold: float) -> None:

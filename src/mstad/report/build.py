@@ -19,7 +19,7 @@ from mstad.atomic import atomic_path, write_text
 from mstad.evaluation.metrics import PA_WARNING
 from mstad.report.figures import curves_figure, entity_figure, heatmap_figure
 from mstad.runs.rundir import EXPLAIN_DIR, REPORT_DIR, SERIES_DIR, RunFolder
-from mstad.runs.view import RunView, detected_events, open_run
+from mstad.runs.view import NO_HEATMAP, RunView, detected_events, open_run, rank_sensors
 
 HEADLINE = ("auroc", "ap", "vus_pr", "vus_roc", "precision", "recall", "f1")
 
@@ -61,28 +61,80 @@ def _metrics_table(run: RunView) -> str:
 
 
 def _entity_section(run, name, out, top_k, notes) -> str:
-    parts = [f"<h3>{html.escape(name)}</h3>"]
+    parts = [f'<h3 id="entity-{_safe(name)}">{html.escape(name)}</h3>']
     parts.append(
         f'<img src="{_save(entity_figure(run, name), out / f"entity_{_safe(name)}.png")}">'
     )
-    detector = run.detector(name)
-    series = run.series(name)
-    if detector is not None and detector.heatmap_kind and series is not None:
-        times = heatmap_times(run.score(name), run.threshold(name), top_k)
-        maps = [(t, detector.heatmap(series, t)) for t in times]
-        fig = heatmap_figure(maps, run.sensors(name), detector.heatmap_kind, name)
+    times = heatmap_times(run.score(name), run.threshold(name), top_k)
+    maps = [(t, run.heatmap(name, t)) for t in times]
+    if maps and all(m is not None for _, m in maps):
+        kind = maps[0][1].kind.split(",")[0]
+        fig = heatmap_figure([(t, m.matrix) for t, m in maps], run.sensors(name), kind, name)
         parts.append(f'<img src="{_save(fig, out / f"heatmap_{_safe(name)}.png")}">')
-    elif detector is not None and not detector.heatmap_kind:
-        notes.add(f"no heatmap: detector {detector.name!r} has no map behind its score")
-    else:
-        notes.add("no heatmaps: run with --save-models (and a detector with a map, e.g. mscred)")
+    elif top_k:
+        notes.add(NO_HEATMAP.replace("No heatmap", "no heatmaps"))
+    parts.append(_root_cause_tables(run, name))
     return "\n".join(parts)
+
+
+def _ranked_table(table: pd.DataFrame, sections: list[str]) -> str:
+    """The ranked entities as a sortable HTML table (click a column title); entities with a
+    section below link to it."""
+
+    def entity(name: str) -> str:
+        text = html.escape(name)
+        return f'<a href="#entity-{_safe(name)}">{text}</a>' if name in sections else text
+
+    shown = table.copy()
+    shown["entity"] = shown["entity"].map(entity)
+    body = shown.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–", escape=False)
+    return body.replace('<table border="1" class="dataframe">', '<table class="sortable">', 1)
+
+
+def _root_cause_tables(run: RunView, name: str, events: int = 3, sensors: int = 5) -> str:
+    """Per detected event (strongest first): the top sensors by summed contribution, and the
+    labelled causes of an overlapping true event."""
+    explain, threshold = run.explain(name), run.threshold(name)
+    if explain is None or threshold is None:
+        return ""
+    score, names = run.score(name), run.sensors(name)
+    found = detected_events(score, threshold)
+    order = sorted(range(len(found)), key=lambda i: -score[found[i][0] : found[i][1] + 1].max())
+    blocks = []
+    for i in order[:events]:
+        start, end = (int(v) for v in found[i])
+        table = rank_sensors(explain, start, end, names).head(sensors)
+        truth = [iv for iv in run.intervals(name) if iv["start"] <= end and iv["end"] >= start]
+        causes = sorted({names[c] for iv in truth for c in iv.get("causes", []) if c < len(names)})
+        rows = "".join(
+            f"<tr><td>{r.rank}</td><td>{html.escape(r.sensor)}</td><td>{r.share:.2f}</td>"
+            f"<td>{'✓' if r.sensor in causes else ''}</td></tr>"
+            for r in table.itertuples()
+        )
+        truth_text = (
+            ", ".join(causes) if causes else ("none labelled" if truth else "no true event")
+        )
+        blocks.append(
+            f"<p>Detected event steps {start}–{end} (peak {score[start : end + 1].max():.3g}); "
+            f"true causes: {html.escape(truth_text)}</p><table><tr><th>rank</th><th>sensor</th>"
+            f"<th>share</th><th>true cause</th></tr>{rows}</table>"
+        )
+    if not blocks:
+        return "<p>No detected event at the validation threshold.</p>"
+    return "<h4>Root cause — top sensors per detected event</h4>" + "".join(blocks)
 
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}}
 table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 6px}}
-img{{max-width:100%}}.note{{color:#a15c00}}</style></head><body>
+img{{max-width:100%}}.note{{color:#a15c00}}table.sortable th{{cursor:pointer}}</style>
+<script>document.addEventListener("click",e=>{{const th=e.target.closest("table.sortable th");
+if(!th)return;const t=th.closest("table"),i=[...th.parentNode.children].indexOf(th),
+rows=[...t.tBodies[0].rows],n=v=>{{const x=parseFloat(v);return isNaN(x)?v:x}},
+up=th.dataset.up!=="1";th.dataset.up=up?"1":"0";rows.sort((a,b)=>{{const x=n(a.cells[i].innerText),
+y=n(b.cells[i].innerText);return (x>y?1:x<y?-1:0)*(up?1:-1)}});
+rows.forEach(r=>t.tBodies[0].append(r))}});
+</script></head><body>
 <h1>{title}</h1><p>{subtitle}</p>{metrics}<p class="note">{warning}</p>{notes}
 {curves}<h2>Entities ranked by highest calibrated score</h2><p>Scores are surprises: −log10 of
 the probability of so high a score on the entity's own validation data, bounded below 10, so
@@ -132,9 +184,7 @@ def build_report(
         ),
         notes="".join(f'<p class="note">Note: {html.escape(n)}.</p>' for n in sorted(notes)),
         curves=curves,
-        table=pd.DataFrame(table).to_html(
-            index=False, float_format=lambda v: f"{v:.3f}", na_rep="–"
-        ),
+        table=_ranked_table(table, chosen),
         sections=sections,
     )
     write_text(out / "index.html", page)

@@ -46,6 +46,23 @@ class RunningError(RunError):
         self.done, self.total = done, total
 
 
+@dataclass(frozen=True)
+class HeatMap:
+    """A 2-D map: ``matrix``, what it shows, and the first step of its columns when the columns
+    are time steps (contribution maps), else None."""
+
+    matrix: np.ndarray
+    kind: str
+    first_step: int | None
+
+
+#: what to do for a heatmap when a run has none
+NO_HEATMAP = (
+    "No heatmap: run with --explain (sensors × steps contributions), or --save-models with a "
+    "detector that has its own map (mscred, msflow)"
+)
+
+
 @dataclass
 class RunView:
     """Lazy, read-only access to one run folder."""
@@ -141,6 +158,24 @@ class RunView:
         except MstadError as exc:
             raise RunError(str(exc)) from None
 
+    def heatmap(
+        self, name: str, t: int, half: int = 100, detector: Any = "saved"
+    ) -> HeatMap | None:
+        """The map behind the score at step ``t``: the saved detector's own (MSCRED residual
+        matrix, MSFlow likelihood map), else the stored per-sensor contributions over steps
+        ``t - half … t + half`` (sensors × steps); None when the run has neither. ``detector``:
+        the entity's detector when the caller holds it already (the dashboard's cache)."""
+        detector = self.detector(name) if detector == "saved" else detector
+        series = self.series(name)
+        if detector is not None and detector.heatmap_kind and series is not None:
+            return HeatMap(detector.heatmap(series, t), detector.heatmap_kind, None)
+        explain = self.explain(name)
+        if explain is None:
+            return None
+        lo, hi = max(0, t - half), min(len(explain), t + half + 1)
+        kind = f"per-sensor contribution, steps {lo}–{hi - 1}"
+        return HeatMap(explain[lo:hi].T, kind, lo)
+
     def entity_metrics(self, name: str) -> dict[str, Any]:
         return self.metrics.get("entities", {}).get(name, {})
 
@@ -167,6 +202,8 @@ class RunView:
                 }
             )
         table = pd.DataFrame(rows).sort_values("max_score", ascending=False, kind="stable")
+        table.insert(0, "rank", np.arange(1, len(table) + 1))
+        table.insert(2, "label", table["true_events"] > 0)  # the entity has true events
         return table.reset_index(drop=True)
 
 
