@@ -35,7 +35,7 @@ def test_loading_a_run_shows_its_metrics_and_validation_threshold(monkeypatch, z
     assert zscore_run.name in app.subheader[0].value
     headline = app.dataframe[0].value
     metrics = pd.read_json(zscore_run / "metrics.json", typ="series")
-    assert headline.loc["concat", "auroc"] == pytest.approx(metrics["concat"]["auroc"])
+    assert headline.loc["concat", "AUROC"] == pytest.approx(metrics["concat"]["auroc"])
     entity = app.sidebar.selectbox[1].value
     threshold = pd.read_json(zscore_run / "thresholds.json")[entity]["value"]
     assert app.slider[0].value == pytest.approx(threshold)
@@ -147,7 +147,7 @@ def test_runs_side_by_side(monkeypatch, zscore_run, mscred_run):
     assert len(table) == 4 and table["run"].str.contains("mscred").sum() == 2
     mscred = pd.read_json(mscred_run / "metrics.json", typ="series")
     row = table[table["run"].str.contains("mscred") & (table["view"] == "concat")]
-    assert row["auroc"].item() == pytest.approx(mscred["concat"]["auroc"])
+    assert row["AUROC"].item() == pytest.approx(mscred["concat"]["auroc"])
 
 
 def _break(run, how):

@@ -144,3 +144,31 @@ def heatmap_figure(
         yaxis={"autorange": "reversed"},
     )
     return fig
+
+
+def curves_figure(labels: np.ndarray, score: np.ndarray) -> go.Figure:
+    """ROC and precision–recall curves of one entity (threshold-free: every threshold at once),
+    with AUROC and AP in the legend; chance lines for reference."""
+    from plotly.subplots import make_subplots
+    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_curve
+
+    fpr, tpr, _ = roc_curve(labels, score)
+    precision, recall, _ = precision_recall_curve(labels, score)
+    auroc = float(np.trapezoid(tpr, fpr))
+    ap = float(average_precision_score(labels, score))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("ROC", "precision–recall"))
+    fig.add_trace(go.Scatter(x=fpr, y=tpr, name=f"ROC (AUROC {auroc:.3f})"), 1, 1)
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], name="chance", line={"dash": "dot"}), 1, 1)
+    fig.add_trace(go.Scatter(x=recall, y=precision, name=f"PR (AP {ap:.3f})"), 1, 2)
+    rate = float(np.mean(labels))
+    fig.add_trace(
+        go.Scatter(x=[0, 1], y=[rate, rate], name=f"chance AP {rate:.3f}", line={"dash": "dot"}),
+        1,
+        2,
+    )
+    fig.update_xaxes(title_text="false positive rate", row=1, col=1)
+    fig.update_yaxes(title_text="true positive rate", row=1, col=1)
+    fig.update_xaxes(title_text="recall", row=1, col=2)
+    fig.update_yaxes(title_text="precision", row=1, col=2)
+    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig

@@ -8,15 +8,16 @@ missing or half-written run shows its one-line :class:`RunError` instead of a tr
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mstad.app.charts import heatmap_figure, score_figure, sensors_figure
+from mstad.app.charts import curves_figure, heatmap_figure, score_figure, sensors_figure
 from mstad.errors import MstadError
 from mstad.evaluation import threshold_metrics
-from mstad.evaluation.metrics import PA_WARNING
+from mstad.evaluation.layout import HEADLINE, PA_WARNING, PROTOCOL_TITLES, PROTOCOLS
 from mstad.models.calibration import CAP
 from mstad.runs.rundir import RunFolder
 from mstad.runs.view import (
@@ -29,19 +30,29 @@ from mstad.runs.view import (
     rank_sensors,
 )
 
-HEADLINE = ("auroc", "ap", "vus_pr", "f1")
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _cached_run(run_path: str, stamp: float):
+    """The opened run, kept across reruns and sessions until its metrics file changes."""
+    return open_run(run_path)
+
+
+def get_run(run_path: str):
+    """The run at ``run_path`` from the cache (read and checked once)."""
+    metrics = Path(run_path) / "metrics.json"
+    return _cached_run(run_path, metrics.stat().st_mtime if metrics.is_file() else 0.0)
 
 
 @st.cache_resource(show_spinner=False)
 def load_detector(run_path: str, entity: str):
     """The saved detector of one entity (``--save-models``), kept across reruns."""
-    return open_run(run_path).detector(entity)
+    return get_run(run_path).detector(entity)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def heatmap_at(run_path: str, entity: str, t: int):
     """The map at step ``t`` (saved detector's own, or stored contributions), cached."""
-    return open_run(run_path).heatmap(entity, t, detector=load_detector(run_path, entity))
+    return get_run(run_path).heatmap(entity, t, detector=load_detector(run_path, entity))
 
 
 def run_paths() -> list[str]:
@@ -50,9 +61,11 @@ def run_paths() -> list[str]:
 
 
 def headline(run) -> pd.DataFrame:
+    """The threshold-free headline metrics (:mod:`mstad.evaluation.layout`), one row per
+    protocol, columns under their display titles."""
     rows = {
-        view: {k: run.metrics.get(view, {}).get(k) for k in HEADLINE}
-        for view in ("concat", "per_entity_mean")
+        PROTOCOL_TITLES[p]: {title: run.metrics.get(p, {}).get(k) for k, title in HEADLINE.items()}
+        for p in PROTOCOLS
     }
     return pd.DataFrame(rows).T
 
@@ -183,6 +196,15 @@ def root_cause_panel(run, entity: str, score: np.ndarray, threshold: float) -> N
             + ", ".join(names[c] if c < len(names) else str(c) for c in causes)
         )
     st.dataframe(table, hide_index=True)
+    series = run.series(entity)
+    if series is not None:  # zoom to the event: its top sensors around it
+        margin = max(50, end - start)
+        fig = sensors_figure(
+            series, table["index"].head(3).tolist(), run.sensors(entity), run.intervals(entity)
+        )
+        fig.update_xaxes(range=[max(0, start - margin), min(len(series), end + 1 + margin)])
+        fig.update_layout(title=f"event steps {start}–{end}: its top sensors")
+        st.plotly_chart(fig, key=f"zoom::{run.path}::{entity}")
 
 
 def compare_panel(paths: list[str], current: str) -> None:
@@ -190,13 +212,14 @@ def compare_panel(paths: list[str], current: str) -> None:
     rows = []
     for path in [current, *others]:
         try:
-            run = open_run(path)
+            run = get_run(path)
         except RunError as error:
             st.warning(str(error))
             continue
-        for view in ("concat", "per_entity_mean"):
+        for view in PROTOCOLS:
             m = run.metrics.get(view, {})
-            rows.append({"run": run.label, "view": view, **{k: m.get(k) for k in HEADLINE}})
+            shown = {title: m.get(k) for k, title in HEADLINE.items()}
+            rows.append({"run": run.label, "view": PROTOCOL_TITLES[view], **shown})
     st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
@@ -216,7 +239,7 @@ def main() -> None:
         format_func=lambda p: (os.path.basename(p) or p) + states[p],
     )
     try:
-        page(open_run(path), path, paths)
+        page(get_run(path), path, paths)
     except MstadError as error:  # a broken or tampered run file: its one line, no traceback
         st.error(str(error))
 
@@ -233,7 +256,13 @@ def run_state(path: str) -> str:
 def page(run, path: str, paths: list[str]) -> None:
     """Everything below the run picker, for one opened run."""
     table = run.entity_table()
-    entity = st.sidebar.selectbox("entity (highest score first)", table["entity"].tolist())
+    names = table["entity"].tolist()
+    key = f"entity::{path}"
+    picked = st.session_state.get(f"overview::{path}")
+    rows = getattr(getattr(picked, "selection", None), "rows", None) or []
+    if rows and st.session_state.get(key + "::picked") != names[rows[0]]:
+        st.session_state[key] = st.session_state[key + "::picked"] = names[rows[0]]
+    entity = st.sidebar.selectbox("entity (highest score first)", names, key=key)
     st.sidebar.caption(
         f"{run.config.get('dataset')} · {run.config.get('model')} · {len(table)} entities"
     )
@@ -241,7 +270,31 @@ def page(run, path: str, paths: list[str]) -> None:
     st.subheader(run.label)
     st.dataframe(headline(run), width="content")
     st.caption("Headline metrics are threshold-free. " + PA_WARNING)
+    with st.expander(f"Entities ({len(table)}): click a row to open it", expanded=len(table) > 1):
+        st.dataframe(
+            table,
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            key=f"overview::{path}",
+        )
+    entity_view(run, path, entity)
+    st.markdown("### Runs side by side")
+    compare_panel(paths, path)
 
+
+@st.fragment
+def entity_view(run, path: str, entity: str) -> None:
+    """One entity: threshold, score, curves, sensors, heatmap, root cause. A fragment: moving
+    the threshold or clicking the curve reruns only this part of the page (a fragment's own
+    errors are shown here, as the page's are in :func:`main`)."""
+    try:
+        _entity_view(run, path, entity)
+    except MstadError as error:
+        st.error(str(error))
+
+
+def _entity_view(run, path: str, entity: str) -> None:
     score, labels = run.score(entity), run.labels(entity)
     intervals = run.intervals(entity)
     st.markdown(f"### When — {entity}")
@@ -254,6 +307,10 @@ def page(run, path: str, paths: list[str]) -> None:
         threshold_label(run.thresholds.get(entity, {})),
     )
     event = st.plotly_chart(chart, on_select="rerun", selection_mode="points", key="score_chart")
+    downloads(run, entity, score, threshold)
+    if labels is not None and 0 < labels.sum() < len(labels):
+        with st.expander("ROC and precision–recall of this entity"):
+            st.plotly_chart(curves_figure(labels, score))
 
     series = run.series(entity)
     if series is not None:
@@ -273,8 +330,44 @@ def page(run, path: str, paths: list[str]) -> None:
     heatmap_panel(run, entity, score, clicked_step(event))
     st.markdown("### Which sensors — root cause of a detected event")
     root_cause_panel(run, entity, score, threshold)
-    st.markdown("### Runs side by side")
-    compare_panel(paths, path)
+
+
+def downloads(run, entity: str, score: np.ndarray, threshold: float) -> None:
+    """The detected events and the alarm steps at the current threshold, as CSV."""
+    events = detected_events(score, threshold)
+    explain = run.explain(entity)
+    names = run.sensors(entity)
+    rows = []
+    for start, end in events:
+        top = (
+            rank_sensors(explain, int(start), int(end), names)["sensor"].head(3).tolist()
+            if explain is not None
+            else []
+        )
+        rows.append(
+            {
+                "start": int(start),
+                "end": int(end),
+                "steps": int(end - start + 1),
+                "peak": float(score[start : end + 1].max()),
+                "top_sensors": ";".join(top),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["start", "end", "steps", "peak", "top_sensors"])
+    alarms = np.flatnonzero(score > threshold)
+    left, right = st.columns(2)
+    left.download_button(
+        f"events at this threshold ({len(frame)}) · CSV",
+        frame.to_csv(index=False),
+        file_name=f"{entity}_events.csv",
+        mime="text/csv",
+    )
+    right.download_button(
+        f"alarm steps ({len(alarms)}) · CSV",
+        pd.DataFrame({"t": alarms, "score": score[alarms]}).to_csv(index=False),
+        file_name=f"{entity}_alarms.csv",
+        mime="text/csv",
+    )
 
 
 main()
