@@ -118,3 +118,71 @@ def test_dashboard_in_chromium_shows_score_threshold_heatmap_and_metrics(dashboa
     assert "Traceback" not in text
     assert none.split()[-1] == "0" and int(many.split()[-1]) > 0, (none, many)
     assert shot.stat().st_size > 50_000  # a rendered page, not a blank one
+
+
+def _metric(page, label: str) -> str:
+    return page.locator('[data-testid="stMetric"]').filter(has_text=label).first.inner_text()
+
+
+def _wait_changed(page, label: str, before: str, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = _metric(page, label)
+        if now != before:
+            return now
+        page.wait_for_timeout(250)
+    return _metric(page, label)
+
+
+def _choose(page, box_label: str, option: str) -> None:
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=box_label).first
+    box.click()
+    page.get_by_role("option").filter(has_text=option).first.click()
+
+
+def test_dashboard_interactions_in_chromium(dashboard, mscred_run, zscore_run):
+    """Drag the threshold, click the score curve, switch entity and run: the numbers follow."""
+    args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2600})
+            page.goto(dashboard, wait_until="domcontentloaded")
+            page.get_by_text("Where — heatmap").wait_for(timeout=90_000)
+            page.locator(".js-plotly-plot").first.wait_for(timeout=90_000)
+            page.wait_for_timeout(1500)
+            # drag the slider thumb far to the left: more alarms
+            alarms = _metric(page, "alarm steps")
+            thumb = page.get_by_role("slider").first
+            box = thumb.bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(box["x"] - 600, box["y"] + box["height"] / 2, steps=12)
+            page.mouse.up()
+            dragged = _wait_changed(page, "alarm steps", alarms)
+            # click the score curve: the heatmap's time step follows the click
+            step = page.get_by_label("time step (or click the score curve)")
+            before_step = step.input_value()
+            plot = page.locator(".js-plotly-plot").first.locator(".nsewdrag").first
+            area = plot.bounding_box()
+            for fraction in (0.3, 0.55, 0.8):
+                page.mouse.click(
+                    area["x"] + fraction * area["width"], area["y"] + 0.9 * area["height"]
+                )
+                page.wait_for_timeout(1500)
+                if step.input_value() != before_step:
+                    break
+            clicked_step = step.input_value()
+            # switch to the zscore run, then to its other entity
+            _choose(page, "run", zscore_run.name)
+            page.get_by_text("When — synthetic-").first.wait_for(timeout=90_000)
+            first = page.get_by_text("When — synthetic-").first.inner_text()
+            other = "synthetic-1" if first.endswith("0") else "synthetic-0"
+            _choose(page, "entity", other)
+            page.get_by_text(f"When — {other}").wait_for(timeout=90_000)
+            text = page.inner_text("body")
+        finally:
+            browser.close()
+    assert int(dragged.split()[-1]) > int(alarms.split()[-1]), (alarms, dragged)
+    assert clicked_step != before_step, "clicking the score curve did not move the heatmap step"
+    assert "zscore" in text and f"When — {other}" in text and "Traceback" not in text

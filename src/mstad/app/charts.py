@@ -43,8 +43,16 @@ def score_figure(
     validation``)."""
     t = np.arange(len(score))
     fig = go.Figure()
-    fig.add_trace(
-        go.Scattergl(x=t, y=score, mode="lines", name="score", line={"color": SCORE, "width": 1})
+    fig.add_trace(  # invisible markers: plotly selects (clicks) points, not lines
+        go.Scattergl(
+            x=t,
+            y=score,
+            mode="lines+markers",
+            name="score",
+            line={"color": SCORE, "width": 1},
+            marker={"size": 4, "opacity": 0},
+            selected={"marker": {"opacity": 1, "color": ALARM, "size": 7}},
+        )
     )
     _shade(fig, [(iv["start"], iv["end"]) for iv in intervals], TRUE, "true anomaly")
     if threshold is not None:
@@ -81,6 +89,7 @@ def score_figure(
         yaxis_title="surprise (decades)",
         legend={"orientation": "h", "y": 1.12},
         clickmode="event+select",
+        hovermode="x",  # a click anywhere above a step picks that step
     )
     return fig
 
