@@ -117,13 +117,16 @@ def heatmap_figure(
     )
     vmax = max(float(m.max()) for _, m in matrices) or 1.0
     for ax, (t, matrix) in zip(axes[0], matrices, strict=True):
-        image = ax.imshow(matrix, cmap="magma", vmin=0, vmax=vmax)
+        image = ax.imshow(matrix, cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
         ax.set_title(f"t = {t}", fontsize=10)
         if matrix.shape == (len(names), len(names)) and len(names) <= 40:  # sensor × sensor
             ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
             ax.set_yticks(range(len(names)), names, fontsize=6)
         else:
             ax.set_aspect("auto")
+            if matrix.shape[0] == len(names) and len(names) <= 40:  # sensors × steps
+                ax.set_yticks(range(len(names)), names, fontsize=6)
+                ax.set_xlabel("steps of the window around t", fontsize=8)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
     fig.suptitle(f"{entity}: {kind} at the highest detected events", fontsize=11)
     return fig
