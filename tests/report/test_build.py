@@ -36,6 +36,8 @@ def test_report_of_mscred_draws_residual_heatmaps(mscred_run, tmp_path):
     name = open_run(mscred_run).entity_names[0]
     heatmap = index.parent / f"heatmap_{name}.png"
     assert heatmap.is_file() and heatmap.name in index.read_text()
+    loss = index.parent / f"loss_{name}.png"  # MSCRED's training history, saved with the model
+    assert loss.is_file() and loss.name in index.read_text()
     assert "no heatmap" not in index.read_text()
 
 

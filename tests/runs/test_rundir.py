@@ -231,3 +231,11 @@ def test_permission_denied_is_one_line_before_any_fit(tmp_path, monkeypatch):
 
 def test_unicode_entity_names_are_plain_file_names(tmp_path):
     assert RunFolder(tmp_path).series("Kessel_Ö-1") == tmp_path / "series" / "Kessel_Ö-1.npy"
+
+
+def test_the_run_log_says_what_happened(tmp_path):
+    result = run_experiment(tiny_config(tmp_path))
+    lines = (result.path / "run.log").read_text().splitlines()
+    assert "start: zscore" in lines[0] and "1 entities (0 finished before)" in lines[0]
+    assert "entity mscred-synthetic done (1/1): fit" in lines[1]
+    assert "finished in" in lines[-1] and "concat AUROC" in lines[-1]

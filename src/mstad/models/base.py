@@ -145,6 +145,8 @@ class Detector:
             "n_sensors": self.n_sensors_,
             "calibration": self.calibration_.to_dict(),
         }
+        if getattr(self, "history_", None):  # deep models: loss per training epoch
+            meta["history"] = self.history_
         save_npz(
             path / "state.npz",
             _validation_scores=self.validation_scores_,

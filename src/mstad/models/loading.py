@@ -97,6 +97,9 @@ def load_detector(path: Path | str, expected: str = "detector") -> Detector:
     except (TypeError, ValueError, KeyError) as exc:
         raise _fail(path, f"detector.json: calibration is not valid ({reason(exc)})") from None
     detector.n_sensors_ = n_sensors
+    history = meta.get("history")
+    if isinstance(history, list) and all(isinstance(h, dict) for h in history):
+        detector.history_ = history
     try:
         with np.load(path / "state.npz", allow_pickle=False) as state:
             arrays = dict(state)

@@ -16,12 +16,19 @@ import numpy as np
 import pandas as pd
 
 from mstad.atomic import atomic_path, write_text
-from mstad.evaluation.metrics import PA_WARNING
-from mstad.report.figures import curves_figure, entity_figure, heatmap_figure
+from mstad.evaluation.layout import (
+    AT_THRESHOLD_SHOWN,
+    HEADLINE,
+    PA_WARNING,
+    PROTOCOL_TITLES,
+    PROTOCOLS,
+)
+from mstad.report.figures import curves_figure, entity_figure, heatmap_figure, loss_figure
 from mstad.runs.rundir import EXPLAIN_DIR, REPORT_DIR, SERIES_DIR, RunFolder
 from mstad.runs.view import NO_HEATMAP, RunView, detected_events, open_run, rank_sensors
 
-HEADLINE = ("auroc", "ap", "vus_pr", "vus_roc", "precision", "recall", "f1")
+#: the report's metric columns: the headline (threshold-free), then P / R / F1 at threshold
+COLUMNS = {**HEADLINE, **AT_THRESHOLD_SHOWN}
 
 
 def _safe(name: str) -> str:
@@ -46,17 +53,17 @@ def heatmap_times(score: np.ndarray, threshold: float | None, k: int) -> list[in
 
 def _metrics_table(run: RunView) -> str:
     rows = []
-    for protocol in ("concat", "per_entity_mean"):
+    for protocol in PROTOCOLS:
         values = run.metrics.get(protocol)
         if values:
             cells = "".join(
                 f"<td>{values[k]:.3f}</td>" if values.get(k) is not None else "<td>–</td>"
-                for k in HEADLINE
+                for k in COLUMNS
             )
-            rows.append(f"<tr><th>{protocol}</th>{cells}</tr>")
+            rows.append(f"<tr><th>{PROTOCOL_TITLES[protocol]}</th>{cells}</tr>")
     if not rows:
         return "<p>The run has no labels, so no metrics.</p>"
-    head = "".join(f"<th>{k}</th>" for k in HEADLINE)
+    head = "".join(f"<th>{title}</th>" for title in COLUMNS.values())
     return f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -73,7 +80,12 @@ def _entity_section(run, name, out, top_k, notes) -> str:
         parts.append(f'<img src="{_save(fig, out / f"heatmap_{_safe(name)}.png")}">')
     elif top_k:
         notes.add(NO_HEATMAP.replace("No heatmap", "no heatmaps"))
-    parts.append(_root_cause_tables(run, name))
+    parts.append(_root_cause_tables(run, name, out))
+    detector = run.detector(name)
+    history = getattr(detector, "history_", None) if detector is not None else None
+    if history:
+        fig = loss_figure(history, name)
+        parts.append(f'<img src="{_save(fig, out / f"loss_{_safe(name)}.png")}">')
     return "\n".join(parts)
 
 
@@ -91,9 +103,11 @@ def _ranked_table(table: pd.DataFrame, sections: list[str]) -> str:
     return body.replace('<table border="1" class="dataframe">', '<table class="sortable">', 1)
 
 
-def _root_cause_tables(run: RunView, name: str, events: int = 3, sensors: int = 5) -> str:
-    """Per detected event (strongest first): the top sensors by summed contribution, and the
-    labelled causes of an overlapping true event."""
+def _root_cause_tables(
+    run: RunView, name: str, out: Path, events: int = 3, sensors: int = 5
+) -> str:
+    """Per detected event (strongest first): the top sensors by summed contribution, the
+    labelled causes of an overlapping true event, and a zoom on the event's top sensors."""
     explain, threshold = run.explain(name), run.threshold(name)
     if explain is None or threshold is None:
         return ""
@@ -106,6 +120,14 @@ def _root_cause_tables(run: RunView, name: str, events: int = 3, sensors: int = 
         table = rank_sensors(explain, start, end, names).head(sensors)
         truth = [iv for iv in run.intervals(name) if iv["start"] <= end and iv["end"] >= start]
         causes = sorted({names[c] for iv in truth for c in iv.get("causes", []) if c < len(names)})
+        margin = max(50, end - start)
+        zoom = entity_figure(
+            run,
+            name,
+            [int(i) for i in table["index"].head(3)],
+            (max(0, start - margin), min(len(score), end + 1 + margin)),
+        )
+        image = _save(zoom, out / f"event_{_safe(name)}_{start}.png")
         rows = "".join(
             f"<tr><td>{r.rank}</td><td>{html.escape(r.sensor)}</td><td>{r.share:.2f}</td>"
             f"<td>{'✓' if r.sensor in causes else ''}</td></tr>"
@@ -117,7 +139,7 @@ def _root_cause_tables(run: RunView, name: str, events: int = 3, sensors: int = 
         blocks.append(
             f"<p>Detected event steps {start}–{end} (peak {score[start : end + 1].max():.3g}); "
             f"true causes: {html.escape(truth_text)}</p><table><tr><th>rank</th><th>sensor</th>"
-            f"<th>share</th><th>true cause</th></tr>{rows}</table>"
+            f'<th>share</th><th>true cause</th></tr>{rows}</table><img src="{image}">'
         )
     if not blocks:
         return "<p>No detected event at the validation threshold.</p>"

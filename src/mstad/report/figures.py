@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
 from mstad.runs.view import RunView, detected_events, pick_sensors  # noqa: E402
@@ -57,8 +58,14 @@ def _shade(ax, intervals, color, alpha, label=None) -> None:
         ax.axvspan(start, end + 1, color=color, alpha=alpha, lw=0, label=label if k == 0 else None)
 
 
-def entity_figure(run: RunView, name: str, sensors: list[int] | None = None) -> Figure:
-    """Chosen sensors, then the score with threshold, true intervals and detected events."""
+def entity_figure(
+    run: RunView,
+    name: str,
+    sensors: list[int] | None = None,
+    window: tuple[int, int] | None = None,
+) -> Figure:
+    """Chosen sensors, then the score with threshold, true intervals and detected events;
+    ``window`` (first, last step) zooms to one event."""
     score, threshold = run.score(name), run.threshold(name)
     series, names = run.series(name), run.sensors(name)
     truth = [(iv["start"], iv["end"]) for iv in run.intervals(name)]
@@ -98,6 +105,9 @@ def entity_figure(run: RunView, name: str, sensors: list[int] | None = None) -> 
     ax.set(xlabel="test time step", ylabel="surprise (decades)")
     ax.legend(loc="upper left", fontsize=8, ncol=4)
     ax.grid(alpha=0.3)
+    if window is not None:
+        ax.set_xlim(*window)
+        fig.suptitle(f"{name}: steps {window[0]}–{window[1]}", fontsize=10)
     m = run.entity_metrics(name)
     summary = ", ".join(f"{k.upper()} {m[k]:.3f}" for k in ("auroc", "ap") if m.get(k) is not None)
     fig.suptitle(f"{name} — {summary or 'no labels'}; {len(events)} detected event(s)", fontsize=11)
@@ -129,4 +139,18 @@ def heatmap_figure(
                 ax.set_xlabel("steps of the window around t", fontsize=8)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
     fig.suptitle(f"{entity}: {kind} at the highest detected events", fontsize=11)
+    return fig
+
+
+def loss_figure(history: list[dict], entity: str) -> Figure:
+    """Training and validation loss per epoch of a deep detector (its ``history_``)."""
+    fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
+    epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
+    for key in [k for k in history[0] if k != "epoch"]:
+        values = [h.get(key) for h in history]
+        values = [float("nan") if v is None else float(v) for v in values]
+        ax.plot(epochs, values, marker="o", label=key.replace("_", " "))
+    ax.set(xlabel="epoch", ylabel="loss", title=f"{entity}: training history")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=8)
     return fig

@@ -43,6 +43,7 @@ WARNINGS = "warnings.json"
 CALIBRATION = "calibration.json"
 ENTITIES = "entities.json"
 RUNNING = "running.json"
+LOG = "run.log"
 PARTS_DIR, SERIES_DIR, EXPLAIN_DIR, MODELS_DIR, REPORT_DIR = (
     "parts",
     "series",
@@ -107,6 +108,12 @@ class RunFolder:
     def part_names(self) -> list[str]:
         """Entities with a part marker (not necessarily readable: see ``runner``)."""
         return sorted(p.stem for p in self.parts.glob("*.json")) if self.parts.is_dir() else []
+
+    def log(self, message: str) -> None:
+        """Append a time-stamped line to ``run.log`` (what happened, for a later reader)."""
+        stamp = datetime.now().isoformat(timespec="seconds")
+        with self.file(LOG).open("a", encoding="utf-8") as handle:
+            handle.write(f"{stamp} {message}\n")
 
     # ---- liveness ---------------------------------------------------------------------------
     def check_writable(self) -> None:

@@ -139,10 +139,20 @@ def run_experiment(
             on_entity_done(name)
     model_dir = folder.folder(MODELS_DIR) if config.save_models else None
     folder.mark_running(len(done), len(dataset))
+    folder.log(
+        f"start: {config.model} {config.params or ''} on {dataset.name}, {len(dataset)} entities "
+        f"({len(done)} finished before), mstad {mstad.__version__}, pid {os.getpid()}"
+    )
     try:
-        return _fit_all(config, dataset, folder, todo, len(done), model_dir, on_entity_done)
+        result = _fit_all(config, dataset, folder, todo, len(done), model_dir, on_entity_done)
+    except BaseException as exc:
+        folder.log(f"stopped: {exc.__class__.__name__}: {exc}".splitlines()[0])
+        raise
     finally:
         folder.clear_running()
+    concat = result.metrics.get("concat", {})
+    folder.log(f"finished in {result.timing['wall_s']:.1f} s; concat AUROC {concat.get('auroc')}")
+    return result
 
 
 def _fit_all(config, dataset, folder, todo, resumed, model_dir, on_entity_done) -> RunResult:
@@ -170,6 +180,10 @@ def _fit_all(config, dataset, folder, todo, resumed, model_dir, on_entity_done) 
         save_part(run_dir, result)
         finished += 1
         folder.mark_running(finished, len(dataset))
+        folder.log(
+            f"entity {result.name} done ({finished}/{len(dataset)}): fit {result.fit_s:.1f} s, "
+            f"score {result.score_s:.1f} s, threshold {result.threshold['value']:.4g}"
+        )
         if on_entity_done:
             on_entity_done(result.name)
     wall_s = time.perf_counter() - start
