@@ -16,8 +16,8 @@ _EXPORTS = {
     "entity_metrics": "metrics",
     "point_adjust": "metrics",
     "threshold_metrics": "metrics",
-    "range_auc": "vus",
-    "vus": "vus",
+    "range_auc": "range_metrics",
+    "vus": "range_metrics",
     "PA_WARNING": "layout",
 }
 

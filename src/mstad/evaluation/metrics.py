@@ -6,7 +6,7 @@ vector, the SMAP protocol of seed 002) and **per-entity mean** (Garg et al.). An
 test labels hold one class only has no ranking metric; it is left out of the mean and counted
 in ``n_undefined``.
 
-Threshold-free: AUROC, AP (scikit-learn), VUS-ROC/PR and range-AUC (:mod:`.vus`).
+Threshold-free: AUROC, AP (scikit-learn), VUS-ROC/PR and range-AUC (:mod:`.range_metrics`).
 Oracle (the threshold is chosen on the test labels — for comparison with papers, never for
 deployment): ``best_f1`` (point-wise), ``best_composite_f1`` (point precision × event recall,
 Garg et al.), ``best_pa_f1`` (point-adjusted, inflated: see ``PA_WARNING``).
@@ -29,8 +29,8 @@ from mstad.evaluation.layout import (  # noqa: F401 - re-exported: the metrics' 
     PA_WARNING,
     THRESHOLD_FREE,
 )
+from mstad.evaluation.range_metrics import range_auc, vus
 from mstad.evaluation.ranks import RankedScores
-from mstad.evaluation.vus import range_auc, vus
 
 
 def _f1(precision, recall):
