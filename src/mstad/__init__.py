@@ -8,9 +8,13 @@ from importlib.metadata import PackageNotFoundError, version
 
 from mstad.errors import ConfigError, DataError, MstadError
 
+#: the detector of ``mstad run`` and ``mstad demo`` without ``--model`` (light: the CLI's
+#: option defaults read it before anything heavy is imported)
+DEFAULT_MODEL = "best"
+
 try:
     __version__ = version("mstad")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-__all__ = ["ConfigError", "DataError", "MstadError", "__version__"]
+__all__ = ["DEFAULT_MODEL", "ConfigError", "DataError", "MstadError", "__version__"]

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from mstad import DEFAULT_MODEL
 from mstad.errors import MstadError
 from mstad.evaluation.layout import (
     AT_THRESHOLD_SHOWN,
@@ -27,8 +28,6 @@ from mstad.evaluation.layout import (
     PROTOCOLS,
 )
 
-#: the detector of ``mstad run`` and ``mstad demo`` without ``--model`` (``config.DEFAULT_MODEL``)
-DEFAULT_MODEL = "best"
 #: the demo's data: the MSCRED synthetic generator at half its paper length (≤ 60 s on 2 cores)
 DEMO_DATA = {"n_steps": 10_000, "train_end": 5_000}
 

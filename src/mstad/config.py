@@ -11,10 +11,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mstad import DEFAULT_MODEL
 from mstad.errors import ConfigError
 from mstad.params import SEED_MAX
-
-DEFAULT_MODEL = "best"  # the CLI repeats it (cli.DEFAULT_MODEL) to start without pydantic
 
 
 class ThresholdConfig(BaseModel):

@@ -73,9 +73,8 @@ def spec(
     }
 
 
-def seed_spec() -> dict[str, Any]:
-    """The range of every ``seed`` parameter."""
-    return spec(ge=0, le=SEED_MAX)
+#: the range of every ``seed`` parameter
+SEED_SPEC = spec(ge=0, le=SEED_MAX)
 
 
 def _strict(annotation: Any, item: dict[str, Any] | None = None) -> Any:
@@ -171,14 +170,6 @@ def _freeze(specs: dict[str, dict[str, Any]]) -> tuple:
     return tuple(sorted((k, tuple(sorted(v.items()))) for k, v in specs.items()))
 
 
-def validate_params(
-    cls: type, init: Callable, values: dict[str, Any], kind: str = "model"
-) -> dict[str, Any]:
-    """``values`` checked against ``init``'s signature and ``cls.param_specs``."""
-    name = getattr(cls, "name", cls.__name__)
-    return validate_call(init, values, f"{kind} {name}", getattr(cls, "param_specs", {}))
-
-
 def validate_call(
     func: Callable | tuple[Callable, ...],
     values: dict[str, Any],
@@ -213,23 +204,24 @@ def validate_call(
 
 
 def checked_init(cls: type, kind: str = "model") -> None:
-    """Wrap ``cls.__init__`` (when ``cls`` defines one) with :func:`validate_params`; a
-    cross-field ``ValueError`` raised by the ``__init__`` itself becomes a :class:`ConfigError`
-    naming the model too."""
+    """Wrap ``cls.__init__`` (when ``cls`` defines one) with :func:`validate_call` against its
+    signature and ``cls.param_specs``; a cross-field ``ValueError`` raised by the ``__init__``
+    itself becomes a :class:`ConfigError` naming the model too."""
     init = cls.__dict__.get("__init__")
     if init is None or getattr(init, "_checked", False):
         return
+    names = list(inspect.signature(init).parameters)[1:]
+    owner = f"{kind} {getattr(cls, 'name', cls.__name__)}"
 
     @functools.wraps(init)
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        names = list(inspect.signature(init).parameters)[1:]
         if len(args) > len(names):
-            raise ConfigError(f"{kind} {cls.name}: takes at most {len(names)} parameters")
+            raise ConfigError(f"{owner}: takes at most {len(names)} parameters")
         values = {**dict(zip(names, args, strict=False)), **kwargs}
         try:
-            init(self, **validate_params(cls, init, values, kind))
+            init(self, **validate_call(init, values, owner, getattr(cls, "param_specs", {})))
         except ValueError as exc:
-            raise ConfigError(f"{kind} {cls.name}: {exc}") from None
+            raise ConfigError(f"{owner}: {exc}") from None
 
     __init__._checked = True  # type: ignore[attr-defined]
     cls.__init__ = __init__  # type: ignore[method-assign]

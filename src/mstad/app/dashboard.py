@@ -146,10 +146,8 @@ def clicked_step(event) -> int | None:
 
 
 def heatmap_panel(run, entity: str, score: np.ndarray, clicked: int | None) -> None:
-    if run.explain(entity) is None and (
-        load_detector(str(run.path), entity) is None
-        or not load_detector(str(run.path), entity).heatmap_kind
-    ):
+    detector = load_detector(str(run.path), entity)
+    if run.explain(entity) is None and not getattr(detector, "heatmap_kind", None):
         st.info(NO_HEATMAP + ".")
         return
     key = f"heat_t::{run.path}::{entity}"

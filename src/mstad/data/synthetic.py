@@ -29,7 +29,7 @@ import numpy as np
 from mstad.data.entity import Dataset, Entity, Interval
 from mstad.data.labels import intervals_to_labels
 from mstad.errors import DataError
-from mstad.params import seed_spec, spec
+from mstad.params import SEED_SPEC, spec
 
 #: The authors' ``test_anomaly.csv``: (end, cause1, cause2, cause3); durations cycle 10/30/90.
 PAPER_ANOMALIES = (
@@ -84,7 +84,7 @@ SYNTHETIC_SPECS = {
     "noise": spec(ge=0),
     "n_anomalies": spec(ge=0),
     "amplitude": spec(ge=0),
-    "seed": seed_spec(),
+    "seed": SEED_SPEC,
 }
 
 

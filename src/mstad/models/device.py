@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from mstad.params import seed_spec, spec
+from mstad.params import SEED_SPEC, spec
 
 #: what a ``device`` parameter accepts
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:\d+)?)$"
@@ -18,7 +18,7 @@ TRAINING_SPECS = {
     "lr": spec(gt=0),
     "patience": spec(ge=0),
     "device": spec(pattern=DEVICE_PATTERN),
-    "seed": seed_spec(),
+    "seed": SEED_SPEC,
 }
 
 

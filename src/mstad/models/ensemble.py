@@ -44,7 +44,7 @@ from mstad.features.columns import INPUTS, input_columns
 from mstad.models.base import Detector
 from mstad.models.calibration import SURPRISE_FLOOR
 from mstad.models.registry import detector_class, make_detector, register
-from mstad.params import seed_spec, spec
+from mstad.params import SEED_SPEC, spec
 
 #: injected anomalies per 1,000 validation steps (at least :data:`MIN_INJECTED`)
 INJECTED_PER_1000 = 4.0
@@ -80,7 +80,7 @@ class EnsembleDetector(Detector):
         "selection": spec(choices=("close", "weighted")),
         "margin": spec(ge=0, le=0.5),
         "copies": spec(ge=1),
-        "seed": seed_spec(),
+        "seed": SEED_SPEC,
     }
 
     state_shapes = {"columns": ("C",), "weights": ("M",), "member_auroc": ("M",)}

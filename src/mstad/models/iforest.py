@@ -13,14 +13,14 @@ from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_starts, windows_to_steps
 from mstad.models.base import Detector
 from mstad.models.registry import register
-from mstad.params import seed_spec, spec
+from mstad.params import SEED_SPEC, spec
 
 
 @register
 class IForestDetector(Detector):
     name = "iforest"
 
-    param_specs = {"n_estimators": spec(ge=1), "window": spec(ge=1), "seed": seed_spec()}
+    param_specs = {"n_estimators": spec(ge=1), "window": spec(ge=1), "seed": SEED_SPEC}
     state_shapes = {"train_scaled": (None, "D"), "scaler_mean": ("D",), "scaler_std": ("D",)}
 
     def __init__(self, n_estimators: int = 100, window: int = 1, seed: int = 0):

@@ -72,6 +72,7 @@ class RunView:
     metrics: dict[str, Any]
     thresholds: dict[str, dict[str, Any]]
     entities_info: dict[str, Any] = field(default_factory=dict)
+    _arrays: dict[Path, np.ndarray | None] = field(default_factory=dict, repr=False)
 
     @property
     def label(self) -> str:
@@ -117,7 +118,14 @@ class RunView:
         return [{"start": int(s), "end": int(e), "causes": []} for s, e in segments(labels)]
 
     def _array(self, path: Path, name: str, columns: int | None) -> np.ndarray | None:
-        """A stored ``[T, D]`` array of entity ``name``, checked against its scores."""
+        """A stored ``[T, D]`` array of entity ``name``, checked against its scores; read once
+        (the dashboard keeps its views, so a rerun reads nothing)."""
+        if path in self._arrays:
+            return self._arrays[path]
+        self._arrays[path] = self._read_array(path, name, columns)
+        return self._arrays[path]
+
+    def _read_array(self, path: Path, name: str, columns: int | None) -> np.ndarray | None:
         if not path.is_file():
             return None
         try:
@@ -132,6 +140,7 @@ class RunView:
             )
         if columns is not None and array.shape[1] != columns:
             raise RunError(f"{path}: {array.shape[1]} columns for {columns} sensors; re-run")
+        array.flags.writeable = False  # shared by every caller of the view
         return array
 
     def series(self, name: str) -> np.ndarray | None:
