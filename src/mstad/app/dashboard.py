@@ -23,11 +23,11 @@ from mstad.runs.rundir import RunFolder
 from mstad.runs.view import (
     NO_HEATMAP,
     RunError,
-    detected_events,
     find_runs,
     open_run,
     pick_sensors,
     rank_sensors,
+    strongest_events,
 )
 
 
@@ -164,31 +164,27 @@ def heatmap_panel(run, entity: str, score: np.ndarray, clicked: int | None) -> N
 
 
 def root_cause_panel(run, entity: str, score: np.ndarray, threshold: float) -> None:
-    events = detected_events(score, threshold)
-    if not len(events):
+    events = strongest_events(score, threshold)
+    if not events:
         st.info("No detected event at this threshold.")
         return
     explain = run.explain(entity)
     if explain is None:
         st.info("No root-cause ranking: run with --explain (detectors that explain per sensor).")
         return
-    peaks = [float(score[s : e + 1].max()) for s, e in events]
-    labels = [
-        f"steps {s}–{e} ({e - s + 1} steps, peak {p:.4g})"
-        for (s, e), p in zip(events, peaks, strict=True)
-    ]
-    chosen = st.selectbox(
+    event = st.selectbox(
         "detected event (strongest first)",
-        [int(i) for i in np.argsort(np.negative(peaks), kind="stable")],
-        format_func=lambda i: labels[i],
+        events,
+        format_func=lambda e: (
+            f"steps {e.start}–{e.end} ({e.end - e.start + 1} steps, peak {e.peak:.4g})"
+        ),
         key=f"event::{run.path}::{entity}",
     )
-    start, end = (int(v) for v in events[chosen])
-    table = rank_sensors(explain, start, end, run.sensors(entity)).head(10)
-    truth = [iv for iv in run.intervals(entity) if iv["start"] <= end and iv["end"] >= start]
-    causes = sorted({c for iv in truth for c in iv.get("causes", [])})
+    start, end = event.start, event.end
+    names = run.sensors(entity)
+    table = rank_sensors(explain, start, end, names).head(10)
+    causes = run.true_causes(entity, start, end)
     if causes:
-        names = run.sensors(entity)
         st.caption(
             "true root causes of the overlapping labelled event: "
             + ", ".join(names[c] if c < len(names) else str(c) for c in causes)
@@ -196,11 +192,8 @@ def root_cause_panel(run, entity: str, score: np.ndarray, threshold: float) -> N
     st.dataframe(table, hide_index=True)
     series = run.series(entity)
     if series is not None:  # zoom to the event: its top sensors around it
-        margin = max(50, end - start)
-        fig = sensors_figure(
-            series, table["index"].head(3).tolist(), run.sensors(entity), run.intervals(entity)
-        )
-        fig.update_xaxes(range=[max(0, start - margin), min(len(series), end + 1 + margin)])
+        fig = sensors_figure(series, table["index"].head(3).tolist(), names, run.intervals(entity))
+        fig.update_xaxes(range=list(event.window(len(series))))
         fig.update_layout(title=f"event steps {start}–{end}: its top sensors")
         st.plotly_chart(fig, key=f"zoom::{run.path}::{entity}")
 
@@ -332,22 +325,21 @@ def _entity_view(run, path: str, entity: str) -> None:
 
 def downloads(run, entity: str, score: np.ndarray, threshold: float) -> None:
     """The detected events and the alarm steps at the current threshold, as CSV."""
-    events = detected_events(score, threshold)
     explain = run.explain(entity)
     names = run.sensors(entity)
     rows = []
-    for start, end in events:
+    for event in sorted(strongest_events(score, threshold), key=lambda e: e.start):
         top = (
-            rank_sensors(explain, int(start), int(end), names)["sensor"].head(3).tolist()
+            rank_sensors(explain, event.start, event.end, names)["sensor"].head(3).tolist()
             if explain is not None
             else []
         )
         rows.append(
             {
-                "start": int(start),
-                "end": int(end),
-                "steps": int(end - start + 1),
-                "peak": float(score[start : end + 1].max()),
+                "start": event.start,
+                "end": event.end,
+                "steps": event.end - event.start + 1,
+                "peak": event.peak,
                 "top_sensors": ";".join(top),
             }
         )

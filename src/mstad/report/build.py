@@ -25,7 +25,7 @@ from mstad.evaluation.layout import (
 )
 from mstad.report.figures import curves_figure, entity_figure, heatmap_figure, loss_figure
 from mstad.runs.rundir import EXPLAIN_DIR, REPORT_DIR, SERIES_DIR, RunFolder
-from mstad.runs.view import NO_HEATMAP, RunView, detected_events, open_run, rank_sensors
+from mstad.runs.view import NO_HEATMAP, RunView, open_run, rank_sensors, strongest_events
 
 #: the report's metric columns: the headline (threshold-free), then P / R / F1 at threshold
 COLUMNS = {**HEADLINE, **AT_THRESHOLD_SHOWN}
@@ -44,10 +44,9 @@ def _save(fig, path: Path) -> str:
 
 def heatmap_times(score: np.ndarray, threshold: float | None, k: int) -> list[int]:
     """Peak step of the ``k`` highest detected events (or of the k highest scores if none)."""
-    events = detected_events(score, threshold) if threshold is not None else np.empty((0, 2))
-    if len(events):
-        peaks = [int(s + np.argmax(score[s : e + 1])) for s, e in events]
-        return sorted(peaks, key=lambda t: -score[t])[:k]
+    events = strongest_events(score, threshold) if threshold is not None else []
+    if events:
+        return [e.peak_step for e in events[:k]]
     return [int(t) for t in np.argsort(-score)[:k]]
 
 
@@ -112,21 +111,14 @@ def _root_cause_tables(
     if explain is None or threshold is None:
         return ""
     score, names = run.score(name), run.sensors(name)
-    found = detected_events(score, threshold)
-    order = sorted(range(len(found)), key=lambda i: -score[found[i][0] : found[i][1] + 1].max())
     blocks = []
-    for i in order[:events]:
-        start, end = (int(v) for v in found[i])
+    for event in strongest_events(score, threshold)[:events]:
+        start, end = event.start, event.end
         table = rank_sensors(explain, start, end, names).head(sensors)
-        truth = [iv for iv in run.intervals(name) if iv["start"] <= end and iv["end"] >= start]
-        causes = sorted({names[c] for iv in truth for c in iv.get("causes", []) if c < len(names)})
-        margin = max(50, end - start)
-        zoom = entity_figure(
-            run,
-            name,
-            [int(i) for i in table["index"].head(3)],
-            (max(0, start - margin), min(len(score), end + 1 + margin)),
-        )
+        truth = run.true_causes(name, start, end)
+        causes = [names[c] for c in truth or [] if c < len(names)]
+        top = [int(i) for i in table["index"].head(3)]
+        zoom = entity_figure(run, name, top, event.window(len(score)))
         image = _save(zoom, out / f"event_{_safe(name)}_{start}.png")
         rows = "".join(
             f"<tr><td>{r.rank}</td><td>{html.escape(r.sensor)}</td><td>{r.share:.2f}</td>"
@@ -134,10 +126,12 @@ def _root_cause_tables(
             for r in table.itertuples()
         )
         truth_text = (
-            ", ".join(causes) if causes else ("none labelled" if truth else "no true event")
+            ", ".join(causes)
+            if causes
+            else ("none labelled" if truth is not None else "no true event")
         )
         blocks.append(
-            f"<p>Detected event steps {start}–{end} (peak {score[start : end + 1].max():.3g}); "
+            f"<p>Detected event steps {start}–{end} (peak {event.peak:.3g}); "
             f"true causes: {html.escape(truth_text)}</p><table><tr><th>rank</th><th>sensor</th>"
             f'<th>share</th><th>true cause</th></tr>{rows}</table><img src="{image}">'
         )

@@ -185,6 +185,14 @@ class RunView:
         kind = f"per-sensor contribution, steps {lo}–{hi - 1}"
         return HeatMap(explain[lo:hi].T, kind, lo)
 
+    def true_causes(self, name: str, start: int, end: int) -> list[int] | None:
+        """Root-cause sensors of the labelled events overlapping ``start``..``end`` (sorted);
+        None when no labelled event overlaps."""
+        truth = [iv for iv in self.intervals(name) if iv["start"] <= end and iv["end"] >= start]
+        if not truth:
+            return None
+        return sorted({c for iv in truth for c in iv.get("causes", [])})
+
     def entity_metrics(self, name: str) -> dict[str, Any]:
         return self.metrics.get("entities", {}).get(name, {})
 
@@ -219,6 +227,30 @@ class RunView:
 def detected_events(score: np.ndarray, threshold: float) -> np.ndarray:
     """``[n, 2]`` inclusive (start, end) of each run of ``score > threshold``."""
     return segments(np.asarray(score) > threshold)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A detected event: inclusive ``start``..``end`` and the step and value of its peak."""
+
+    start: int
+    end: int
+    peak_step: int
+    peak: float
+
+    def window(self, length: int, margin: int = 50) -> tuple[int, int]:
+        """Steps to show around the event: ``margin`` (or the event's length) either side."""
+        pad = max(margin, self.end - self.start)
+        return max(0, self.start - pad), min(length, self.end + 1 + pad)
+
+
+def strongest_events(score: np.ndarray, threshold: float) -> list[Event]:
+    """Detected events, strongest peak first (ties: the earlier first)."""
+    events = []
+    for start, end in detected_events(score, threshold):
+        peak_step = int(start + np.argmax(score[start : end + 1]))
+        events.append(Event(int(start), int(end), peak_step, float(score[peak_step])))
+    return sorted(events, key=lambda e: -e.peak)
 
 
 def rank_sensors(explain: np.ndarray, start: int, end: int, sensors: list[str]) -> pd.DataFrame:
