@@ -246,7 +246,15 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
-        raise MstadError(f"{path}: not readable JSON ({reason(exc)}); re-run") from None
+        raise MstadError(f"{path}: corrupt or unreadable JSON ({reason(exc)}); re-run") from None
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file (an empty one is ``None``); unreadable or corrupt is a :class:`MstadError`."""
+    try:
+        return yaml.safe_load(Path(path).read_text())
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise MstadError(f"{path}: corrupt or unreadable YAML ({reason(exc)}); re-run") from None
 
 
 def write_scores(path: Path, frame: pd.DataFrame) -> None:

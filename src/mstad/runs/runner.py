@@ -17,19 +17,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 import mstad
 from mstad.config import RunConfig, build_config
 from mstad.data import Dataset, Entity, load_dataset
-from mstad.errors import MstadError, reason
+from mstad.errors import MstadError
 from mstad.evaluation.thresholds import make_thresholder
 from mstad.models import make_detector
 from mstad.models.registry import seeded
 from mstad.progress import report
 from mstad.runs.executors import map_unordered, resolve_jobs
 from mstad.runs.finalize import EntityResult, finalize_run, load_part, save_part
-from mstad.runs.rundir import CONFIG, MODELS_DIR, RunFolder, git_commit, new_run_dir, write_yaml
+from mstad.runs.rundir import (
+    CONFIG,
+    MODELS_DIR,
+    RunFolder,
+    git_commit,
+    new_run_dir,
+    read_yaml,
+    write_yaml,
+)
 from mstad.runs.seeding import seed_everything
 
 
@@ -197,10 +203,7 @@ def read_run_config(run_dir: Path) -> RunConfig:
     path = RunFolder(run_dir).file(CONFIG)
     if not path.is_file():
         raise MstadError(f"{run_dir}: no {CONFIG}; point at a folder written by `mstad run`")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
-        raise MstadError(f"{path}: not readable YAML ({reason(exc)})") from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise MstadError(f"{path}: expected a mapping of run settings, got {type(data).__name__}")
     for key in ("mstad_version", "git_commit"):

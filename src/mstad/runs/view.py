@@ -8,7 +8,6 @@ running, half-written, a corrupt or tampered file, from an older mstad without
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from mstad.errors import MstadError, reason
 from mstad.evaluation.labels import segments
@@ -28,7 +26,9 @@ from mstad.runs.rundir import (
     SCORES,
     THRESHOLDS,
     RunFolder,
+    read_json,
     read_scores,
+    read_yaml,
 )
 
 SCORE_COLUMNS = ("entity", "t", "score", "label")
@@ -281,10 +281,9 @@ def pick_sensors(run: RunView, name: str, k: int = 3) -> list[int]:
 def _read(path: Path, kind: type, what: str) -> Any:
     """A JSON or YAML run file that must hold ``kind`` (dict or list)."""
     try:
-        text = path.read_text()
-        data = yaml.safe_load(text) if path.suffix == ".yaml" else json.loads(text)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise RunError(f"{path}: corrupt ({reason(exc)}); re-run") from None
+        data = read_yaml(path) if path.suffix == ".yaml" else read_json(path)
+    except MstadError as exc:
+        raise RunError(str(exc)) from None
     if path.suffix == ".yaml" and data is None:
         data = kind()
     if not isinstance(data, kind):
