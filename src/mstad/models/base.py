@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from mstad.data.checks import MIN_STEPS, check_series
 from mstad.errors import DataError, MstadError
 from mstad.models.calibration import Calibration
 from mstad.params import checked_init
+
+if TYPE_CHECKING:
+    from mstad.models.streaming import StreamContext, Streamer
 
 #: Fraction of the training split held out as validation (the paper's 8,000 / 2,000 split).
 VALIDATION_FRACTION = 0.2
@@ -123,6 +126,25 @@ class Detector:
 
     def _heatmap(self, series: np.ndarray, t: int) -> np.ndarray:
         raise NotImplementedError
+
+    # ---- streaming (mstad.models.streaming) ---------------------------------------------------
+    def stream_context(self) -> StreamContext | None:
+        """The rows a step's score reads, when that is a fixed number; None otherwise."""
+        return None
+
+    def stream_refusal(self) -> str:
+        """Why :meth:`stream_context` is None, and what to do instead."""
+        return "its score of a step depends on the whole series; score batches with `mstad score`"
+
+    def streamer(self, max_past_windows: int | None = None) -> Streamer:
+        """The object that turns arriving rows into final raw scores (see
+        :class:`mstad.models.streaming.Monitor`)."""
+        from mstad.models.streaming import ContextStreamer
+
+        context = self.stream_context()
+        if context is None:
+            raise MstadError(f"detector {self.name!r} cannot be streamed: {self.stream_refusal()}")
+        return ContextStreamer(self, context)
 
     def _check_input(self, series: np.ndarray) -> np.ndarray:
         if not hasattr(self, "calibration_"):

@@ -51,11 +51,15 @@ from mstad.progress import report
 
 #: smallest per-sensor calibration spread: 0.1 training standard deviations (RMS per step)
 GROUP_FLOOR = 0.1
-_BLOCK = 2048  # query windows per distance block (bounds memory at block × reference floats)
+_BLOCK = 1024  # query windows per distance block (bounds memory at block × reference floats)
 
 
 def _flat(windows: np.ndarray) -> torch.Tensor:
-    flat = np.ascontiguousarray(windows, dtype=np.float32).reshape(len(windows), -1)
+    """Windows as rows of a float64 tensor. Distances are computed in float64: torch's
+    ``cdist`` takes ``|q|² + |r|² − 2 q·r`` by matrix products, whose float32 rounding (up to
+    3e-4 of a distance on a random walk) would depend on how queries are grouped — and a
+    stream scoring one window at a time must get the batch's distances (:mod:`.discord_stream`)."""
+    flat = np.ascontiguousarray(windows, dtype=np.float64).reshape(len(windows), -1)
     return torch.from_numpy(np.require(flat, requirements="W"))  # torch wants writable memory
 
 
@@ -242,6 +246,11 @@ class DiscordDetector(Detector):
 
     def _raw_score(self, series: np.ndarray) -> np.ndarray:
         return self._combine(self._group_scores(series))
+
+    def streamer(self, max_past_windows: int | None = None):
+        from mstad.models.discord_stream import DiscordStreamer
+
+        return DiscordStreamer(self, max_past_windows)
 
     def _explain(self, series: np.ndarray) -> np.ndarray:
         scores = self._calibrated_groups(self._group_scores(series))

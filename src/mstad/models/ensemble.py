@@ -205,6 +205,11 @@ class EnsembleDetector(Detector):
             ]
         )
 
+    def streamer(self, max_past_windows: int | None = None):
+        from mstad.models.streaming import EnsembleStreamer
+
+        return EnsembleStreamer(self, max_past_windows)
+
     def _explain(self, series: np.ndarray) -> np.ndarray:
         """Members' per-sensor contributions, each step's shares scaled to the member's
         calibrated score there, then weighed like the scores."""

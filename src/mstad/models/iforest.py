@@ -13,6 +13,7 @@ from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_starts, windows_to_steps
 from mstad.models.base import Detector
 from mstad.models.registry import register
+from mstad.models.streaming import StreamContext
 from mstad.params import SEED_SPEC, spec
 
 
@@ -31,6 +32,10 @@ class IForestDetector(Detector):
     @property
     def min_steps(self) -> int:
         return max(self.window, 10)
+
+    def stream_context(self) -> StreamContext:
+        # a step averages the windows that cover it: window - 1 rows either side
+        return StreamContext(self.window - 1, self.window - 1)
 
     def _features(self, scaled: np.ndarray) -> np.ndarray:
         windows = sliding_windows(scaled, self.window)

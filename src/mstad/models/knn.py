@@ -15,6 +15,7 @@ from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_starts, windows_to_steps
 from mstad.models.base import Detector
 from mstad.models.registry import register
+from mstad.models.streaming import StreamContext
 from mstad.params import spec
 
 
@@ -43,6 +44,10 @@ class KNNDetector(Detector):
     @property
     def min_steps(self) -> int:
         return max(self.window, 10)
+
+    def stream_context(self) -> StreamContext:
+        # a step averages the windows that cover it: window - 1 rows either side
+        return StreamContext(self.window - 1, self.window - 1)
 
     def _fit(self, train: np.ndarray) -> None:
         self.scaler_ = Standardizer().fit(train)

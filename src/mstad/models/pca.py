@@ -8,6 +8,7 @@ from sklearn.decomposition import PCA
 from mstad.features.scaling import Standardizer
 from mstad.models.base import Detector
 from mstad.models.registry import register
+from mstad.models.streaming import StreamContext
 from mstad.params import spec
 
 
@@ -37,6 +38,9 @@ class PCADetector(Detector):
                 f"got {n_components}"
             )
         self.n_components = int(n_components) if n_components >= 1 else n_components
+
+    def stream_context(self) -> StreamContext:
+        return StreamContext(0, 0)  # each step on its own
 
     def _fit(self, train: np.ndarray) -> None:
         self.scaler_ = Standardizer().fit(train)

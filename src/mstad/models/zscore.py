@@ -11,6 +11,7 @@ import numpy as np
 
 from mstad.models.base import Detector
 from mstad.models.registry import register
+from mstad.models.streaming import StreamContext
 from mstad.params import spec
 
 
@@ -24,6 +25,9 @@ class ZScore(Detector):
     def __init__(self, mode: str = "z", min_std: float = 1e-3):
         self.mode = mode
         self.min_std = min_std
+
+    def stream_context(self) -> StreamContext:
+        return StreamContext(0, 0)  # each step on its own
 
     def _fit(self, train: np.ndarray) -> None:
         x = train.astype(np.float64)

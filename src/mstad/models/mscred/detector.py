@@ -269,6 +269,12 @@ class MSCRED(Detector):
             broken = broken & np.triu(np.ones(broken.shape[1:], dtype=bool))
         return broken.sum(axis=(1, 2)).astype(np.float64)
 
+    def stream_refusal(self) -> str:
+        return (
+            "its samples are aligned to the end of the series (one per gap steps), so a step's "
+            "score depends on where the series ends; score batches with `mstad score`"
+        )
+
     def _raw_score(self, series: np.ndarray) -> np.ndarray:
         residual, ends = self._residual(series)
         return samples_to_steps(self._sample_scores(residual), ends, self.gap, len(series))

@@ -53,6 +53,7 @@ from mstad.models.msflow.extractor import ConvPyramid1d
 from mstad.models.msflow.flows import MultiScaleFlow, nll_per_dim, position_scores, scale_maps
 from mstad.models.msflow.image_features import ImageFeatures
 from mstad.models.registry import register
+from mstad.models.streaming import StreamContext
 from mstad.params import spec
 from mstad.progress import report
 
@@ -341,6 +342,22 @@ class MSFlow(Detector):
             steps = self._window_maps(self.flow_, windows).cpu().numpy()
         scores = window_maps_to_steps(steps, starts, len(series))
         return remove_baseline(scores, self.baseline)
+
+    def stream_context(self) -> StreamContext | None:
+        if self.reference != "train" or self.window == 0 or self.baseline != "none":
+            return None
+        # windows at stride from the series start; the extra last window ends at the series end
+        return StreamContext(self.window - 1, self.window, align=self.stride)
+
+    def stream_refusal(self) -> str:
+        if self.window == 0:
+            return "window=0 scores each series whole; score batches with `mstad score`"
+        if self.baseline != "none":
+            return "baseline='past_median' reads every earlier score; stream with baseline='none'"
+        return (
+            "reference='train+past' fine-tunes on every earlier window of the series (unbounded "
+            "memory); fit with -p reference=train to stream, or score batches with `mstad score`"
+        )
 
     @property
     def heatmap_kind(self) -> str:
