@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mstad.evaluation.thresholds import make_thresholder
+from mstad.models.thresholds import make_thresholder
 from mstad.models import available_detectors, make_detector
 from mstad.models.calibration import CAP, KNEE, Calibration, bounded, unbounded
 from tests.models.test_contract import FAST

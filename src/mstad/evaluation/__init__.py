@@ -1,4 +1,4 @@
-"""Stage 4: metrics (threshold-free first), thresholds fitted without test labels, label
+"""Stage 4: metrics (threshold-free first), label
 utilities and root-cause scores.
 
 Names are imported on first use (PEP 562), so that light modules such as

@@ -7,6 +7,9 @@
   bounded surprise of :mod:`mstad.models.calibration` (``-log10`` of the validation tail
   probability, in ``[0, 10)``), comparable across detectors, entities and data sets.
 * ``explain(series) -> [T, D]``: per-sensor contributions, where the model can say.
+* ``predict(series) -> [T]``: 0/1 at a threshold fitted on the validation scores
+  (``fit_threshold``), scikit-learn / PyOD style.
+* ``streamer()``: the object behind :class:`mstad.models.streaming.Monitor`.
 * ``save(dir)`` / ``load(dir)``: JSON parameters + arrays (``.npz``, no pickle).
 
 Subclasses implement ``_fit``, ``_raw_score`` and ``_state``/``_set_state`` (and ``_explain``).
@@ -29,6 +32,7 @@ from mstad.params import checked_init
 
 if TYPE_CHECKING:
     from mstad.models.streaming import StreamContext, Streamer
+    from mstad.models.thresholds import FittedThreshold
 
 #: Fraction of the training split held out as validation (the paper's 8,000 / 2,000 split).
 VALIDATION_FRACTION = 0.2
@@ -98,12 +102,34 @@ class Detector:
         self.calibration_ = Calibration.fit(calibration_scores, fitted_on, self.score_floor)
         #: calibrated scores of the held-out normal data: what thresholds are fitted on
         self.validation_scores_ = self.calibration_.apply(calibration_scores)
+        self.threshold_ = None  # fitted on demand (fit_threshold, predict)
         return self
 
     def score(self, series: np.ndarray) -> np.ndarray:
         """Calibrated anomaly score per time step, float64 ``[T]``."""
         series = self._check_input(series)
         return self.calibration_.apply(self._raw_score(series))
+
+    def fit_threshold(self, method: str = "pot", **params: Any) -> FittedThreshold:
+        """Fit an alarm threshold on the calibrated validation scores — normal data only
+        (:mod:`mstad.models.thresholds`; ``pot`` at risk 10⁻³ by default); kept as
+        ``threshold_`` for :meth:`predict`."""
+        from mstad.models.thresholds import make_thresholder
+
+        if not hasattr(self, "calibration_"):
+            raise MstadError(f"detector {self.name!r} is not fitted; call fit(train) first")
+        thresholder = make_thresholder(method, **params)
+        self.threshold_ = thresholder.fit_report(
+            self.validation_scores_, self.calibration_.fitted_on
+        )
+        return self.threshold_
+
+    def predict(self, series: np.ndarray) -> np.ndarray:
+        """1 where the score is above the fitted threshold, else 0 (int8 ``[T]``); the default
+        threshold (:meth:`fit_threshold`) is fitted on first use."""
+        if getattr(self, "threshold_", None) is None:
+            self.fit_threshold()
+        return (self.score(series) > self.threshold_.value).astype(np.int8)
 
     def raw_score(self, series: np.ndarray) -> np.ndarray:
         """Uncalibrated score per time step (the model's own units)."""

@@ -21,9 +21,9 @@ import mstad
 from mstad.config import RunConfig, build_config
 from mstad.data import Dataset, Entity, load_dataset
 from mstad.errors import MstadError
-from mstad.evaluation.thresholds import make_thresholder
 from mstad.models import make_detector
 from mstad.models.registry import seeded
+from mstad.models.thresholds import make_thresholder
 from mstad.progress import report
 from mstad.runs.executors import map_unordered, resolve_jobs
 from mstad.runs.finalize import EntityResult, finalize_run, load_part, save_part
@@ -53,6 +53,28 @@ def check_config(config: RunConfig) -> None:
     make_thresholder(config.threshold.method, **config.threshold.params)
 
 
+def fit_detector(
+    train,
+    model: str,
+    params: dict[str, Any],
+    seed: int,
+    threshold: dict[str, Any],
+    threads: int | None = None,
+):
+    """The one fitting step of ``mstad run`` and ``mstad fit``: a seeded detector fitted on
+    ``train`` and its threshold fitted on validation scores. Returns (detector, fitted
+    threshold, seconds). ``threads`` caps torch's intra-op threads (one per core per worker)."""
+    detector = make_detector(model, **seeded(model, params, seed))
+    if threads is not None and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    seed_everything(seed)
+    start = time.perf_counter()
+    detector.fit(train)
+    fit_s = time.perf_counter() - start
+    fitted = detector.fit_threshold(threshold["method"], **threshold.get("params", {}))
+    return detector, fitted, fit_s
+
+
 def fit_score_entity(
     entity: Entity,
     model: str,
@@ -63,21 +85,9 @@ def fit_score_entity(
     model_dir: Path | None = None,
     threads: int | None = None,
 ) -> EntityResult:
-    """Fit on ``entity.train``, fit the threshold on validation scores, score ``entity.test``.
-
-    ``threads`` caps torch's intra-op threads (one per core per worker process).
-    """
-    detector = make_detector(model, **seeded(model, params, seed))
-    if threads is not None and "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-    seed_everything(seed)
-    start = time.perf_counter()
+    """Fit on ``entity.train``, fit the threshold on validation scores, score ``entity.test``."""
     report(f"{entity.name}: fit", 0, 3)
-    detector.fit(entity.train)
-    fit_s = time.perf_counter() - start
-    fitted = make_thresholder(threshold["method"], **threshold.get("params", {})).fit_report(
-        detector.validation_scores_, detector.calibration_.fitted_on
-    )
+    detector, fitted, fit_s = fit_detector(entity.train, model, params, seed, threshold, threads)
     start = time.perf_counter()
     report(f"{entity.name}: score", 1, 3)
     scores = detector.score(entity.test)

@@ -76,6 +76,25 @@ class StageNormalizer:
             out[rows] = (out[rows] - self.loc[str(stage)]) / self.scale[str(stage)]
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict, sensors: list[str]) -> StageNormalizer:
+        """The normaliser :meth:`to_dict` wrote (``manifest.json``, a model folder)."""
+        try:
+            stages = data["stages"]
+            loc = {s: np.array([v["loc"][n] for n in sensors], float) for s, v in stages.items()}
+            scale = {
+                s: np.array([v["scale"][n] for n in sensors], float) for s, v in stages.items()
+            }
+            out = cls(str(data["method"]), bool(data["per_stage"]), loc, scale)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(
+                f"normalisation statistics are incomplete ({type(exc).__name__}: {exc}); "
+                "re-run `mstad prepare` and fit again"
+            ) from None
+        if not all(np.isfinite(v).all() for v in (*loc.values(), *scale.values())):
+            raise DataError("normalisation statistics are not finite; re-run `mstad prepare`")
+        return out
+
     def to_dict(self, sensors: list[str]) -> dict:
         return {
             "method": self.method,

@@ -137,6 +137,36 @@ def _labels(config, test, sensors) -> list[Interval]:
     return interval_labels(config.labels, test, sensors, config.timezone)
 
 
+def prepare_batch(
+    config: PrepareConfig,
+    normalization: dict,
+    sensors: list[str],
+    folder: Path,
+    schedule: Path | None = None,
+) -> tuple[pd.DataFrame, LossReport]:
+    """A new batch folder through the training data's preparation: read, merge on the grid,
+    cut by the schedule (``schedule`` or the config's; it must list the batch, named by the
+    folder), normalise with the stored training statistics. Its sensors must be ``sensors``:
+    a missing or extra one is a one-line error naming it."""
+    folder = Path(folder)
+    update = {"raw_dir": folder.parent} | ({"schedule": Path(schedule)} if schedule else {})
+    config = config.model_copy(update=update)
+    report = LossReport()
+    files = _batch_files(config, folder.name)
+    found, _ = _survey_sensors(config, {folder.name: files})
+    missing, extra = sorted(set(sensors) - set(found)), sorted(set(found) - set(sensors))
+    if missing or extra:
+        raise DataError(
+            f"{folder}: sensors differ from the model's (missing: {', '.join(missing) or '-'}; "
+            f"extra: {', '.join(extra) or '-'}); export the sensors the model was trained on"
+        )
+    frame = _prepare_batch(
+        config, folder.name, files, read_schedule(config.schedule, config.timezone), sensors, report
+    )
+    normalizer = StageNormalizer.from_dict(normalization, sensors)
+    return _normalise(config, normalizer, frame, sensors, report), report
+
+
 def config_hash(config: PrepareConfig) -> str:
     """sha256 of the config's canonical JSON: the same inputs and options, the same hash."""
     return hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]

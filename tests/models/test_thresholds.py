@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mstad.errors import ConfigError
-from mstad.evaluation.thresholds import POT, THRESHOLDERS, make_thresholder, spot
+from mstad.models.thresholds import POT, THRESHOLDERS, make_thresholder, spot
 
 
 def test_no_thresholder_can_be_given_labels():

@@ -1,0 +1,121 @@
+"""Data for ``mstad fit`` / ``score`` / ``stream``: plain files, prepared folders, raw batches.
+
+Every reader returns a :class:`Table`: float32 values ``[T, D]``, the sensor names in column
+order and the key columns (``batch``, ``stage``, ``timestamp``) where the source has them, to be
+carried into the scores. Accepted:
+
+* ``.npy`` — a 2-D numeric array (sensors ``s0 … s{D-1}``);
+* ``.csv`` / ``.parquet`` — one column per sensor (named in the header), key columns allowed;
+* a folder written by ``mstad prepare`` (``manifest.json``) — its train or test split, already
+  normalised per stage;
+* a raw batch folder (CSV exports of one plant batch) — for a model fitted on a prepared
+  folder: read, merged, cut by the schedule and normalised exactly as its training batches
+  (:func:`mstad.data.plant.prepare.prepare_batch`).
+
+A plant model (fitted on prepared data) also accepts tables of raw sensor values with a ``stage``
+column, normalised with the stored statistics. Nothing is dropped: a non-numeric or non-finite
+value is a one-line error naming the file and column.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mstad.data.checks import check_series
+from mstad.data.plant.loader import KEYS, load_prepared
+from mstad.errors import DataError, reason
+
+SUFFIXES = (".npy", ".csv", ".parquet")
+
+
+@dataclass
+class Table:
+    """Values ``[T, D]`` float32 with sensor names, key columns (or None) and where from."""
+
+    values: np.ndarray
+    sensors: list[str]
+    keys: pd.DataFrame | None
+    source: str
+
+
+def is_prepared(path: Path) -> bool:
+    return path.is_dir() and (path / "manifest.json").is_file()
+
+
+def read_manifest(path: Path) -> dict:
+    try:
+        return json.loads((path / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path / 'manifest.json'}: not readable ({reason(exc)})") from None
+
+
+def read_prepared(path: Path, split: str) -> Table:
+    """The ``split`` (train or test) of a prepared folder, with its key columns."""
+    entity = load_prepared(path)[read_manifest(path)["name"]]
+    keys = pd.read_parquet(path / f"{split}.parquet", columns=list(KEYS))
+    return Table(getattr(entity, split), list(entity.sensors), keys, f"{path} ({split})")
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    """A CSV or parquet file as a frame; unreadable files are one-line errors."""
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except (OSError, ValueError) as exc:  # missing, EmptyDataError, ParserError, ArrowInvalid
+        raise DataError(f"{path}: not a readable {path.suffix[1:]} table ({reason(exc)})") from None
+
+
+def frame_values(frame: pd.DataFrame, sensors: list[str], source: str) -> np.ndarray:
+    """``frame[sensors]`` as checked float32; a non-numeric column is named."""
+    for name in sensors:
+        if not pd.api.types.is_numeric_dtype(frame[name]):
+            bad = frame[name][pd.to_numeric(frame[name], errors="coerce").isna()].iloc[:1]
+            row = f" (row {int(bad.index[0]) + 1}: {bad.iloc[0]!r})" if len(bad) else ""
+            raise DataError(f"{source}: column {name!r} is not numeric{row}; fix the export")
+    return check_series(frame[sensors].to_numpy(dtype=np.float64), source).astype(np.float32)
+
+
+def read_file(path: Path) -> Table:
+    """An ``.npy``, ``.csv`` or ``.parquet`` file of sensor values."""
+    if path.suffix == ".npy":
+        try:
+            values = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: not a numpy array file ({reason(exc)})") from None
+        if values.ndim != 2 or not np.issubdtype(values.dtype, np.number):
+            raise DataError(
+                f"{path}: need a numeric 2-D array [steps, sensors], got {values.shape}"
+            )
+        values = check_series(values.astype(np.float64), str(path)).astype(np.float32)
+        return Table(values, [f"s{i}" for i in range(values.shape[1])], None, str(path))
+    frame = read_frame(path)
+    sensors = [str(c) for c in frame.columns if c not in KEYS]
+    if not sensors:
+        raise DataError(f"{path}: no sensor columns (only {', '.join(map(str, frame.columns))})")
+    keys = (
+        frame[[k for k in KEYS if k in frame.columns]] if set(KEYS) & set(frame.columns) else None
+    )
+    return Table(frame_values(frame, sensors, str(path)), sensors, keys, str(path))
+
+
+def read_source(path: Path | str, split: str = "test") -> Table:
+    """Any accepted source except a raw batch folder (that needs the model's preparation)."""
+    path = Path(path)
+    if is_prepared(path):
+        return read_prepared(path, split)
+    if path.is_dir():
+        raise DataError(
+            f"{path}: a folder without manifest.json; pass a file ({', '.join(SUFFIXES)}), a "
+            "folder written by `mstad prepare`, or a raw batch folder with a plant model"
+        )
+    if path.suffix not in SUFFIXES:
+        raise DataError(f"{path}: unknown file type; use one of {', '.join(SUFFIXES)}")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    return read_file(path)

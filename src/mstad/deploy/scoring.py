@@ -1,0 +1,77 @@
+"""``mstad score``: scores, alarms at the fitted threshold and events with their top sensors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mstad.atomic import atomic_path, write_text
+from mstad.deploy.inputs import Table
+from mstad.deploy.model import DeployedModel
+from mstad.runs.view import rank_sensors, strongest_events
+
+#: sensors named per event
+TOP_SENSORS = 3
+
+
+@dataclass
+class Scored:
+    """Per-step scores (``step``, key columns, ``score``, ``alarm``) and the detected events
+    (in time order: ``start``, ``end``, ``steps``, ``peak_step``, ``peak``, ``top_sensors``)."""
+
+    steps: pd.DataFrame
+    events: pd.DataFrame
+    threshold: float
+
+
+def score_table(model: DeployedModel, table: Table, explain: bool = True) -> Scored:
+    scores = model.score(table.values)
+    threshold = model.threshold
+    steps = pd.DataFrame({"step": np.arange(len(scores))})
+    if table.keys is not None:
+        for column in table.keys.columns:
+            steps[column] = table.keys[column].to_numpy()
+    steps["score"], steps["alarm"] = scores, scores > threshold
+    events = sorted(strongest_events(scores, threshold), key=lambda e: e.start)
+    contributions = (
+        model.detector.explain(table.values)
+        if explain and events and model.detector.supports_explain
+        else None
+    )
+    rows = []
+    for event in events:
+        row = {
+            "start": event.start,
+            "end": event.end,
+            "steps": event.end - event.start + 1,
+            "peak_step": event.peak_step,
+            "peak": event.peak,
+        }
+        if table.keys is not None and "timestamp" in table.keys.columns:
+            row["start_time"] = table.keys["timestamp"].iloc[event.start]
+            row["end_time"] = table.keys["timestamp"].iloc[event.end]
+        if contributions is not None:
+            ranked = rank_sensors(contributions, event.start, event.end, table.sensors)
+            row["top_sensors"] = "; ".join(
+                f"{r.sensor} ({100 * r.share:.0f} %)" for r in ranked.head(TOP_SENSORS).itertuples()
+            )
+        rows.append(row)
+    columns = ["start", "end", "steps", "peak_step", "peak"]
+    return Scored(steps, pd.DataFrame(rows, columns=list(rows[0]) if rows else columns), threshold)
+
+
+def write_scored(scored: Scored, out: Path, fmt: str = "csv") -> list[Path]:
+    """``out/scores.<fmt>`` and ``out/events.csv``, each written atomically."""
+    out.mkdir(parents=True, exist_ok=True)
+    scores_path = out / f"scores.{fmt}"
+    if fmt == "parquet":
+        with atomic_path(scores_path) as tmp:
+            scored.steps.to_parquet(tmp, index=False)
+    else:
+        write_text(scores_path, scored.steps.to_csv(index=False))
+    events_path = out / "events.csv"
+    write_text(events_path, scored.events.to_csv(index=False))
+    return [scores_path, events_path]
