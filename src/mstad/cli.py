@@ -599,6 +599,29 @@ def stream(
 
 
 @app.command()
+def export(
+    model_dir: Annotated[Path, typer.Argument(help="model folder written by `mstad fit`")],
+    fmt: Annotated[str, typer.Option("--format", help="onnx")] = "onnx",
+    out: Annotated[Path | None, typer.Option(help="graph file; default MODEL/model.onnx")] = None,
+) -> None:
+    """Export a deep detector's network (mscred; msflow native) to ONNX, checked against torch."""
+    from mstad.deploy.export import export_onnx
+    from mstad.deploy.model import load_model
+
+    if fmt != "onnx":
+        raise MstadError(f"--format {fmt!r}: only onnx is supported")
+    fitted = load_model(model_dir)
+    result = export_onnx(fitted, out or model_dir / "model.onnx", fitted.sample())
+    console.print(
+        f"exported {fitted.info['model']}: {result.path} (input {result.input_name!r}, output "
+        f"{result.output_name!r}); onnxruntime = torch to {result.max_abs_diff:.1e} on "
+        f"{result.checked_on} training samples. What the graph computes and what stays in "
+        "Python: `python -c 'import mstad.deploy.export as e; help(e)'`",
+        highlight=False,
+    )
+
+
+@app.command()
 def models() -> None:
     """List the registered detectors and their parameters."""
     from rich.table import Table

@@ -35,12 +35,14 @@ SUFFIXES = (".npy", ".csv", ".parquet")
 
 @dataclass
 class Table:
-    """Values ``[T, D]`` float32 with sensor names, key columns (or None) and where from."""
+    """Values ``[T, D]`` float32 with sensor names, key columns (or None) and where from;
+    ``raw``: for a raw plant batch, its rows before normalisation (to replay with ``stream``)."""
 
     values: np.ndarray
     sensors: list[str]
     keys: pd.DataFrame | None
     source: str
+    raw: pd.DataFrame | None = None
 
 
 def is_prepared(path: Path) -> bool:

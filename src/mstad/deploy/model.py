@@ -7,6 +7,7 @@ Layout (one home; ``mstad fit`` writes it, ``mstad score`` / ``stream`` / ``expo
                        validation figures — written last: its presence marks the folder complete
     MODEL/detector/    Detector.save: JSON parameters + .npz arrays (+ torch weights), no pickle
     MODEL/README.md    the model card: what it was trained on, validation figures, how to score
+    MODEL/sample.npy   the last training rows (≤ 1,000): real inputs to check an export on
 
 Preparation: ``{"kind": "none"}`` (values as given) or ``{"kind": "plant", ...}`` (fitted on a
 ``mstad prepare`` folder: its per-stage statistics and config, so a new raw batch is prepared as
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 import mstad
-from mstad.atomic import write_text
+from mstad.atomic import atomic_path, write_text
 from mstad.data.plant.config import PrepareConfig
 from mstad.data.plant.normalize import StageNormalizer
 from mstad.data.plant.prepare import prepare_batch
@@ -47,6 +48,9 @@ FORMAT = "mstad-model/1"
 MODEL_JSON = "model.json"
 DETECTOR_DIR = "detector"
 CARD = "README.md"
+SAMPLE = "sample.npy"
+#: training rows kept in the folder to check exported graphs on
+SAMPLE_ROWS = 1000
 
 
 class ModelError(MstadError):
@@ -97,11 +101,12 @@ class DeployedModel:
         plant = self.preparation["kind"] == "plant"
         if plant and source.is_dir() and not is_prepared(source):
             config = PrepareConfig.model_validate(self.preparation["config"])
-            frame, _ = prepare_batch(
+            frame, raw, _ = prepare_batch(
                 config, self.preparation["normalization"], self.sensors, source, schedule
             )
             values = frame_values(frame, self.sensors, str(source))
-            return Table(values, self.sensors, frame[["batch", "stage", "timestamp"]], str(source))
+            keys = frame[["batch", "stage", "timestamp"]]
+            return Table(values, self.sensors, keys, str(source), raw)
         if plant and source.suffix in (".csv", ".parquet") and source.is_file():
             return self._raw_table(source)
         table = read_source(source)
@@ -149,6 +154,18 @@ class DeployedModel:
     # ---- scoring -----------------------------------------------------------------------------
     def score(self, values: np.ndarray) -> np.ndarray:
         return self.detector.score(values)
+
+    def sample(self) -> np.ndarray:
+        """The training rows kept in the folder (:data:`SAMPLE`)."""
+        if self.path is None or not (self.path / SAMPLE).is_file():
+            raise ModelError(f"{self.path}: no {SAMPLE}; fit the model again")
+        try:
+            values = np.load(self.path / SAMPLE, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{self.path / SAMPLE}: not readable ({reason(exc)})") from None
+        if values.ndim != 2 or values.shape[1] != len(self.sensors):
+            raise ModelError(f"{self.path / SAMPLE}: shape {values.shape}; fit the model again")
+        return values
 
     def monitor(self, max_past_windows: int | None = None) -> Monitor:
         return Monitor(self.detector, self.threshold, max_past_windows)
@@ -202,6 +219,8 @@ def write_model(
     (out / MODEL_JSON).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     detector.save(out / DETECTOR_DIR)
+    with atomic_path(out / SAMPLE) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, np.ascontiguousarray(table.values[-SAMPLE_ROWS:]), allow_pickle=False)
     info = {
         "format": FORMAT,
         "mstad_version": mstad.__version__,

@@ -25,6 +25,7 @@ class Scored:
     steps: pd.DataFrame
     events: pd.DataFrame
     threshold: float
+    rows: pd.DataFrame | None = None  # a raw batch's rows before normalisation
 
 
 def score_table(model: DeployedModel, table: Table, explain: bool = True) -> Scored:
@@ -60,11 +61,13 @@ def score_table(model: DeployedModel, table: Table, explain: bool = True) -> Sco
             )
         rows.append(row)
     columns = ["start", "end", "steps", "peak_step", "peak"]
-    return Scored(steps, pd.DataFrame(rows, columns=list(rows[0]) if rows else columns), threshold)
+    events_frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else columns)
+    return Scored(steps, events_frame, threshold, table.raw)
 
 
 def write_scored(scored: Scored, out: Path, fmt: str = "csv") -> list[Path]:
-    """``out/scores.<fmt>`` and ``out/events.csv``, each written atomically."""
+    """``out/scores.<fmt>``, ``out/events.csv`` and, for a raw batch, ``out/rows.csv`` (its
+    rows before normalisation: replay them with ``mstad stream``); each written atomically."""
     out.mkdir(parents=True, exist_ok=True)
     scores_path = out / f"scores.{fmt}"
     if fmt == "parquet":
@@ -74,4 +77,8 @@ def write_scored(scored: Scored, out: Path, fmt: str = "csv") -> list[Path]:
         write_text(scores_path, scored.steps.to_csv(index=False))
     events_path = out / "events.csv"
     write_text(events_path, scored.events.to_csv(index=False))
-    return [scores_path, events_path]
+    written = [scores_path, events_path]
+    if scored.rows is not None:
+        write_text(out / "rows.csv", scored.rows.drop(columns="batch").to_csv(index=False))
+        written.append(out / "rows.csv")
+    return written

@@ -75,8 +75,8 @@ def stream_rows(
     )
     stage_col = header.index("stage") if "stage" in header else None
     time_col = header.index("timestamp") if "timestamp" in header else None
+    monitor = model.monitor(max_past_windows)  # refuses a detector that cannot stream
     write("step,timestamp,score,alarm" if time_col is not None else "step,score,alarm")
-    monitor = model.monitor(max_past_windows)
     stamps: deque[str] = deque()  # timestamps of steps not yet scored: at most the delay
     rows: list[list[float]] = []
     stages: list[str] = []

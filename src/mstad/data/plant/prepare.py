@@ -143,11 +143,12 @@ def prepare_batch(
     sensors: list[str],
     folder: Path,
     schedule: Path | None = None,
-) -> tuple[pd.DataFrame, LossReport]:
+) -> tuple[pd.DataFrame, pd.DataFrame, LossReport]:
     """A new batch folder through the training data's preparation: read, merge on the grid,
     cut by the schedule (``schedule`` or the config's; it must list the batch, named by the
-    folder), normalise with the stored training statistics. Its sensors must be ``sensors``:
-    a missing or extra one is a one-line error naming it."""
+    folder), normalise with the stored training statistics. Returns the normalised rows, the
+    same rows before normalisation (what a plant's historian would stream) and the loss
+    report. Its sensors must be ``sensors``: a missing or extra one is a one-line error."""
     folder = Path(folder)
     update = {"raw_dir": folder.parent} | ({"schedule": Path(schedule)} if schedule else {})
     config = config.model_copy(update=update)
@@ -164,7 +165,7 @@ def prepare_batch(
         config, folder.name, files, read_schedule(config.schedule, config.timezone), sensors, report
     )
     normalizer = StageNormalizer.from_dict(normalization, sensors)
-    return _normalise(config, normalizer, frame, sensors, report), report
+    return _normalise(config, normalizer, frame, sensors, report), frame, report
 
 
 def config_hash(config: PrepareConfig) -> str:

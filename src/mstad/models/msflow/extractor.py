@@ -45,6 +45,10 @@ class ConvPyramid1d(nn.Module):
         """Windows ``[N, L, D]`` → one ``[N, D + width_k, L / 2^k]`` tensor per level."""
         device = self.levels[0].weight.device
         x = torch.from_numpy(np.array(windows.transpose(0, 2, 1), np.float32, order="C")).to(device)
+        return self.pyramid(x)
+
+    def pyramid(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The levels of a tensor ``[N, D, L]`` (the traceable part, exported to ONNX)."""
         out, feature, raw = [], x, x
         for conv in self.levels:
             feature = F.avg_pool1d(F.leaky_relu(conv(feature), 0.2), 3, 2, 1)

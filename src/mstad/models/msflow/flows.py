@@ -108,16 +108,16 @@ class FusionCoupling(nn.Module):
             self.heads.append(heads)
 
     def _coefficients(self, step: int, passive: list[torch.Tensor]):
-        coarse = passive[-1].shape[2:]
-        pooled = [
-            F.adaptive_avg_pool1d(p, coarse) if self.dims == 1 else F.adaptive_avg_pool2d(p, coarse)
-            for p in passive
-        ]
+        # plain ints: the positions are fixed by the window, and a traced graph (ONNX) needs
+        # them as constants
+        coarse = tuple(int(n) for n in passive[-1].shape[2:])
+        pooled = [_pool(p, coarse, self.dims) for p in passive]
         hidden = self.mix[step](torch.cat(pooled, dim=1))
         mode = "linear" if self.dims == 1 else "bilinear"
         out = []
         for head, p in zip(self.heads[step], passive, strict=True):
-            up = F.interpolate(hidden, size=p.shape[2:], mode=mode, align_corners=True)
+            size = tuple(int(n) for n in p.shape[2:])
+            up = F.interpolate(hidden, size=size, mode=mode, align_corners=True)
             s, t = head(up).chunk(2, dim=1)
             out.append((soft_clamp(s), t))
         return out
@@ -193,6 +193,18 @@ def nll(zs: list[torch.Tensor], log_det: torch.Tensor) -> torch.Tensor:
 def nll_per_dim(zs: list[torch.Tensor], log_det: torch.Tensor) -> torch.Tensor:
     """:func:`nll` divided by the number of dimensions: readable numbers, same optimum."""
     return nll(zs, log_det) / sum(z[0].numel() for z in zs)
+
+
+def _pool(x: torch.Tensor, size: tuple[int, ...], dims: int) -> torch.Tensor:
+    """Adaptive average pooling to ``size``; in 1-D with a whole ratio as a plain average pool
+    (the same means, and exportable to ONNX, whose adaptive pool needs known input sizes)."""
+    if dims == 2:
+        return F.adaptive_avg_pool2d(x, size)
+    length = int(x.shape[2])
+    if length % size[0] == 0:
+        ratio = length // size[0]
+        return x if ratio == 1 else F.avg_pool1d(x, ratio, ratio)
+    return F.adaptive_avg_pool1d(x, size)
 
 
 def scale_maps(zs: list[torch.Tensor], size: int) -> torch.Tensor:
