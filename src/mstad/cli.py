@@ -524,15 +524,14 @@ def score(
     """Score new data with a model folder: scores, alarms at its threshold, events."""
     from rich.table import Table
 
-    from mstad.deploy.fit import dataset_table
+    from mstad.deploy.fit import dataset_table, one_source
     from mstad.deploy.model import load_model
     from mstad.deploy.scoring import score_table, write_scored
 
     if fmt not in ("csv", "parquet"):
         raise MstadError(f"--format {fmt!r}: choose csv or parquet")
     fitted = load_model(model_dir)
-    if (data is None) == (dataset is None):
-        raise MstadError("give the data to score as a path or as --dataset NAME, not both")
+    one_source(data, dataset, "data to score")
     if dataset is not None:
         table = fitted.align(dataset_table(dataset, data_dir, entity, "test")[0])
     else:

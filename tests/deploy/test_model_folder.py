@@ -107,7 +107,10 @@ def test_stream_from_stdin_and_a_followed_file_equals_score(csv_model, tmp_path)
     done = mstad("stream", csv_model / "model", input=test.to_csv(index=False))
     assert done.returncode == 0, done.stderr
     out = pd.read_csv(pd.io.common.StringIO(done.stdout))
-    assert list(out.columns) == ["step", "score", "alarm"] and (out.step.to_numpy() == np.arange(250)).all()
+    assert (
+        list(out.columns) == ["step", "score", "alarm"]
+        and (out.step.to_numpy() == np.arange(250)).all()
+    )
     np.testing.assert_allclose(out.score, batch, atol=1e-6)
     test.to_csv(tmp_path / "feed.csv", index=False)
     done = mstad(

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mstad.models.thresholds import make_thresholder
 from mstad.models import available_detectors, make_detector
 from mstad.models.calibration import CAP, KNEE, Calibration, bounded, unbounded
+from mstad.models.thresholds import make_thresholder
 from tests.models.test_contract import FAST
 
 #: small but working parameters for the slow detectors (the contract suite's), plus members

@@ -6,14 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from mstad.data import load_dataset
-from mstad.data.plant.loader import KEYS
 from mstad.deploy.inputs import Table, is_prepared, read_source
 from mstad.deploy.model import DeployedModel, check_output, plant_preparation, write_model
 from mstad.errors import MstadError
-from mstad.models import make_detector
-from mstad.models.registry import seeded
-from mstad.models.thresholds import make_thresholder
-from mstad.runs.runner import fit_detector
+from mstad.runs.runner import check_model, fit_detector
 
 
 def dataset_table(
@@ -35,12 +31,17 @@ def dataset_table(
     return table, preparation, {"dataset": dataset, "entity": item.name}
 
 
+def one_source(data: Path | None, dataset: str | None, what: str) -> None:
+    """A command's data come as a path or as ``--dataset``: exactly one of them."""
+    if (data is None) == (dataset is None):
+        raise MstadError(f"give the {what} as a path or as --dataset NAME (one of them)")
+
+
 def training_table(
     data: Path | None, dataset: str | None, data_dir: Path | None, entity: str | None
 ) -> tuple[Table, dict[str, Any], dict[str, Any]]:
     """What ``mstad fit`` trains on: a file, a prepared folder's train split, or a data set's."""
-    if (data is None) == (dataset is None):
-        raise MstadError("give the training data as a path or as --dataset NAME, not both")
+    one_source(data, dataset, "training data")
     if dataset is not None:
         return dataset_table(dataset, data_dir, entity, "train")
     if is_prepared(data):
@@ -74,8 +75,7 @@ def fit_model(
 def check_fit(out: Path, model: str, params: dict[str, Any], seed: int, threshold, force) -> None:
     """Everything that can be checked before the data are read."""
     check_output(out, force)
-    make_detector(model, **seeded(model, params, seed))
-    make_thresholder(threshold["method"], **threshold.get("params", {}))
+    check_model(model, params, seed, threshold)
 
 
-__all__ = ["KEYS", "check_fit", "dataset_table", "fit_model", "training_table"]
+__all__ = ["check_fit", "dataset_table", "fit_model", "one_source", "training_table"]

@@ -29,6 +29,7 @@ import pandas as pd
 import mstad
 from mstad.atomic import atomic_path, write_text
 from mstad.data.plant.config import PrepareConfig
+from mstad.data.plant.loader import KEYS
 from mstad.data.plant.normalize import StageNormalizer
 from mstad.data.plant.prepare import prepare_batch
 from mstad.deploy.inputs import (
@@ -105,7 +106,7 @@ class DeployedModel:
                 config, self.preparation["normalization"], self.sensors, source, schedule
             )
             values = frame_values(frame, self.sensors, str(source))
-            keys = frame[["batch", "stage", "timestamp"]]
+            keys = frame[list(KEYS)]
             return Table(values, self.sensors, keys, str(source), raw)
         if plant and source.suffix in (".csv", ".parquet") and source.is_file():
             return self._raw_table(source)
@@ -126,11 +127,11 @@ class DeployedModel:
             raise DataError(
                 f"{path}: a plant model needs a `stage` column to normalise raw values per stage"
             )
-        self.check_sensors([str(c) for c in frame.columns if c not in _KEYS], str(path))
+        self.check_sensors([str(c) for c in frame.columns if c not in KEYS], str(path))
         frame_values(frame, self.sensors, str(path))  # names a non-numeric column
         normalizer = StageNormalizer.from_dict(self.preparation["normalization"], self.sensors)
         values = normalizer.transform(frame, self.sensors).astype(np.float32)
-        keys = frame[[k for k in _KEYS if k in frame.columns]]
+        keys = frame[[k for k in KEYS if k in frame.columns]]
         return Table(values, self.sensors, keys, str(path))
 
     def align(self, table: Table) -> Table:
@@ -169,9 +170,6 @@ class DeployedModel:
 
     def monitor(self, max_past_windows: int | None = None) -> Monitor:
         return Monitor(self.detector, self.threshold, max_past_windows)
-
-
-_KEYS = ("batch", "stage", "timestamp")
 
 
 def _names(names: list[str]) -> str:

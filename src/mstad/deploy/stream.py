@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mstad.data.plant.loader import KEYS
 from mstad.data.plant.normalize import StageNormalizer
 from mstad.deploy.model import DeployedModel
 from mstad.errors import DataError
-
-KEYS = ("timestamp", "batch", "stage")
 
 
 def follow(path: Path, poll_s: float = 0.5, idle_exit_s: float | None = None) -> Iterator[str]:

@@ -78,7 +78,9 @@ class DiscordStreamer:
             self.scales.append(_Scale(w, keep, norms, np.empty((0, len(self.groups)))))
         self.longest = max(s.w for s in self.scales)
         self.delay = self.longest - 1
-        self.x = np.empty((0, self.C), dtype=np.float32)  # standardised input columns
+        # standardised input columns, [C, rows] float64 (float32-rounded as in the batch), so
+        # each update appends the new rows only and hands torch the buffer without a copy
+        self.x = np.empty((self.C, 0))
         self.offset = 0  # series index of x[0]
         self.total = 0
         self.emitted = 0
@@ -135,7 +137,7 @@ class DiscordStreamer:
         past = self.max_past if self.d.reference != "train" else 0
         keep = min(max(0, sc.next - sc.w + 1 - past) if past else sc.next for sc in self.scales)
         if keep > self.offset:
-            self.x = self.x[keep - self.offset :]
+            self.x = np.ascontiguousarray(self.x[:, keep - self.offset :])
             self.offset = keep
 
     def update(self, rows: np.ndarray) -> np.ndarray:
@@ -143,12 +145,12 @@ class DiscordStreamer:
         if self.head is not None:
             self.head.append(rows)
         x = d.scaler_.transform(rows[:, d.columns_]).astype(np.float32)
-        self.x = np.concatenate([self.x, x])
+        self.x = np.concatenate([self.x, x.T.astype(np.float64)], axis=1)
         self.total += len(rows)
         if self.total < max(self.longest, d.min_steps):
             return np.empty(0)
         self.head = None
-        xb = torch.from_numpy(self.x.astype(np.float64).T.copy())
+        xb = torch.from_numpy(self.x)
         for sc in self.scales:
             last = self.total - sc.w + 1  # windows 0 .. last - 1 are complete
             if last > sc.next:

@@ -47,10 +47,14 @@ class RunResult:
     warnings: list[str]
 
 
-def check_config(config: RunConfig) -> None:
+def check_model(model: str, params: dict[str, Any], seed: int, threshold: dict[str, Any]) -> None:
     """Fail fast, before any data is read: the model, its parameters and the threshold."""
-    make_detector(config.model, **seeded(config.model, config.params, config.seed))
-    make_thresholder(config.threshold.method, **config.threshold.params)
+    make_detector(model, **seeded(model, params, seed))
+    make_thresholder(threshold["method"], **threshold.get("params", {}))
+
+
+def check_config(config: RunConfig) -> None:
+    check_model(config.model, config.params, config.seed, config.threshold.model_dump())
 
 
 def fit_detector(
