@@ -103,6 +103,12 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 7: pca joins only where the training data have correlation structure
     "ens-structure-mean": ("ensemble", dict(weighting="structure", combine="mean")),
     "ens-structure-max": ("ensemble", dict(weighting="structure", combine="max")),
+    # round 9 (issue 21): exact distances (no thinning); the k-th past neighbour (zone: one
+    # window length); the old thinning sizes as a most-recent budget
+    "discord-k1": ("discord", dict(k=1)),
+    "discord-k2": ("discord", dict(k=2)),
+    "discord-k3": ("discord", dict(k=3)),
+    "discord-budget": ("discord", dict(k=1, max_train_windows=5000, max_past_windows=20000)),
     # issue 5: the native MSFlow route's defaults (benchmarks/results/msflow_log.md); pinned to
     # the values they ran with, as the detector's defaults have moved since
     "msflow-all": ("msflow", dict(inputs="all", **MF)),
@@ -170,9 +176,11 @@ def _plant() -> list:
 
 def score_entity(model: str, params: dict, entity) -> tuple:
     """(name, calibrated test scores, labels, calibrated validation scores, calibration)."""
+    import numba
     import torch
 
     torch.set_num_threads(1)
+    numba.set_num_threads(1)  # one worker per core
     detector = make_detector(model, **params).fit(entity.train)
     return (
         entity.name,

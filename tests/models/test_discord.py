@@ -3,7 +3,6 @@ the past as reference, calibration floor, persistence, and no test label read on
 
 import numpy as np
 import pytest
-import torch
 from sklearn.metrics import roc_auc_score
 
 from mstad.data import load_dataset
@@ -12,7 +11,7 @@ from mstad.features.columns import continuous_columns
 from mstad.models import make_detector
 from mstad.models.base import Detector
 from mstad.models.calibration import past_median_removed
-from mstad.models.discord import GROUP_FLOOR, DiscordDetector, left_discord_distances
+from mstad.models.discord import GROUP_FLOOR, DiscordDetector
 
 
 def telemetry(n: int, seed: int) -> np.ndarray:
@@ -32,19 +31,25 @@ def test_continuous_columns_drop_binary_flags_but_never_everything():
     assert continuous_columns(x).tolist() == [0]
 
 
-def test_left_discord_distances_match_a_plain_loop():
+def test_scores_are_the_exact_left_discord_distances():
+    """One sensor, one window, no calibration: a step's raw score is the mean over the windows
+    covering it of the RMS distance to the nearest training or earlier window (plain loop)."""
     rng = np.random.default_rng(1)
-    reference = rng.normal(size=(7, 4)).astype(np.float32)
-    queries = rng.normal(size=(30, 4)).astype(np.float32)
-    got = left_discord_distances(torch.from_numpy(reference), torch.from_numpy(queries), 5, 100)
-    for i, q in enumerate(queries):
-        candidates = list(reference) + [queries[j] for j in range(30) if j <= i - 5]
-        expected = min(np.linalg.norm(q - c) for c in candidates)
-        assert got[i] == pytest.approx(expected, rel=1e-5)
-    train_only = left_discord_distances(
-        torch.from_numpy(reference), torch.from_numpy(queries), None, 100
-    )
-    assert np.all(train_only >= got - 1e-6) and np.any(train_only > got + 1e-3)
+    train, test = rng.normal(size=(200, 1)), rng.normal(size=(150, 1))
+    d = DiscordDetector(windows=(6,), calibrate_sensors=False).fit(train)
+    x, r = d.standardized(test)[0], d.train_[:, 0].astype(float)
+    w = 6
+    dist = []
+    for i in range(len(test) - w + 1):
+        q = x[i : i + w]
+        cands = [r[j : j + w] for j in range(len(r) - w + 1)] + [
+            x[j : j + w] for j in range(i - w + 1)
+        ]
+        dist.append(min(np.sqrt(((q - c) ** 2).mean()) for c in cands))
+    steps = [np.mean(dist[max(0, t - w + 1) : t + 1]) for t in range(len(test))]
+    np.testing.assert_allclose(d._group_scores(test)[:, 0], steps, rtol=1e-9)
+    train_only = DiscordDetector(windows=(6,), reference="train", calibrate_sensors=False)
+    assert np.all(train_only.fit(train)._group_scores(test)[:, 0] >= np.array(steps) - 1e-12)
 
 
 def test_detects_a_level_shift_and_ignores_command_flags():
@@ -146,3 +151,23 @@ def test_a_sensor_that_looks_like_a_flag_only_in_the_training_head():
     detector = DiscordDetector(windows=(10, 25)).fit(x[:900])
     assert detector.columns_.tolist() == [0, 1, 2]
     assert np.isfinite(detector.score(x[900:])).all()
+
+
+def test_a_twice_repeated_anomaly_scores_high_both_times_with_k2():
+    """The "twin freak": with the past as reference, the second occurrence of an anomaly finds
+    the first one and a 1-NN score calls it normal; the 2nd past neighbour (a window length
+    away from the first) does not, so both occurrences stand out from everything normal."""
+    rng = np.random.default_rng(7)
+    t = np.arange(6000)
+    x = (np.sin(2 * np.pi * t / 50) + 0.05 * rng.normal(size=len(t)))[:, None]
+    train, test = x[:3000], x[3000:].copy()
+    bump = np.concatenate([np.linspace(0, 1.5, 20), np.linspace(1.5, 0, 20)])
+    for at in (800, 2200):
+        test[at : at + 40, 0] += bump
+    peaks = {}
+    for k in (1, 2):
+        s = DiscordDetector(k=k).fit(train).score(test)
+        normal = np.delete(s, np.r_[750:900, 2150:2300]).max()
+        peaks[k] = (s[800:840].max() / normal, s[2200:2240].max() / normal)
+    assert peaks[1][0] > 1.5 and peaks[1][1] < 1.0  # 1-NN: the second one looks normal
+    assert min(peaks[2]) > 1.5  # k = 2: both stand out

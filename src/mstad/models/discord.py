@@ -12,11 +12,15 @@ labels is involved; ``reference="train"`` gives the plain train-only distance.
   on NASA telemetry dims 1–24 are such command flags, which swamp a distance over the one
   telemetry value (dim 0). A series made only of flags keeps all of them. (A sensor constant in
   training at another value stays: its leaving that value is news.)
-* **Scales.** 1-NN RMS distances (per step and sensor, in training standard deviations) at every
-  window length of ``windows``, each averaged over the windows covering a step, then averaged
-  over scales: short windows localise spikes, long ones see changed shapes.
-* **Budget.** Training windows are thinned evenly to ``max_train_windows``; the past of a long
-  series is thinned to ``max_past_windows`` (query windows stay at stride 1).
+* **Scales.** RMS distances to the ``k``-th nearest normal window (per step and sensor, in
+  training standard deviations) at every window length of ``windows``, each averaged over the
+  windows covering a step, then averaged over scales: short windows localise spikes, long ones
+  see changed shapes. Exact, every window against every reference window, all lengths from one
+  pass (:mod:`mstad.models.matrix_profile`). With ``k > 1`` the neighbours must lie ``zone``
+  window lengths apart, so an anomaly seen once before in the series is still far from its
+  second neighbour.
+* **Budget** (off by default): ``max_train_windows`` / ``max_past_windows`` compare only the
+  most recent that many training / past windows (a bounded stream does the same).
 * **Baseline.** ``baseline="past_median"`` subtracts from each score the median of the series'
   earlier scores (blocks of 100 steps), so a slowly rising level of novelty does not outrank a
   sudden one; ``"none"`` keeps the distances as they are.
@@ -38,60 +42,21 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from mstad.features.columns import INPUTS, input_columns
 from mstad.features.scaling import Standardizer
-from mstad.features.windows import sliding_windows, window_starts, windows_to_steps
+from mstad.features.windows import window_starts, windows_to_steps
 from mstad.models.base import Detector
 from mstad.models.calibration import BASELINES, SURPRISE_FLOOR, Calibration, remove_baseline
+from mstad.models.matrix_profile import knn_profiles
 from mstad.models.registry import register
 from mstad.params import spec
 from mstad.progress import report
 
 #: smallest per-sensor calibration spread: 0.1 training standard deviations (RMS per step)
 GROUP_FLOOR = 0.1
-_BLOCK = 1024  # query windows per distance block (bounds memory at block × reference floats)
-
-
-def _flat(windows: np.ndarray) -> torch.Tensor:
-    """Windows as rows of a float64 tensor. Distances are computed in float64: torch's
-    ``cdist`` takes ``|q|² + |r|² − 2 q·r`` by matrix products, whose float32 rounding (up to
-    3e-4 of a distance on a random walk) would depend on how queries are grouped — and a
-    stream scoring one window at a time must get the batch's distances (:mod:`.discord_stream`)."""
-    flat = np.ascontiguousarray(windows, dtype=np.float64).reshape(len(windows), -1)
-    return torch.from_numpy(np.require(flat, requirements="W"))  # torch wants writable memory
-
-
-def _thin(n: int, limit: int) -> np.ndarray:
-    """At most ``limit`` evenly spaced indices of ``range(n)``."""
-    return (
-        np.arange(n) if n <= limit else np.unique(np.linspace(0, n - 1, limit).round()).astype(int)
-    )
-
-
-def left_discord_distances(
-    reference: torch.Tensor, queries: torch.Tensor, past_lag: int | None, max_past: int
-) -> np.ndarray:
-    """Distance of each query window to its nearest reference window — and, when ``past_lag``
-    is given, to the query windows that start at least ``past_lag`` positions earlier.
-    """
-    n = len(queries)
-    past = _thin(n, max_past) if past_lag is not None else np.empty(0, dtype=int)
-    past_t = torch.from_numpy(past)
-    out = np.empty(n)
-    for lo in range(0, n, _BLOCK):
-        block = queries[lo : lo + _BLOCK]
-        best = torch.cdist(block, reference).min(dim=1).values
-        if past_lag is not None:
-            usable = past[past <= lo + len(block) - 1 - past_lag]
-            if usable.size:
-                dist = torch.cdist(block, queries[usable])
-                rows = torch.arange(lo, lo + len(block))[:, None]
-                dist[past_t[: usable.size][None, :] > rows - past_lag] = float("inf")
-                best = torch.minimum(best, dist.min(dim=1).values)
-        out[lo : lo + len(block)] = best.double().numpy()
-    return out
+#: the past a stream keeps by default where the detector sets no budget (windows per scale)
+STREAM_PAST_WINDOWS = 20000
 
 
 @register
@@ -103,6 +68,8 @@ class DiscordDetector(Detector):
         "windows": spec(min_length=1, item_ge=2),
         "inputs": spec(choices=INPUTS),
         "reference": spec(choices=("train+past", "train")),
+        "k": spec(ge=1),
+        "zone": spec(gt=0),
         "max_train_windows": spec(ge=1),
         "max_past_windows": spec(ge=1),
         "baseline": spec(choices=BASELINES),
@@ -131,8 +98,10 @@ class DiscordDetector(Detector):
         windows: Sequence[int] = (25, 50, 100, 200),
         inputs: str = "continuous",
         reference: str = "train+past",
-        max_train_windows: int = 5000,
-        max_past_windows: int = 20000,
+        k: int = 1,
+        zone: float = 1.0,
+        max_train_windows: int | None = None,
+        max_past_windows: int | None = None,
         baseline: str = "none",
         mode: str = "per_sensor",
         combine: str = "max",
@@ -141,6 +110,8 @@ class DiscordDetector(Detector):
         self.windows = tuple(windows)
         self.inputs = inputs
         self.reference = reference
+        self.k = int(k)
+        self.zone = float(zone)
         self.max_train_windows = max_train_windows
         self.max_past_windows = max_past_windows
         self.baseline = baseline
@@ -213,21 +184,35 @@ class DiscordDetector(Detector):
         return out
 
     def _search(self, series: np.ndarray) -> np.ndarray:
-        x = self.scaler_.transform(series[:, self.columns_]).astype(np.float32)
+        x = self.standardized(series)
+        train = np.asarray(self.train_, dtype=np.float64).T
+        lengths = [int(min(w, len(series), len(self.train_))) for w in self.lengths_]
+        distinct = sorted(set(lengths))
         groups = self._groups()
         out = np.zeros((len(series), len(groups)))
-        for k, w in enumerate(self.lengths_):
-            report(f"discord: window {int(w)}", k, len(self.lengths_))
-            w = int(min(w, len(series), len(self.train_)))
-            keep = _thin(len(self.train_) - w + 1, self.max_train_windows)
-            starts = window_starts(len(series), w)
-            for g, cols in enumerate(groups):
-                reference = _flat(sliding_windows(self.train_[:, cols], w)[keep])
-                queries = _flat(sliding_windows(x[:, cols], w))
-                lag = None if self.reference == "train" else w
-                dist = left_discord_distances(reference, queries, lag, self.max_past_windows)
-                out[:, g] += windows_to_steps(dist / np.sqrt(w * len(cols)), starts, w, len(series))
+        for g, cols in enumerate(groups):
+            report("discord: nearest windows", g, len(groups))
+            sq = self.profiles(x[cols], train[cols], distinct)
+            for w in lengths:
+                n = len(series) - w + 1
+                dist = np.sqrt(sq[distinct.index(w), :n] / (w * len(cols)))
+                out[:, g] += windows_to_steps(dist, window_starts(len(series), w), w, len(series))
         return out / len(self.lengths_)
+
+    def standardized(self, series: np.ndarray) -> np.ndarray:
+        """Input columns, standardised and rounded to float32 as the training copy is: [C, T]."""
+        x = self.scaler_.transform(series[:, self.columns_]).astype(np.float32)
+        return np.ascontiguousarray(x.T, dtype=np.float64)
+
+    def profiles(self, x, train, windows, start=0, stop=None, max_past=None) -> np.ndarray:
+        """Squared k-th-neighbour distances of ``x [c, T]``'s windows (the detector's reference
+        rule and budgets; :func:`~mstad.models.matrix_profile.knn_profiles`)."""
+        return knn_profiles(
+            x, train, windows, k=self.k, zone=self.zone, past=self.reference != "train",
+            max_reference=self.max_train_windows,
+            max_past=self.max_past_windows if max_past is None else max_past,
+            start=start, stop=stop,
+        )  # fmt: skip
 
     def _calibrated_groups(self, groups: np.ndarray) -> np.ndarray:
         """Each group's distances as surprise under its own validation distances (or as they

@@ -15,8 +15,8 @@ How each detector streams (``Detector.streamer``):
   construction; memory is a fixed number of rows.
 * ``discord`` (:mod:`mstad.models.discord_stream`): each new window's nearest-neighbour
   distance is computed once, against the training windows and the series' past windows; the
-  past is kept up to ``max_past_windows`` windows (the batch thins a longer past evenly over
-  the whole series, the stream keeps the most recent ones: equal up to that length).
+  most recent ``max_past_windows`` windows of the past are kept (the detector's budget, or
+  20,000 where it has none): equal to a batch with the same budget at any length.
 * ``ensemble``: each member streams; a step is emitted when every member has it.
 * ``mscred`` (samples aligned to the end of the series) and ``msflow`` with its online
   fine-tuning (every earlier window) cannot be streamed exactly in bounded memory: they raise

@@ -67,10 +67,16 @@ def fit_detector(
 ):
     """The one fitting step of ``mstad run`` and ``mstad fit``: a seeded detector fitted on
     ``train`` and its threshold fitted on validation scores. Returns (detector, fitted
-    threshold, seconds). ``threads`` caps torch's intra-op threads (one per core per worker)."""
+    threshold, seconds). ``threads`` caps torch's and numba's threads (one per core per worker)
+    for the fit and everything after it in this process."""
     detector = make_detector(model, **seeded(model, params, seed))
-    if threads is not None and "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
+    if threads is not None:
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
+        if "numba" in sys.modules:
+            sys.modules["numba"].set_num_threads(
+                min(threads, sys.modules["numba"].config.NUMBA_NUM_THREADS)
+            )
     seed_everything(seed)
     start = time.perf_counter()
     detector.fit(train)

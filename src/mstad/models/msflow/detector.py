@@ -82,6 +82,7 @@ class MSFlow(Detector):
         "adapt_every": spec(ge=1),
         "adapt_epochs": spec(ge=1),
         "adapt_from": spec(choices=ADAPT_FROM),
+        "replay": spec(ge=2),
         "blocks": spec(min_length=3, max_length=3, item_ge=1),
         "pos_channels": spec(ge=2),
     }
@@ -111,6 +112,7 @@ class MSFlow(Detector):
         adapt_epochs: int = 2,
         adapt_from: str = "previous",
         adapt_scaling: bool = True,
+        replay: int | None = None,
         blocks: tuple[int, ...] = (2, 2, 2),
         pos_channels: int = 16,
         epochs: int = 20,
@@ -142,6 +144,7 @@ class MSFlow(Detector):
         self.adapt_epochs = adapt_epochs
         self.adapt_from = adapt_from
         self.adapt_scaling = adapt_scaling
+        self.replay = replay
         self.blocks = tuple(blocks)
         self.pos_channels = pos_channels
         self.epochs = epochs
@@ -295,17 +298,28 @@ class MSFlow(Detector):
 
     def _adapted_maps(self, windows: np.ndarray, starts: np.ndarray) -> torch.Tensor:
         """``reference="train+past"``: windows are scored block by block (``adapt_every`` steps);
-        before each block a copy of the flow is fine-tuned for ``adapt_epochs`` epochs on the
-        training windows plus every window of the series that ended before the block began —
-        what an online monitor learns from data it has already seen. The fitted flow itself
-        never changes, so scoring the same series twice gives the same scores."""
+        before each block the flow is fine-tuned for ``adapt_epochs`` epochs on a replay set —
+        what an online monitor learns from data it has already seen. With ``replay=None`` that
+        set is every training window plus every window of the series that ended before the
+        block (each block costs more than the last: quadratic in the series' length); with
+        ``replay=R`` it is at most ``R`` windows, the most recent past ones (at most half) and
+        the rest a fixed seeded sample of the training windows, so every block costs the same
+        and scoring is linear. The feature statistics (``adapt_scaling``) are those of every
+        training and past window either way, kept as running sums. The fitted flow itself never
+        changes, so scoring the same series twice gives the same scores."""
         flow = self.flow_
         generator = np.random.default_rng(self.seed)
         # the extractor is frozen: raw features once per series, standardised per block
         reference = self._feature_cache(self.reference_windows_, standardise=False)
         raw = self._feature_cache(windows, standardise=False)
+        sums = _Moments(reference) if self.adapt_scaling else None
         stats = self._stats_on_device()  # the training windows'
-        features = _standardised(raw, stats)
+        n_train = len(reference[0])
+        if self.replay is None:
+            train_pick = torch.arange(n_train)
+        else:  # fixed for the series: a seeded sample of the training windows
+            order = np.random.default_rng(self.seed).permutation(n_train)
+            train_pick = torch.from_numpy(np.sort(order[: self.replay]))
         length, maps, used = windows.shape[1], [], 0
         blocks = range(0, int(starts[-1]) + 1, self.adapt_every)
         for k, lo in enumerate(blocks):
@@ -314,11 +328,16 @@ class MSFlow(Detector):
             if block.size == 0:
                 continue
             ended = int(np.searchsorted(starts + length, lo, side="right"))  # end <= lo
-            if ended > used:  # new past windows: learn them with the training windows
-                known = [torch.cat([r, f[:ended]]) for r, f in zip(reference, raw, strict=True)]
-                if self.adapt_scaling:  # what is "far" is measured on train + past
-                    stats = _mean_std(known)
-                    features = _standardised(raw, stats)
+            if ended > used:  # new past windows: learn them with (a sample of) the training ones
+                if sums is not None:  # what is "far" is measured on train + past
+                    sums.add([f[used:ended] for f in raw])
+                    stats = sums.stats()
+                past_lo = 0 if self.replay is None else max(0, ended - self.replay // 2)
+                n_from_train = n_train if self.replay is None else self.replay - (ended - past_lo)
+                known = [
+                    torch.cat([r[train_pick[:n_from_train]], f[past_lo:ended]])
+                    for r, f in zip(reference, raw, strict=True)
+                ]
                 known = _standardised(known, stats)
                 if self.adapt_from == "fitted" or flow is self.flow_:
                     flow = copy.deepcopy(self.flow_)
@@ -329,7 +348,7 @@ class MSFlow(Detector):
             picked = torch.from_numpy(block).to(self.device_)
             with torch.no_grad():
                 for part in torch.split(picked, 64):
-                    z, _ = flow([f[part] for f in features])
+                    z, _ = flow(_standardised([f[part] for f in raw], stats))
                     maps.append(self._position_maps(z, length))
         return torch.cat(maps)
 
@@ -411,14 +430,34 @@ class MSFlow(Detector):
 def _mean_std(features: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Per-channel mean and std (+1e-6) of each scale's features ``[N, C, ...]``, accumulated
     in float64."""
-    out = []
-    for f in features:
-        axes = (0, *range(2, f.dim()))
-        f = f.double()
-        mean = f.mean(dim=axes)
-        std = torch.sqrt(torch.clamp((f**2).mean(dim=axes) - mean**2, min=0)) + 1e-6
-        out.append((mean.float(), std.float()))
-    return out
+    return _Moments(features).stats()
+
+
+class _Moments:
+    """Running per-channel sums of each scale's features ``[N, C, ...]`` (float64): the mean and
+    std of every window added so far, as :func:`_mean_std` computes them at once."""
+
+    def __init__(self, features: list[torch.Tensor]):
+        self.n = [0] * len(features)
+        self.s1 = [torch.zeros(f.shape[1], dtype=torch.float64, device=f.device) for f in features]
+        self.s2 = [torch.zeros(f.shape[1], dtype=torch.float64, device=f.device) for f in features]
+        self.add(features)
+
+    def add(self, features: list[torch.Tensor]) -> None:
+        for k, f in enumerate(features):
+            axes = (0, *range(2, f.dim()))
+            f = f.double()
+            self.n[k] += f.numel() // f.shape[1]
+            self.s1[k] += f.sum(dim=axes)
+            self.s2[k] += (f**2).sum(dim=axes)
+
+    def stats(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        out = []
+        for n, s1, s2 in zip(self.n, self.s1, self.s2, strict=True):
+            mean = s1 / n
+            std = torch.sqrt(torch.clamp(s2 / n - mean**2, min=0)) + 1e-6
+            out.append((mean.float(), std.float()))
+        return out
 
 
 def _standardised(features: list[torch.Tensor], stats) -> list[torch.Tensor]:

@@ -1,0 +1,227 @@
+"""Exact non-normalised matrix profiles: all window lengths at once, k-th past neighbour.
+
+The distances ``discord`` (and its stream) score with: for each query window of a series, the
+squared Euclidean distance to its nearest *normal* window — the nearest training window, or the
+``k``-th nearest window of the series' own past (windows that ended before the query began: the
+left matrix profile of Yeh et al., ICDM 2016), whichever is nearer. Distances are not
+z-normalised (AAMP: Zhu et al., "Matrix Profile XI", ICDM 2018; what ``stumpy.aamp`` computes,
+to which the tests compare).
+
+**Diagonal prefix sums, every window length from one pass.** Along a diagonal ``d = j − i`` of
+the query × reference grid, the squared distance of the length-``w`` windows starting at
+``(i, i + d)`` is ``P[i + w − 1] − P[i − 1]``, where ``P`` is the running sum of
+``(q[t] − r[t + d])²`` over the diagonal. Rows ``t`` of ``P`` are computed for a chunk of
+diagonals at a time (contiguous in memory: vectorised), the last ``max(windows) + 1`` rows kept
+in a ring, and each row finishes one query per window length: its distances over the chunk are a
+difference of two ring rows, whose minimum updates that query's nearest neighbour. Cost: one
+update per grid cell plus one subtraction per cell and window length — the window length itself
+costs nothing. Sums restart at every block of :data:`BLOCK` queries, which bounds the rounding of
+the differences to one block's sums and makes the blocks independent (they run in parallel,
+numba ``prange``). Sums over a group's sensors give joint distances.
+
+**k-th past neighbour with exclusion.** Training data are normal by contract; the series' past
+is not — an anomaly that happened once is in it, and a 1-NN past reference scores its second
+occurrence as normal (the "twin freak" of the discord literature). So with ``k > 1`` the past
+neighbours are taken greedily, as the exclusion-zone-aware k-NN of the matrix-profile literature
+does — the nearest past window, then the nearest at least ``zone`` window lengths from it, and so
+on — and the ``k``-th one counts: a pattern is normal once seen in training, or ``k`` times in
+the past. Each further neighbour is one more pass over the past (about a third of the work on a
+test split as long as training).
+
+**Budgets** (optional, off by default): only the most recent ``max_reference`` training windows
+and ``max_past`` past windows are compared — contiguous, so the recurrences still apply, and a
+stream keeping a bounded past gets the batch's distances exactly.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+#: queries per independent block (sums restart there; blocks run in parallel)
+BLOCK = 2048
+#: diagonals per chunk of the k = 1 pass (a ring of max(windows) + 1 rows of them stays in cache)
+CHUNK = 1024
+#: independent minimum accumulators: enough for the compiler to keep several vector registers busy
+_LANES = 32
+#: flags that let the compiler vectorise (no NaN reaches the kernels; inf is kept: no "ninf")
+_FAST = {"nnan", "nsz", "arcp", "contract", "reassoc"}
+_NO_BUDGET = np.iinfo(np.int64).max // 4
+_FAR = -(np.iinfo(np.int64).max // 4)  # "no neighbour": a position no zone reaches
+
+
+@nb.njit(cache=True, fastmath=_FAST, error_model="numpy", inline="always")
+def _min_diff(a, b, lo, hi, acc):
+    """``min(a[lo:hi] − b[lo:hi])`` with :data:`_LANES` running minima (vectorisable)."""
+    acc[:] = np.inf
+    x, y = a[lo:hi], b[lo:hi]
+    n = hi - lo
+    whole = n // _LANES * _LANES
+    for j in range(0, whole, _LANES):
+        for u in range(_LANES):
+            v = x[j + u] - y[j + u]
+            acc[u] = v if v < acc[u] else acc[u]
+    best = np.inf
+    for u in range(_LANES):
+        best = min(best, acc[u])
+    for j in range(whole, n):
+        best = min(best, x[j] - y[j])
+    return best
+
+
+@nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _accumulate(prev, cur, q, t, ref, x0, lo, hi):
+    """``cur[j] = prev[j] + |q[:, t] − ref[:, x0 + j]|²`` on ``lo .. hi − 1``. Elsewhere the
+    diagonal has no reference row at ``t`` and ``cur`` keeps what the ring held: no window
+    read later spans such a row (a window's rows are all in range), and a window's distance is
+    the difference of two sums of one chain, whatever that chain started from."""
+    if q.shape[0] == 1:
+        qt = q[0, t]
+        p, c, rr = prev[lo:hi], cur[lo:hi], ref[0, x0 + lo : x0 + hi]
+        for j in range(hi - lo):
+            e = qt - rr[j]
+            c[j] = p[j] + e * e
+    else:
+        for j in range(lo, hi):
+            s = 0.0
+            for ch in range(q.shape[0]):
+                e = q[ch, t] - ref[ch, x0 + j]
+                s += e * e
+            cur[j] = prev[j] + s
+
+
+@nb.njit(cache=True, inline="always")
+def _segment_min(cur, prev, a, z, acc, excluded, zone, shift):
+    """Minimum of ``cur − prev`` over ``a .. z − 1`` less the zones ``e − zone < x < e + zone``
+    (``x = j + shift``) around the sorted positions ``excluded``; and the segment it lies in."""
+    best, seg_lo, seg_hi = np.inf, 0, 0
+    start = a
+    for e in excluded:
+        end = min(e - zone + 1 - shift, z)
+        if end > start:
+            v = _min_diff(cur, prev, start, end, acc)
+            if v < best:
+                best, seg_lo, seg_hi = v, start, end
+        start = max(start, e + zone - shift)
+        if start >= z:
+            break
+    if start < z:
+        v = _min_diff(cur, prev, start, z, acc)
+        if v < best:
+            best, seg_lo, seg_hi = v, start, z
+    return best, seg_lo, seg_hi
+
+
+@nb.njit(cache=True, parallel=True)
+def _nearest(
+    q, r, windows, use_train, use_past, max_ref, max_past, qlo, qhi, block, chunk, excluded, zone
+):
+    """One pass (see the module docstring). Returns the nearest training window's and the
+    nearest past window's squared distance, ``[len(windows), qhi − qlo]`` each, and the past
+    one's start; past windows within ``zone[s]`` of ``excluded[s, query]`` are left out."""
+    n = q.shape[1]
+    n_scales = len(windows)
+    wmax, wmin = windows.max(), windows.min()
+    train_best = np.full((n_scales, qhi - qlo), np.inf)
+    past_best = np.full((n_scales, qhi - qlo), np.inf)
+    past_arg = np.full((n_scales, qhi - qlo), _FAR)
+    n_blocks = (qhi - qlo + block - 1) // block
+    ring_rows = wmax + 1
+    for b in nb.prange(n_blocks):
+        i0 = qlo + b * block
+        i1 = min(qhi, i0 + block, n - wmin + 1)
+        if i0 >= i1:
+            continue
+        ring = np.zeros((ring_rows, chunk))  # finite starting values (see _accumulate)
+        acc = np.empty(_LANES)
+        t_end = min(i1 + wmax - 2, n - 1)
+        for seq in range(2):
+            if (seq == 0 and not use_train) or (seq == 1 and not use_past):
+                continue
+            ref = r if seq == 0 else q
+            m = ref.shape[1]
+            if seq == 0:  # training windows j in [max(0, m - w + 1 - max_ref), m - w]
+                jlo_min = m
+                for s in range(n_scales):
+                    jlo_min = min(jlo_min, max(0, m - windows[s] + 1 - max_ref))
+                d_lo, d_hi = jlo_min - (i1 - 1), m - wmin - i0
+            else:  # past windows j in [max(0, i - w + 1 - max_past), i - w]
+                d_lo, d_hi = max(-(i1 - 1), -wmax + 1 - max_past), -wmin
+            for d0 in range(d_lo, d_hi + 1, chunk):
+                width = min(chunk, d_hi + 1 - d0)
+                for t in range(i0, t_end + 1):
+                    cur = ring[t % ring_rows, :width]
+                    x0 = t + d0
+                    lo = min(width, max(0, -x0))
+                    hi = max(lo, min(width, m - x0))
+                    _accumulate(ring[(t - 1) % ring_rows, :width], cur, q, t, ref, x0, lo, hi)
+                    for s in range(n_scales):
+                        w = windows[s]
+                        i = t - w + 1  # the query whose windows end at row t
+                        if i < i0 or i >= i1 or i > n - w:
+                            continue
+                        if seq == 0:
+                            jlo, jhi = max(0, m - w + 1 - max_ref), m - w
+                        else:
+                            jlo, jhi = max(0, i - w + 1 - max_past), i - w
+                        a, z = max(jlo - i - d0, 0), min(jhi - i - d0 + 1, width)
+                        if a >= z:
+                            continue
+                        prev = ring[(i - 1) % ring_rows, :width]
+                        if seq == 0:
+                            v = _min_diff(cur, prev, a, z, acc)
+                            if v < train_best[s, i - qlo]:
+                                train_best[s, i - qlo] = v
+                            continue
+                        v, g0, g1 = _segment_min(
+                            cur, prev, a, z, acc, excluded[s, i - qlo], zone[s], i + d0
+                        )
+                        if v < past_best[s, i - qlo]:
+                            past_best[s, i - qlo] = v
+                            for j in range(g0, g1):  # where it is (the same subtraction)
+                                if cur[j] - prev[j] == v:
+                                    past_arg[s, i - qlo] = i + d0 + j
+                                    break
+    return train_best, past_best, past_arg
+
+
+def knn_profiles(
+    queries: np.ndarray,
+    reference: np.ndarray,
+    windows,
+    *,
+    k: int = 1,
+    zone: float = 1.0,
+    past: bool = True,
+    max_reference: int | None = None,
+    max_past: int | None = None,
+    start: int = 0,
+    stop: int | None = None,
+) -> np.ndarray:
+    """Squared nearest-normal-window distances ``[len(windows), stop − start]`` of the query
+    windows starting at ``start .. stop − 1`` of ``queries [C, n]``: the nearer of the nearest
+    window of ``reference [C, m]`` and (with ``past``) the ``k``-th nearest window of
+    ``queries`` that ends before the query begins, past neighbours at least ``zone`` window
+    lengths apart. Entries whose window would run past the end of ``queries`` are inf.
+    """
+    q = np.ascontiguousarray(queries, dtype=np.float64)
+    r = np.ascontiguousarray(reference, dtype=np.float64)
+    if q.ndim != 2 or r.ndim != 2 or q.shape[0] != r.shape[0]:
+        raise ValueError(f"queries {q.shape} and reference {r.shape} need [C, T] with equal C")
+    w = np.asarray(windows, dtype=np.int64).reshape(-1)
+    if w.size == 0 or w.min() < 1 or w.max() > r.shape[1]:
+        raise ValueError(f"windows {w.tolist()}: need lengths 1 .. {r.shape[1]} (the reference)")
+    if k < 1:
+        raise ValueError(f"k={k}: need k >= 1")
+    stop = q.shape[1] if stop is None else int(stop)
+    max_ref = _NO_BUDGET if max_reference is None else int(max_reference)
+    max_p = _NO_BUDGET if max_past is None else int(max_past)
+    zones = np.maximum(1, np.ceil(w * zone)).astype(np.int64)
+    found = np.full((len(w), max(0, stop - start), 0), _FAR)
+    rest = (max_ref, max_p, int(start), stop, BLOCK, CHUNK)
+    train, near, arg = _nearest(q, r, w, True, bool(past), *rest, found, zones)
+    for _ in range(1, k if past else 1):  # the next past neighbour, outside the found ones' zones
+        found = np.sort(np.concatenate([found, arg[:, :, None]], axis=2), axis=2)
+        _, near, arg = _nearest(q, r, w, False, True, *rest, found, zones)
+    # differences of sums can round a zero distance to -1e-16
+    return np.maximum(np.minimum(train, near), 0.0)

@@ -1,0 +1,113 @@
+"""The exact k-th-neighbour profiles against a plain loop and against stumpy.aamp."""
+
+import numpy as np
+import pytest
+
+import mstad.models.matrix_profile as mp
+from mstad.models.matrix_profile import knn_profiles
+
+
+def plain(q, r, w, k=1, past=True, max_ref=None, max_past=None):
+    """The definition, step by step: the nearest training window, or the k-th past window taken
+    greedily (each at least w from the ones before), whichever is nearer."""
+    n, m = q.shape[1], r.shape[1]
+    out = np.full(n, np.inf)
+    for i in range(n - w + 1):
+        window = q[:, i : i + w]
+        train = list(range(m - w + 1))[-(max_ref or m) :]
+        best = min(((window - r[:, j : j + w]) ** 2).sum() for j in train)
+        earlier = list(range(max(0, i - w + 1)))
+        earlier = earlier[-max_past:] if max_past and earlier else earlier
+        found = []
+        for d, j in sorted((((window - q[:, j : j + w]) ** 2).sum(), j) for j in earlier):
+            if past and len(found) < k and all(abs(j - f) >= w for _, f in found):
+                found.append((d, j))
+        kth = found[k - 1][0] if len(found) == k else np.inf  # seen fewer than k times
+        out[i] = min(best, kth)
+    return out
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks and chunks far smaller than the series, so their seams are crossed."""
+    monkeypatch.setattr(mp, "BLOCK", 37)
+    monkeypatch.setattr(mp, "CHUNK", 23)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize(
+    ("k", "past", "max_ref", "max_past"),
+    [(1, True, None, None), (1, False, None, None), (1, True, 40, 25), (2, True, None, None),
+     (3, True, 40, 25), (2, False, None, None)],
+)  # fmt: skip
+def test_profiles_equal_the_definition(small_blocks, channels, k, past, max_ref, max_past):
+    rng = np.random.default_rng(channels + 10 * k)
+    q = np.cumsum(rng.normal(size=(channels, 260)), axis=1)
+    r = np.cumsum(rng.normal(size=(channels, 150)), axis=1)
+    windows = [5, 12, 30]
+    got = knn_profiles(q, r, windows, k=k, past=past, max_reference=max_ref, max_past=max_past)
+    assert got.shape == (3, 260)
+    for row, w in zip(got, windows, strict=True):
+        expected = plain(q, r, w, k, past, max_ref, max_past)
+        assert np.isinf(row[260 - w + 1 :]).all()
+        np.testing.assert_allclose(
+            row[: 260 - w + 1], expected[: 260 - w + 1], rtol=1e-9, atol=1e-9
+        )
+
+
+def test_a_range_of_queries_equals_the_whole_series():
+    rng = np.random.default_rng(3)
+    q, r = rng.normal(size=(2, 500)), rng.normal(size=(2, 300))
+    for k in (1, 2):
+        whole = knn_profiles(q, r, [8, 20], k=k, max_past=100)
+        part = knn_profiles(q, r, [8, 20], k=k, max_past=100, start=170, stop=260)
+        np.testing.assert_allclose(part, whole[:, 170:260], rtol=1e-12, atol=1e-12)
+
+
+def test_huge_offsets_do_not_swamp_later_distances():
+    """A stretch 1e4 standard deviations away, then normal data again: the later distances are
+    differences of running sums that passed through 50 × 1e8; their rounding stays within
+    1e-14 of that sum (sums restart per block, so it never grows past one block's)."""
+    rng = np.random.default_rng(4)
+    r = rng.normal(size=(1, 400))
+    q = rng.normal(size=(1, 600))
+    q[0, 100:150] += 1e4
+    got = knn_profiles(q, r, [10], past=False)[0]
+    expected = plain(q, r, 10, past=False)
+    fin = np.isfinite(expected)
+    bound = 1e-14 * 50 * 1e8
+    assert np.abs(got[fin] - expected[fin]).max() <= bound
+    after = np.arange(len(q[0])) >= 150  # windows past the stretch: small distances again
+    assert expected[fin & after].max() < 100
+
+
+def test_bad_arguments_are_refused():
+    x = np.zeros((1, 50))
+    with pytest.raises(ValueError, match="windows"):
+        knn_profiles(x, x, [60])
+    with pytest.raises(ValueError, match="equal C"):
+        knn_profiles(x, np.zeros((2, 50)), [5])
+    with pytest.raises(ValueError, match="k=0"):
+        knn_profiles(x, x, [5], k=0)
+
+
+def test_equals_stumpy_aamp():
+    """The AB-join against training data and the left profile of the series itself are
+    stumpy's non-normalised matrix profile (``stumpy.aamp``) to 1e-6."""
+    stumpy = pytest.importorskip("stumpy")
+    rng = np.random.default_rng(5)
+    train, test = np.cumsum(rng.normal(size=1500)), np.cumsum(rng.normal(size=1200))
+    w = 50
+    ab = stumpy.aamp(test, w, train, ignore_trivial=False)[:, 0].astype(float)
+    got = np.sqrt(knn_profiles(test[None], train[None], [w], past=False)[0][: len(ab)])
+    np.testing.assert_allclose(got, ab, atol=1e-6)
+    # left profile: stumpy's left neighbours exclude only w/4 around the query; ours must end
+    # before it begins, so compare to the direct left minimum over starts <= i - w
+    both = np.sqrt(knn_profiles(test[None], train[None], [w])[0][: len(ab)])
+    self_join = stumpy.aamp(test, w)
+    left = np.full(len(ab), np.inf)
+    windows = np.lib.stride_tricks.sliding_window_view(test, w)
+    for i in range(w, len(ab)):
+        left[i] = np.sqrt(((windows[: i - w + 1] - windows[i]) ** 2).sum(axis=1).min())
+    np.testing.assert_allclose(both, np.minimum(ab, left), atol=1e-6)
+    assert self_join.shape[0] == len(ab)
