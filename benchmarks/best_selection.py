@@ -126,6 +126,11 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     ),
     # round 4: features re-standardised on train + past before each block's fine-tuning
     "msflow-cont-past-250-scaled": ("msflow", dict(reference="train+past", adapt_scaling=True)),
+    # issue 21: online fine-tuning on a bounded replay set (linear scoring) against all windows
+    "msflow-replay-all": ("msflow", dict(replay=None)),
+    "msflow-replay128": ("msflow", dict(replay=128)),
+    "msflow-replay256-every500": ("msflow", dict(replay=256, adapt_every=500)),
+    "msflow-replay256-epochs1": ("msflow", dict(replay=256, adapt_epochs=1)),
 }
 
 

@@ -101,14 +101,60 @@ def test_past_scaling_lets_a_huge_new_level_stop_alarming():
     train, test = x[:1000], x[1000:].copy()
     test[400:, 0] += 50.0
     scores = {}
-    for scaling in (False, True):
-        detector = make_detector("msflow", adapt_every=200, adapt_scaling=scaling, **TINY)
+    for scaling in (False, True):  # 2 epochs per block: one adapts less (late median 1.8)
+        detector = make_detector(
+            "msflow", adapt_every=200, adapt_epochs=2, adapt_scaling=scaling, **TINY
+        )
         scores[scaling] = detector.fit(train).score(test)
     onset, late = slice(400, 600), slice(1000, 1200)
     # calibrated scores are surprises (decades, bounded below 10): above KNEE = p < 1e-6
     assert np.median(scores[False][late]) > KNEE  # alarms on and on (normal: ~0.3)
     assert scores[True][onset].mean() > KNEE  # the onset is as loud as before …
     assert np.median(scores[True][late]) < 1.0  # … later steps are back among normal scores
+
+
+def test_online_fine_tuning_trains_on_a_bounded_replay_set(monkeypatch):
+    """Each block's fine-tuning sees at most ``replay`` windows — the most recent past ones (at
+    most half) and a fixed sample of training ones — so every block costs the same once the
+    past is long; ``replay=None`` trains on every training and past window (growing)."""
+    from mstad.models.msflow.detector import MSFlow
+
+    rng = np.random.default_rng(1)
+    x = np.sin(np.arange(3000) / 15)[:, None] + 0.2 * rng.normal(size=(3000, 2))
+    sizes = []
+    original = MSFlow._train_epoch
+
+    def counting(self, flow, optimiser, features, generator):
+        sizes.append(len(features[0]))
+        return original(self, flow, optimiser, features, generator)
+
+    for replay in (20, None):
+        detector = make_detector("msflow", adapt_every=100, replay=replay, **TINY).fit(x[:1000])
+        monkeypatch.setattr(MSFlow, "_train_epoch", counting)
+        sizes.clear()
+        detector.score(x[1000:])
+        monkeypatch.setattr(MSFlow, "_train_epoch", original)
+        if replay is not None:
+            assert max(sizes) == 20 and sizes[-5:] == [20] * 5  # bounded and constant
+        else:
+            n_train = len(detector.reference_windows_)
+            assert sizes[0] > n_train and sizes == sorted(sizes) and sizes[-1] > sizes[0] + 150
+
+
+def test_running_feature_moments_equal_the_moments_of_everything_at_once():
+    from mstad.models.msflow.detector import _mean_std, _Moments
+
+    rng = np.random.default_rng(2)
+    parts = [
+        [torch.from_numpy(rng.normal(3, 2, size=(n, 4, 7)).astype(np.float32))] for n in (5, 9, 1)
+    ]
+    moments = _Moments(parts[0])
+    for p in parts[1:]:
+        moments.add(p)
+    whole = _mean_std([torch.cat([p[0] for p in parts])])
+    for (m, s), (m2, s2) in zip(moments.stats(), whole, strict=True):
+        torch.testing.assert_close(m, m2)
+        torch.testing.assert_close(s, s2)
 
 
 def test_save_load_round_trip(fitted, entity, tmp_path):

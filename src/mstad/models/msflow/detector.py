@@ -12,16 +12,20 @@ fusion flow → negative log-likelihood per time step. Two routes:
 Shared by both: ``inputs="continuous"`` (default) drops sensors that are 0/1 flags in training
 (NASA's command dims 1–24; :mod:`mstad.features.columns`); ``reference="train+past"`` (default)
 scores a series block by block (``adapt_every`` steps) with a copy of the flow fine-tuned for
-``adapt_epochs`` epochs on the training windows plus every window of the series that ended
-before the block — an online monitor that learns from what it has already seen, so a new
-operating level alarms where it starts instead of for the rest of the series (``"train"``: the
-fitted flow alone). Before each block the features are re-standardised with the statistics of
-the same training + past windows (``adapt_scaling``): without it a shift of hundreds of
-training standard deviations — common in telemetry whose training split hardly moves — stays
-astronomically unlikely however long the flow is fine-tuned, and the rest of the series alarms.
+``adapt_epochs`` epochs on a replay set of ``replay`` windows — the most recent windows of the
+series that ended before the block (at most half) and a fixed sample of the training windows —
+an online monitor that learns from what it has already seen, so a new operating level alarms
+where it starts instead of for the rest of the series (``"train"``: the fitted flow alone).
+Every block costs the same, so scoring is linear in the series' length (``replay=None``: every
+training and past window, quadratic). Before each block the features are re-standardised with
+the statistics of every training + past window (``adapt_scaling``): without it a shift of
+hundreds of training standard deviations — common in telemetry whose training split hardly
+moves — stays astronomically unlikely however long the flow is fine-tuned, and the rest of the
+series alarms.
 ``adapt_from="previous"``: each block's fine-tuning continues from the previous block's flow
 (``"fitted"``: restarts from the fitted one). All were chosen without test labels
-(``benchmarks/results/msflow_log.md``). Sensors standardised with training statistics only;
+(``benchmarks/results/msflow_log.md``; the replay set and one epoch per block:
+``benchmarks/results/speed_log.md``). Sensors standardised with training statistics only;
 feature channels standardised with statistics of the training windows; Adam, gradient norm
 clipped at 2 (as MSFlow), loss ``½‖z‖² − log|det J|`` logged per dimension; early stopping on
 the NLL of the validation tail of the training split, best weights restored — never a test
@@ -109,10 +113,10 @@ class MSFlow(Detector):
         baseline: str = "none",
         reference: str = "train+past",
         adapt_every: int = 250,
-        adapt_epochs: int = 2,
+        adapt_epochs: int = 1,
         adapt_from: str = "previous",
         adapt_scaling: bool = True,
-        replay: int | None = None,
+        replay: int | None = 256,
         blocks: tuple[int, ...] = (2, 2, 2),
         pos_channels: int = 16,
         epochs: int = 20,
