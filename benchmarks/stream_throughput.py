@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+import numba
 import numpy as np
 import torch
 
@@ -61,12 +62,16 @@ def measure(name: str, params: dict, train, test, steps_chunk1: int) -> dict:
 
 def main() -> None:
     torch.set_num_threads(1)  # per core
+    numba.set_num_threads(1)  # discord's profiles too
     cases = [
         ("best", {}, *series(1, 5000, 3000), 1000),
         ("best", {}, *series(10, 5000, 3000), 300),
         ("msflow", {"reference": "train", "epochs": 3}, *series(25, 5000, 3000), 300),
     ]
-    print("one core (torch threads 1); synthetic (MSCRED generator) train 5,000 / test 3,000 steps")
+    print(
+        "one core (torch and numba threads 1); synthetic (MSCRED generator) "
+        "train 5,000 / test 3,000 steps"
+    )
     header = (
         f"{'model':8} {'sensors':>7} {'chunk 1 steps/s':>15} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'chunk 10 steps/s':>16} {'batch steps/s':>13} {'stream/batch':>12} {'delay':>5} "
