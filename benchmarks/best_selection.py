@@ -131,6 +131,12 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "msflow-replay128": ("msflow", dict(replay=128)),
     "msflow-replay256-every500": ("msflow", dict(replay=256, adapt_every=500)),
     "msflow-replay256-epochs1": ("msflow", dict(replay=256, adapt_epochs=1)),
+    # the past half of the replay set as a uniform sample of every past window (not forgotten)
+    "msflow-replay256-epochs1-sample": (
+        "msflow",
+        dict(replay=256, adapt_epochs=1, replay_past="sample"),
+    ),
+    "msflow-replay128-sample": ("msflow", dict(replay=128, adapt_epochs=2, replay_past="sample")),
 }
 
 

@@ -64,6 +64,8 @@ from mstad.progress import report
 ROUTES = ("native", "image")
 #: where each block's fine-tuning starts: the fitted flow, or the previous block's flow
 ADAPT_FROM = ("fitted", "previous")
+#: which past windows a bounded replay set holds: the most recent, or a uniform sample of all
+REPLAY_PAST = ("recent", "sample")
 
 
 @register
@@ -87,6 +89,7 @@ class MSFlow(Detector):
         "adapt_epochs": spec(ge=1),
         "adapt_from": spec(choices=ADAPT_FROM),
         "replay": spec(ge=2),
+        "replay_past": spec(choices=REPLAY_PAST),
         "blocks": spec(min_length=3, max_length=3, item_ge=1),
         "pos_channels": spec(ge=2),
     }
@@ -117,6 +120,7 @@ class MSFlow(Detector):
         adapt_from: str = "previous",
         adapt_scaling: bool = True,
         replay: int | None = 256,
+        replay_past: str = "recent",
         blocks: tuple[int, ...] = (2, 2, 2),
         pos_channels: int = 16,
         epochs: int = 20,
@@ -149,6 +153,7 @@ class MSFlow(Detector):
         self.adapt_from = adapt_from
         self.adapt_scaling = adapt_scaling
         self.replay = replay
+        self.replay_past = replay_past
         self.blocks = tuple(blocks)
         self.pos_channels = pos_channels
         self.epochs = epochs
@@ -336,10 +341,10 @@ class MSFlow(Detector):
                 if sums is not None:  # what is "far" is measured on train + past
                     sums.add([f[used:ended] for f in raw])
                     stats = sums.stats()
-                past_lo = 0 if self.replay is None else max(0, ended - self.replay // 2)
-                n_from_train = n_train if self.replay is None else self.replay - (ended - past_lo)
+                past = self._replay_past(ended, generator)
+                n_from_train = n_train if self.replay is None else self.replay - len(past)
                 known = [
-                    torch.cat([r[train_pick[:n_from_train]], f[past_lo:ended]])
+                    torch.cat([r[train_pick[:n_from_train]], f[past]])
                     for r, f in zip(reference, raw, strict=True)
                 ]
                 known = _standardised(known, stats)
@@ -355,6 +360,17 @@ class MSFlow(Detector):
                     z, _ = flow(_standardised([f[part] for f in raw], stats))
                     maps.append(self._position_maps(z, length))
         return torch.cat(maps)
+
+    def _replay_past(self, ended: int, generator: np.random.Generator) -> torch.Tensor:
+        """Indices of the past windows (of the ``ended`` so far) a block fine-tunes on: all
+        (``replay=None``), else at most half the replay set — the most recent ones
+        (``replay_past="recent"``) or a fresh seeded uniform sample of all of them
+        (``"sample"``: old modes are not forgotten)."""
+        if self.replay is None or ended <= self.replay // 2:
+            return torch.arange(ended)
+        if self.replay_past == "recent":
+            return torch.arange(ended - self.replay // 2, ended)
+        return torch.from_numpy(np.sort(generator.choice(ended, self.replay // 2, replace=False)))
 
     def _raw_score(self, series: np.ndarray) -> np.ndarray:
         windows, starts = self._windows(series)
