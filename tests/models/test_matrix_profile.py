@@ -111,3 +111,29 @@ def test_equals_stumpy_aamp():
         left[i] = np.sqrt(((windows[: i - w + 1] - windows[i]) ** 2).sum(axis=1).min())
     np.testing.assert_allclose(both, np.minimum(ab, left), atol=1e-6)
     assert self_join.shape[0] == len(ab)
+
+
+@pytest.mark.parametrize(
+    ("channels", "k", "past", "max_ref", "max_past"),
+    [(1, 1, True, None, None), (2, 2, True, 40, 30), (1, 1, False, None, None), (1, 3, True, None, 25)],
+)  # fmt: skip
+def test_row_by_row_profiles_equal_the_batch(monkeypatch, channels, k, past, max_ref, max_past):
+    """A stream's rows (each from the previous one, a direct row every BLOCK rows, the kept rows
+    trimmed as a stream trims them) give the batch pass's distances."""
+    monkeypatch.setattr(mp, "BLOCK", 29)
+    rng = np.random.default_rng(channels + k)
+    q = np.cumsum(rng.normal(size=(channels, 400)), axis=1)
+    r = np.cumsum(rng.normal(size=(channels, 150)), axis=1)
+    w = 9
+    kw = dict(k=k, past=past, max_reference=max_ref, max_past=max_past)
+    expected = knn_profiles(q, r, [w], **kw)[0][: 400 - w + 1]
+    rows = mp.RowProfiles(r, w, **kw)
+    got, offset = [], 0
+    for lo in range(0, 400 - w + 1, 11):
+        hi = min(lo + 11, 400 - w + 1)
+        got.append(rows.advance(q[:, offset:], lo - offset, hi - offset))
+        if max_past is not None:  # keep only what the next queries' past needs
+            keep = max(0, hi - w + 1 - max_past)
+            rows.shift(keep - offset)
+            offset = keep
+    np.testing.assert_allclose(np.concatenate(got), expected, rtol=1e-9, atol=1e-9)

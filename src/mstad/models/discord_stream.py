@@ -1,9 +1,11 @@
 """``discord`` as a stream: each window's nearest-neighbour distance is computed once, when its
 last row arrives, and a step's score is emitted when its longest window has arrived.
 
-The distances are the batch's (:meth:`mstad.models.discord.DiscordDetector.profiles`, the exact
-k-th-neighbour profiles of :mod:`mstad.models.matrix_profile`): to the training windows (fixed
-at fit) and to the series' own windows that ended before the query began.
+The distances are the batch's rule (:mod:`mstad.models.matrix_profile`): to the training windows
+(fixed at fit) and to the series' own windows that ended before the query began. Each new
+window's distances follow from the previous window's by one O(reference) update
+(:class:`~mstad.models.matrix_profile.RowProfiles`), so a row costs the same at chunk 1 as in a
+chunk of 100.
 
 Bounded memory: the stream keeps the last ``max_past_windows`` windows of the series as its past
 reference (plus the rows of windows still open) — the detector's own budget, or
@@ -14,12 +16,13 @@ budget they agree while the series' past is shorter than the stream's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from mstad.errors import MstadError
 from mstad.models.discord import STREAM_PAST_WINDOWS
+from mstad.models.matrix_profile import RowProfiles
 
 
 @dataclass
@@ -28,6 +31,7 @@ class _Scale:
     dist: np.ndarray  # [n, G] window distances (RMS per step), windows base .. base + n - 1
     base: int = 0
     next: int = 0  # start of the next window to compute
+    rows: list = field(default_factory=list)  # one RowProfiles per sensor group
 
 
 class DiscordStreamer:
@@ -51,6 +55,19 @@ class DiscordStreamer:
             _Scale(int(min(w, self.train.shape[1])), np.empty((0, len(self.groups))))
             for w in detector.lengths_
         ]
+        for sc in self.scales:  # each window's distances follow from the previous window's
+            sc.rows = [
+                RowProfiles(
+                    self.train[cols],
+                    sc.w,
+                    k=detector.k,
+                    zone=detector.zone,
+                    past=detector.reference != "train",
+                    max_reference=detector.max_train_windows,
+                    max_past=self.max_past,
+                )  # fmt: skip
+                for cols in self.groups
+            ]
         self.longest = max(s.w for s in self.scales)
         self.delay = self.longest - 1
         # standardised input columns, [C, rows] float64 (float32-rounded as in the batch): each
@@ -67,8 +84,8 @@ class DiscordStreamer:
         out = np.empty((s1 - s0, len(self.groups)))
         lo, hi = s0 - self.offset, s1 - self.offset
         for g, cols in enumerate(self.groups):
-            sq = self.d.profiles(self.x[cols], self.train[cols], [sc.w], lo, hi, self.max_past)
-            out[:, g] = np.sqrt(sq[0] / (sc.w * len(cols)))
+            sq = sc.rows[g].advance(self.x[cols], lo, hi)
+            out[:, g] = np.sqrt(sq / (sc.w * len(cols)))
         return out
 
     # ---- steps --------------------------------------------------------------------------------
@@ -94,8 +111,12 @@ class DiscordStreamer:
         past = self.max_past if self.d.reference != "train" else 0
         keep = min(max(0, sc.next - sc.w + 1 - past) if past else sc.next for sc in self.scales)
         if keep > self.offset:
-            self.x = np.ascontiguousarray(self.x[:, keep - self.offset :])
+            cut = keep - self.offset
+            self.x = np.ascontiguousarray(self.x[:, cut:])
             self.offset = keep
+            for sc in self.scales:
+                for rows in sc.rows:
+                    rows.shift(cut)
 
     def update(self, rows: np.ndarray) -> np.ndarray:
         d = self.d

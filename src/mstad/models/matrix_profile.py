@@ -225,3 +225,159 @@ def knn_profiles(
         _, near, arg = _nearest(q, r, w, False, True, *rest, found, zones)
     # differences of sums can round a zero distance to -1e-16
     return np.maximum(np.minimum(train, near), 0.0)
+
+
+# ---- streams: one query row after another --------------------------------------------------
+@nb.njit(cache=True)
+def _sq(x, a, y, b):
+    s = 0.0
+    for c in range(x.shape[0]):
+        d = x[c, a] - y[c, b]
+        s += d * d
+    return s
+
+
+@nb.njit(cache=True)
+def _direct(q, i, r, j0, j1, w, out):
+    """``out[j] = |q[:, i:i+w] − r[:, j:j+w]|²`` for ``j`` in ``j0 .. j1 − 1``."""
+    for j in range(j0, j1):
+        s = 0.0
+        for t in range(w):
+            s += _sq(q, i + t, r, j + t)
+        out[j] = s
+
+
+@nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _advance(q, i, r, j0, j1, w, d):
+    """Row ``i`` from row ``i − 1`` in place, ``j`` in ``j0 .. j1 − 1`` (``j0 ≥ 1``), by AAMP's
+    update ``D[i, j] = D[i−1, j−1] − |q[i−1] − r[j−1]|² + |q[i+w−1] − r[j+w−1]|²``."""
+    if j1 <= j0:
+        return
+    if q.shape[0] == 1:  # whole slices: evaluated before the write, vectorised
+        out_q, in_q = q[0, i - 1], q[0, i + w - 1]
+        a, b = r[0, j0 - 1 : j1 - 1], r[0, j0 + w - 1 : j1 + w - 1]
+        d[j0:j1] = d[j0 - 1 : j1 - 1] - (out_q - a) ** 2 + (in_q - b) ** 2
+        return
+    for j in range(j1 - 1, j0 - 1, -1):
+        d[j] = d[j - 1] - _sq(q, i - 1, r, j - 1) + _sq(q, i + w - 1, r, j + w - 1)
+
+
+@nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
+def _min_of(x, acc):
+    """``min(x)`` with :data:`_LANES` running minima (vectorisable); inf when empty."""
+    acc[:] = np.inf
+    whole = len(x) // _LANES * _LANES
+    for j in range(0, whole, _LANES):
+        for u in range(_LANES):
+            acc[u] = x[j + u] if x[j + u] < acc[u] else acc[u]
+    best = np.inf
+    for u in range(_LANES):
+        best = min(best, acc[u])
+    for j in range(whole, len(x)):
+        best = min(best, x[j])
+    return best
+
+
+@nb.njit(cache=True)
+def _kth_past(d, lo, hi, k, zone, pos):
+    """The ``k``-th greedy past neighbour's squared distance in ``d[lo:hi]`` (each at least
+    ``zone`` from the ones before); inf when there are fewer than ``k``."""
+    for found in range(k):
+        best, at = np.inf, -1
+        for j in range(lo, hi):
+            if d[j] < best:
+                free = True
+                for f in range(found):
+                    if abs(j - pos[f]) < zone:
+                        free = False
+                        break
+                if free:
+                    best, at = d[j], j
+        if at < 0:
+            return np.inf
+        pos[found] = at
+    return best
+
+
+@nb.njit(cache=True)
+def _rows(q, r, w, i0, i1, d_train, d_past, state, k, zone, past, max_ref, max_past, refresh):
+    """Squared distances of queries ``i0 .. i1 − 1`` of ``q``, one row after another; ``state``
+    = [previous query (−1: none), its past range lo, hi, rows since the last direct row]."""
+    m = r.shape[1]
+    mw = m - w + 1
+    t0 = max(0, mw - max_ref)
+    out = np.empty(i1 - i0)
+    pos = np.empty(k, np.int64)
+    acc = np.empty(_LANES)
+    for i in range(i0, i1):
+        follows = state[0] >= 0 and state[0] == i - 1 and state[3] < refresh
+        if follows:
+            _advance(q, i, r, t0 + 1, mw, w, d_train)
+            _direct(q, i, r, t0, t0 + 1, w, d_train)
+            state[3] += 1
+        else:
+            _direct(q, i, r, t0, mw, w, d_train)
+            state[3] = 0
+        best = _min_of(d_train[t0:mw], acc)
+        if past:
+            p1 = max(0, i - w + 1)
+            p0 = max(0, p1 - max_past)
+            if follows:  # start j from row i - 1's start j - 1, where row i - 1 has it
+                lo = max(p0, state[1] + 1, 1)
+                _advance(q, i, q, lo, p1, w, d_past)
+                _direct(q, i, q, p0, min(lo, p1), w, d_past)
+            else:
+                _direct(q, i, q, p0, p1, w, d_past)
+            state[1], state[2] = p0, p1
+            if k == 1:
+                best = min(best, _min_of(d_past[p0:p1], acc))
+            else:
+                best = min(best, _kth_past(d_past, p0, p1, k, zone, pos))
+        state[0] = i
+        out[i - i0] = best
+    return out
+
+
+class RowProfiles:
+    """:func:`knn_profiles` for one window length, one query after another (a stream): the last
+    query's distances to every training and past window are kept, and the next query's follow by
+    AAMP's O(reference) update (STAMPI's idea, Yeh et al. 2016) — instead of the batch pass,
+    which costs a window length per row more. A direct row every :data:`BLOCK` rows bounds the
+    rounding of the running update, as the batch's blocks do. Same rule and budgets as the
+    batch, so the two agree to rounding (tested)."""
+
+    def __init__(
+        self, reference, w, *, k=1, zone=1.0, past=True, max_reference=None, max_past=None
+    ):
+        self.r = np.ascontiguousarray(reference, dtype=np.float64)
+        if not 1 <= w <= self.r.shape[1]:
+            raise ValueError(f"window {w}: need 1 .. {self.r.shape[1]} (the reference)")
+        self.w, self.k, self.past = int(w), int(k), bool(past)
+        self.zone = max(1, int(np.ceil(w * zone)))
+        self.max_ref = _NO_BUDGET if max_reference is None else int(max_reference)
+        self.max_past = _NO_BUDGET if max_past is None else int(max_past)
+        self.d_train = np.empty(self.r.shape[1] - self.w + 1)
+        self.d_past = np.empty(0)
+        self.state = np.array([-1, 0, 0, 0], dtype=np.int64)
+
+    def advance(self, queries, start: int, stop: int) -> np.ndarray:
+        """Squared distances of the queries ``start .. stop − 1`` of ``queries [C, n]`` (the
+        series' kept rows; ``start`` follows the previous call's ``stop``)."""
+        q = np.ascontiguousarray(queries, dtype=np.float64)
+        if len(self.d_past) < q.shape[1]:
+            self.d_past = np.concatenate([self.d_past, np.empty(q.shape[1] - len(self.d_past))])
+        return np.maximum(
+            _rows(
+                q, self.r, self.w, int(start), int(stop), self.d_train, self.d_past, self.state,
+                self.k, self.zone, self.past, self.max_ref, self.max_past, BLOCK,
+            ),
+            0.0,
+        )  # fmt: skip
+
+    def shift(self, cut: int) -> None:
+        """The kept rows lost their first ``cut``: move the positions with them."""
+        if cut > 0:
+            self.d_past = self.d_past[cut:].copy()
+            self.state[:3] -= np.array([cut, cut, cut])
+            if self.state[1] < 0:  # the previous query's past is no longer all there
+                self.state[0] = -1
