@@ -29,7 +29,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from pathlib import Path
 from typing import Literal
@@ -43,8 +42,8 @@ from mstad.models.base import Detector
 from mstad.models.device import TRAINING_SPECS, pick_device
 from mstad.models.mscred.network import MSCREDNetwork
 from mstad.models.registry import register
+from mstad.models.training import train_with_early_stopping
 from mstad.params import spec
-from mstad.progress import report
 
 SCORE_MODES = ("relative", "sse", "count", "count_upper")
 EXPLAIN_MODES = ("relative", "sum", "count")
@@ -189,11 +188,10 @@ class MSCRED(Detector):
             fit_idx = np.flatnonzero(ends <= head)
             val_idx = np.flatnonzero(ends - self.gap >= head)
         optimiser = torch.optim.Adam(self.network_.parameters(), lr=self.lr)
-        best, best_loss, waited = None, np.inf, 0
-        self.history_ = []
-        for epoch in range(self.epochs):
+
+        def run_epoch() -> float:
             self.network_.train()
-            train_loss = 0.0
+            total = 0.0
             order = generator.permutation(fit_idx)
             for start in range(0, len(order), self.batch_size):
                 index = order[start : start + self.batch_size]
@@ -201,22 +199,13 @@ class MSCRED(Detector):
                 loss = self._loss(self._batch(stacks, index))
                 loss.backward()
                 optimiser.step()
-                train_loss += loss.item() * len(index)
-            val_loss = self._mean_loss(stacks, val_idx) if len(val_idx) else float("nan")
-            report("mscred: training epoch", epoch + 1, self.epochs)
-            self.history_.append(
-                {"epoch": epoch + 1, "train_loss": train_loss / len(fit_idx), "val_loss": val_loss}
-            )
-            if len(val_idx):
-                if val_loss < best_loss:
-                    best, best_loss, waited = copy.deepcopy(self.network_.state_dict()), val_loss, 0
-                else:
-                    waited += 1
-                    if waited >= self.patience:
-                        break
-        if best is not None:
-            self.network_.load_state_dict(best)
-        self.network_.eval()
+                total += loss.item() * len(index)
+            return total / len(fit_idx)
+
+        validation = (lambda: self._mean_loss(stacks, val_idx)) if len(val_idx) else None
+        self.history_ = train_with_early_stopping(
+            self.network_, "mscred", self.epochs, self.patience, run_epoch, validation
+        )
         self._cache = None
         held_out = val_idx if len(val_idx) else np.arange(len(stacks))
         residual = self._residual_of(stacks[held_out])

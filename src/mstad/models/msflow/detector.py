@@ -44,7 +44,6 @@ import numpy as np
 import torch
 
 from mstad.atomic import atomic_path
-from mstad.errors import ConfigError
 from mstad.features.columns import INPUTS, input_columns
 from mstad.features.images import ENCODERS, map_to_window
 from mstad.features.scaling import Standardizer
@@ -58,6 +57,7 @@ from mstad.models.msflow.flows import MultiScaleFlow, nll_per_dim, position_scor
 from mstad.models.msflow.image_features import ImageFeatures
 from mstad.models.registry import register
 from mstad.models.streaming import StreamContext
+from mstad.models.training import train_with_early_stopping
 from mstad.params import spec
 from mstad.progress import report
 
@@ -250,25 +250,14 @@ class MSFlow(Detector):
         self.reference_windows_ = fit_windows if self.reference == "train+past" else None
         generator = np.random.default_rng(self.seed)
         optimiser = torch.optim.Adam(self.flow_.parameters(), lr=self.lr)
-        best, best_loss, waited = None, np.inf, 0
-        self.history_ = []
-        for epoch in range(self.epochs):
-            train_loss = self._train_epoch(self.flow_, optimiser, fit_features, generator)
-            val_loss = self._mean_nll(val_features) if val_features else float("nan")
-            report("msflow: training epoch", epoch + 1, self.epochs)
-            self.history_.append({"epoch": epoch + 1, "train_nll": train_loss, "val_nll": val_loss})
-            if not np.isfinite(train_loss):
-                raise ConfigError("msflow: training diverged (NaN loss); lower lr")
-            if val_features:
-                if val_loss < best_loss:
-                    best, best_loss, waited = copy.deepcopy(self.flow_.state_dict()), val_loss, 0
-                else:
-                    waited += 1
-                    if waited >= self.patience:
-                        break
-        if best is not None:
-            self.flow_.load_state_dict(best)
-        self.flow_.eval()
+        self.history_ = train_with_early_stopping(
+            self.flow_,
+            "msflow",
+            self.epochs,
+            self.patience,
+            lambda: self._train_epoch(self.flow_, optimiser, fit_features, generator),
+            (lambda: self._mean_nll(val_features)) if val_features else None,
+        )
         if head is None:
             return self._raw_score(train), "train"
         return self._raw_score(train[head:]), "validation"
