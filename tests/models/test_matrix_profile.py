@@ -137,3 +137,46 @@ def test_row_by_row_profiles_equal_the_batch(monkeypatch, channels, k, past, max
             rows.shift(keep - offset)
             offset = keep
     np.testing.assert_allclose(np.concatenate(got), expected, rtol=1e-9, atol=1e-9)
+
+
+def test_tiny_distances_keep_their_own_rounding(small_blocks):
+    """A channel constant in training: test values of 1e-5 beside a stretch of 2. A distance is
+    a difference of running sums along its own diagonal from its block's start, so its error is
+    ~1e-16 of that diagonal's sum (here ≤ (37 + 20) × 4) — and windows before the stretch are
+    exact to 1e-6 relative."""
+    rng = np.random.default_rng(6)
+    r = np.zeros((1, 120))
+    q = 1e-5 * rng.normal(size=(1, 300))
+    q[0, 100:140] = 2.0
+    got = knn_profiles(q, r, [8, 20])
+    for row, w in zip(got, [8, 20], strict=True):
+        n = 300 - w + 1
+        expected = plain(q, r, w)[:n]
+        before = np.arange(n) + w <= 100
+        np.testing.assert_allclose(row[:n][before], expected[before], rtol=1e-6, atol=0)
+        assert np.abs(row[:n] - expected).max() <= 1e-15 * (37 + 20) * 4.0
+
+
+@pytest.mark.realdata
+def test_smap_d12_distances_equal_a_direct_computation(real_data):
+    """SMAP D-12 is constant in training and moves in test: its nearest-window distances are
+    ~1e-9 beside ~1. They equal a direct float64 computation to 1e-12 — a stale start of the
+    running sums (since fixed) made them 4.5e-11 off, enough to move D-12's AUROC by 0.15."""
+    import torch
+
+    from mstad.data import load_dataset
+    from mstad.models.discord import DiscordDetector
+
+    entity = next(iter(load_dataset("smap", real_data, entities=["D-12"])))
+    d = DiscordDetector(calibrate_sensors=False).fit(entity.train)
+    x, r, w = d.standardized(entity.test)[0], d.train_[:, 0].astype(float), 25
+    got = knn_profiles(x[None], r[None], [w])[0][: len(x) - w + 1]
+    queries = torch.from_numpy(np.lib.stride_tricks.sliding_window_view(x, w).copy())
+    train = torch.from_numpy(np.lib.stride_tricks.sliding_window_view(r, w).copy())
+    expected = torch.cdist(queries, train).min(dim=1).values.numpy() ** 2
+    for lo in range(0, len(queries), 1000):  # the past: windows that end before each begins
+        block = torch.cdist(queries[lo : lo + 1000], queries).numpy() ** 2
+        for i in range(lo, min(lo + 1000, len(queries))):
+            if i >= w:
+                expected[i] = min(expected[i], block[i - lo, : i - w + 1].min())
+    assert np.abs(got - expected).max() < 1e-12

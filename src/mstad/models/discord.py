@@ -189,13 +189,20 @@ class DiscordDetector(Detector):
         lengths = [int(min(w, len(series), len(self.train_))) for w in self.lengths_]
         distinct = sorted(set(lengths))
         groups = self._groups()
+        # one pass for the joint group, one for all single sensors together: [G, scales, T]
+        parts = []
+        if len(groups[0]) > 1 or len(groups) == 1:
+            report("discord: nearest windows, joint", 0, 1)
+            parts.append(self.profiles(x, train, distinct)[None])
+        if len(groups) > 1:
+            report("discord: nearest windows, per sensor", 0, 1)
+            parts.append(self.profiles(x, train, distinct, per_sensor=True))
+        sq = np.concatenate(parts)
         out = np.zeros((len(series), len(groups)))
         for g, cols in enumerate(groups):
-            report("discord: nearest windows", g, len(groups))
-            sq = self.profiles(x[cols], train[cols], distinct)
             for w in lengths:
                 n = len(series) - w + 1
-                dist = np.sqrt(sq[distinct.index(w), :n] / (w * len(cols)))
+                dist = np.sqrt(sq[g, distinct.index(w), :n] / (w * len(cols)))
                 out[:, g] += windows_to_steps(dist, window_starts(len(series), w), w, len(series))
         return out / len(self.lengths_)
 
@@ -204,14 +211,16 @@ class DiscordDetector(Detector):
         x = self.scaler_.transform(series[:, self.columns_]).astype(np.float32)
         return np.ascontiguousarray(x.T, dtype=np.float64)
 
-    def profiles(self, x, train, windows, start=0, stop=None, max_past=None) -> np.ndarray:
+    def profiles(
+        self, x, train, windows, start=0, stop=None, max_past=None, per_sensor=False
+    ) -> np.ndarray:
         """Squared k-th-neighbour distances of ``x [c, T]``'s windows (the detector's reference
         rule and budgets; :func:`~mstad.models.matrix_profile.knn_profiles`)."""
         return knn_profiles(
             x, train, windows, k=self.k, zone=self.zone, past=self.reference != "train",
             max_reference=self.max_train_windows,
             max_past=self.max_past_windows if max_past is None else max_past,
-            start=start, stop=stop,
+            start=start, stop=stop, per_sensor=per_sensor,
         )  # fmt: skip
 
     def _calibrated_groups(self, groups: np.ndarray) -> np.ndarray:

@@ -71,10 +71,13 @@ def _min_diff(a, b, lo, hi, acc):
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
 def _accumulate(prev, cur, q, t, ref, x0, lo, hi):
-    """``cur[j] = prev[j] + |q[:, t] − ref[:, x0 + j]|²`` on ``lo .. hi − 1``. Elsewhere the
-    diagonal has no reference row at ``t`` and ``cur`` keeps what the ring held: no window
-    read later spans such a row (a window's rows are all in range), and a window's distance is
-    the difference of two sums of one chain, whatever that chain started from."""
+    """``cur[j] = prev[j] + |q[:, t] − ref[:, x0 + j]|²`` on ``lo .. hi − 1``; elsewhere (no
+    reference row at ``t`` on that diagonal) ``cur = prev``, so every chain starts from 0 at the
+    block's first row and a window's distance is rounded relative to its own diagonal's sums —
+    not to whatever another chain left in the ring (which made distances of 1e-9 noisy on a
+    channel constant in training)."""
+    cur[:lo] = prev[:lo]
+    cur[hi:] = prev[hi:]
     if q.shape[0] == 1:
         qt = q[0, t]
         p, c, rr = prev[lo:hi], cur[lo:hi], ref[0, x0 + lo : x0 + hi]
@@ -114,25 +117,29 @@ def _segment_min(cur, prev, a, z, acc, excluded, zone, shift):
 
 @nb.njit(cache=True, parallel=True)
 def _nearest(
-    q, r, windows, use_train, use_past, max_ref, max_past, qlo, qhi, block, chunk, excluded, zone
+    qs, rs, windows, use_train, use_past, max_ref, max_past, qlo, qhi, block, chunk, excluded, zone
 ):
-    """One pass (see the module docstring). Returns the nearest training window's and the
-    nearest past window's squared distance, ``[len(windows), qhi − qlo]`` each, and the past
-    one's start; past windows within ``zone[s]`` of ``excluded[s, query]`` are left out."""
-    n = q.shape[1]
+    """One pass (see the module docstring) for each group ``g`` of sensors: ``qs [G, c, n]``
+    against ``rs [G, c, m]``. Returns the nearest training window's and the nearest past
+    window's squared distance, ``[G, len(windows), qhi − qlo]`` each, and the past one's start;
+    past windows within ``zone[s]`` of ``excluded[g, s, query]`` are left out. The groups'
+    blocks run in parallel together (all sensors of a per-sensor detector in one pass)."""
+    n_groups, n = qs.shape[0], qs.shape[2]
     n_scales = len(windows)
     wmax, wmin = windows.max(), windows.min()
-    train_best = np.full((n_scales, qhi - qlo), np.inf)
-    past_best = np.full((n_scales, qhi - qlo), np.inf)
-    past_arg = np.full((n_scales, qhi - qlo), _FAR)
+    train_best = np.full((n_groups, n_scales, qhi - qlo), np.inf)
+    past_best = np.full((n_groups, n_scales, qhi - qlo), np.inf)
+    past_arg = np.full((n_groups, n_scales, qhi - qlo), _FAR)
     n_blocks = (qhi - qlo + block - 1) // block
     ring_rows = wmax + 1
-    for b in nb.prange(n_blocks):
+    for task in nb.prange(n_groups * n_blocks):
+        g, b = task // n_blocks, task % n_blocks
+        q, r = qs[g], rs[g]
         i0 = qlo + b * block
         i1 = min(qhi, i0 + block, n - wmin + 1)
         if i0 >= i1:
             continue
-        ring = np.zeros((ring_rows, chunk))  # finite starting values (see _accumulate)
+        ring = np.empty((ring_rows, chunk))
         acc = np.empty(_LANES)
         t_end = min(i1 + wmax - 2, n - 1)
         for seq in range(2):
@@ -149,6 +156,7 @@ def _nearest(
                 d_lo, d_hi = max(-(i1 - 1), -wmax + 1 - max_past), -wmin
             for d0 in range(d_lo, d_hi + 1, chunk):
                 width = min(chunk, d_hi + 1 - d0)
+                ring[(i0 - 1) % ring_rows, :width] = 0.0  # every chain starts from 0
                 for t in range(i0, t_end + 1):
                     cur = ring[t % ring_rows, :width]
                     x0 = t + d0
@@ -170,17 +178,17 @@ def _nearest(
                         prev = ring[(i - 1) % ring_rows, :width]
                         if seq == 0:
                             v = _min_diff(cur, prev, a, z, acc)
-                            if v < train_best[s, i - qlo]:
-                                train_best[s, i - qlo] = v
+                            if v < train_best[g, s, i - qlo]:
+                                train_best[g, s, i - qlo] = v
                             continue
                         v, g0, g1 = _segment_min(
-                            cur, prev, a, z, acc, excluded[s, i - qlo], zone[s], i + d0
+                            cur, prev, a, z, acc, excluded[g, s, i - qlo], zone[s], i + d0
                         )
-                        if v < past_best[s, i - qlo]:
-                            past_best[s, i - qlo] = v
+                        if v < past_best[g, s, i - qlo]:
+                            past_best[g, s, i - qlo] = v
                             for j in range(g0, g1):  # where it is (the same subtraction)
                                 if cur[j] - prev[j] == v:
-                                    past_arg[s, i - qlo] = i + d0 + j
+                                    past_arg[g, s, i - qlo] = i + d0 + j
                                     break
     return train_best, past_best, past_arg
 
@@ -197,12 +205,15 @@ def knn_profiles(
     max_past: int | None = None,
     start: int = 0,
     stop: int | None = None,
+    per_sensor: bool = False,
 ) -> np.ndarray:
     """Squared nearest-normal-window distances ``[len(windows), stop − start]`` of the query
     windows starting at ``start .. stop − 1`` of ``queries [C, n]``: the nearer of the nearest
     window of ``reference [C, m]`` and (with ``past``) the ``k``-th nearest window of
     ``queries`` that ends before the query begins, past neighbours at least ``zone`` window
     lengths apart. Entries whose window would run past the end of ``queries`` are inf.
+    Distances sum over the sensors; with ``per_sensor`` each sensor is its own profile,
+    ``[C, len(windows), stop − start]``, all computed in one parallel pass.
     """
     q = np.ascontiguousarray(queries, dtype=np.float64)
     r = np.ascontiguousarray(reference, dtype=np.float64)
@@ -217,14 +228,19 @@ def knn_profiles(
     max_ref = _NO_BUDGET if max_reference is None else int(max_reference)
     max_p = _NO_BUDGET if max_past is None else int(max_past)
     zones = np.maximum(1, np.ceil(w * zone)).astype(np.int64)
-    found = np.full((len(w), max(0, stop - start), 0), _FAR)
+    # groups: every sensor alone (one pass for all of them), or all sensors together
+    c = q.shape[0]
+    qs = q.reshape(c, 1, -1) if per_sensor else q[None]
+    rs = r.reshape(c, 1, -1) if per_sensor else r[None]
+    found = np.full((len(qs), len(w), max(0, stop - start), 0), _FAR)
     rest = (max_ref, max_p, int(start), stop, BLOCK, CHUNK)
-    train, near, arg = _nearest(q, r, w, True, bool(past), *rest, found, zones)
+    train, near, arg = _nearest(qs, rs, w, True, bool(past), *rest, found, zones)
     for _ in range(1, k if past else 1):  # the next past neighbour, outside the found ones' zones
-        found = np.sort(np.concatenate([found, arg[:, :, None]], axis=2), axis=2)
-        _, near, arg = _nearest(q, r, w, False, True, *rest, found, zones)
+        found = np.sort(np.concatenate([found, arg[..., None]], axis=3), axis=3)
+        _, near, arg = _nearest(qs, rs, w, False, True, *rest, found, zones)
     # differences of sums can round a zero distance to -1e-16
-    return np.maximum(np.minimum(train, near), 0.0)
+    out = np.maximum(np.minimum(train, near), 0.0)
+    return out if per_sensor else out[0]
 
 
 # ---- streams: one query row after another --------------------------------------------------
