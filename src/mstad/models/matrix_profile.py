@@ -71,13 +71,9 @@ def _min_diff(a, b, lo, hi, acc):
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
 def _accumulate(prev, cur, q, t, ref, x0, lo, hi):
-    """``cur[j] = prev[j] + |q[:, t] − ref[:, x0 + j]|²`` on ``lo .. hi − 1``; elsewhere (no
-    reference row at ``t`` on that diagonal) ``cur = prev``, so every chain starts from 0 at the
-    block's first row and a window's distance is rounded relative to its own diagonal's sums —
-    not to whatever another chain left in the ring (which made distances of 1e-9 noisy on a
-    channel constant in training)."""
-    cur[:lo] = prev[:lo]
-    cur[hi:] = prev[hi:]
+    """``cur[j] = prev[j] + |q[:, t] − ref[:, x0 + j]|²`` on ``lo .. hi − 1``. Elsewhere the
+    diagonal has no reference row at ``t``; no window read later spans such a row, so those
+    cells are left alone (each diagonal's chain starts from 0 where it enters: ``_nearest``)."""
     if q.shape[0] == 1:
         qt = q[0, t]
         p, c, rr = prev[lo:hi], cur[lo:hi], ref[0, x0 + lo : x0 + hi]
@@ -156,13 +152,22 @@ def _nearest(
                 d_lo, d_hi = max(-(i1 - 1), -wmax + 1 - max_past), -wmin
             for d0 in range(d_lo, d_hi + 1, chunk):
                 width = min(chunk, d_hi + 1 - d0)
-                ring[(i0 - 1) % ring_rows, :width] = 0.0  # every chain starts from 0
+                # every diagonal's chain of sums starts from 0 — at the block's first row, or
+                # where the diagonal enters the reference — so a distance is rounded relative
+                # to its own diagonal's sums, never to what another left in the ring (which
+                # once made SMAP D-12's 1e-9 distances 4.5e-11 off)
+                ring[(i0 - 1) % ring_rows, :width] = 0.0
+                lo_prev = width
                 for t in range(i0, t_end + 1):
                     cur = ring[t % ring_rows, :width]
+                    prev = ring[(t - 1) % ring_rows, :width]
                     x0 = t + d0
                     lo = min(width, max(0, -x0))
                     hi = max(lo, min(width, m - x0))
-                    _accumulate(ring[(t - 1) % ring_rows, :width], cur, q, t, ref, x0, lo, hi)
+                    if t > i0:
+                        prev[lo : min(lo_prev, hi)] = 0.0  # diagonals entering at row t
+                    lo_prev = lo
+                    _accumulate(prev, cur, q, t, ref, x0, lo, hi)
                     for s in range(n_scales):
                         w = windows[s]
                         i = t - w + 1  # the query whose windows end at row t
