@@ -211,17 +211,21 @@ class DiscordDetector(Detector):
         x = self.scaler_.transform(series[:, self.columns_]).astype(np.float32)
         return np.ascontiguousarray(x.T, dtype=np.float64)
 
-    def profiles(
-        self, x, train, windows, start=0, stop=None, max_past=None, per_sensor=False
-    ) -> np.ndarray:
-        """Squared k-th-neighbour distances of ``x [c, T]``'s windows (the detector's reference
-        rule and budgets; :func:`~mstad.models.matrix_profile.knn_profiles`)."""
-        return knn_profiles(
-            x, train, windows, k=self.k, zone=self.zone, past=self.reference != "train",
-            max_reference=self.max_train_windows,
-            max_past=self.max_past_windows if max_past is None else max_past,
-            start=start, stop=stop, per_sensor=per_sensor,
-        )  # fmt: skip
+    def profile_rule(self, max_past: int | None = None) -> dict:
+        """The reference rule and budgets the batch and the stream share (keyword arguments of
+        :mod:`~mstad.models.matrix_profile`); ``max_past`` overrides the detector's budget."""
+        return {
+            "k": self.k,
+            "zone": self.zone,
+            "past": self.reference != "train",
+            "max_reference": self.max_train_windows,
+            "max_past": self.max_past_windows if max_past is None else max_past,
+        }
+
+    def profiles(self, x, train, windows, per_sensor=False) -> np.ndarray:
+        """Squared distances of ``x [c, T]``'s windows by the detector's rule
+        (:func:`~mstad.models.matrix_profile.knn_profiles`)."""
+        return knn_profiles(x, train, windows, per_sensor=per_sensor, **self.profile_rule())
 
     def _calibrated_groups(self, groups: np.ndarray) -> np.ndarray:
         """Each group's distances as surprise under its own validation distances (or as they

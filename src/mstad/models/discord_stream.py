@@ -57,15 +57,7 @@ class DiscordStreamer:
         ]
         for sc in self.scales:  # each window's distances follow from the previous window's
             sc.rows = [
-                RowProfiles(
-                    self.train[cols],
-                    sc.w,
-                    k=detector.k,
-                    zone=detector.zone,
-                    past=detector.reference != "train",
-                    max_reference=detector.max_train_windows,
-                    max_past=self.max_past,
-                )  # fmt: skip
+                RowProfiles(self.train[cols], sc.w, **detector.profile_rule(self.max_past))
                 for cols in self.groups
             ]
         self.longest = max(s.w for s in self.scales)
@@ -79,14 +71,19 @@ class DiscordStreamer:
         self.head: list[np.ndarray] | None = []  # raw rows while the series is short
 
     # ---- distances ----------------------------------------------------------------------------
-    def _distances(self, sc: _Scale, s0: int, s1: int) -> np.ndarray:
-        """``[s1 - s0, G]`` RMS distances of the windows starting at ``s0 .. s1 - 1``."""
+    def _distances(self, sc: _Scale, rows: list[np.ndarray], s0: int, s1: int) -> np.ndarray:
+        """``[s1 - s0, G]`` RMS distances of the windows starting at ``s0 .. s1 - 1``
+        (``rows``: each group's kept rows)."""
         out = np.empty((s1 - s0, len(self.groups)))
         lo, hi = s0 - self.offset, s1 - self.offset
         for g, cols in enumerate(self.groups):
-            sq = sc.rows[g].advance(self.x[cols], lo, hi)
+            sq = sc.rows[g].advance(rows[g], lo, hi)
             out[:, g] = np.sqrt(sq / (sc.w * len(cols)))
         return out
+
+    def _group_rows(self) -> list[np.ndarray]:
+        """Each group's kept rows: views (a group is all inputs or one sensor), not copies."""
+        return [self.x[cols[0] : cols[-1] + 1] for cols in self.groups]
 
     # ---- steps --------------------------------------------------------------------------------
     def _steps(self, upto: int, end: int) -> np.ndarray:
@@ -127,10 +124,11 @@ class DiscordStreamer:
         if self.total < max(self.longest, d.min_steps):
             return np.empty(0)
         self.head = None
+        rows = self._group_rows()
         for sc in self.scales:
             last = self.total - sc.w + 1  # windows 0 .. last - 1 are complete
             if last > sc.next:
-                sc.dist = np.concatenate([sc.dist, self._distances(sc, sc.next, last)])
+                sc.dist = np.concatenate([sc.dist, self._distances(sc, rows, sc.next, last)])
                 sc.next = last
         out = self._steps(self.total - self.longest + 1, self.total)
         self._trim()

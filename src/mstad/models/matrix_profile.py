@@ -180,19 +180,19 @@ def _nearest(
                         a, z = max(jlo - i - d0, 0), min(jhi - i - d0 + 1, width)
                         if a >= z:
                             continue
-                        prev = ring[(i - 1) % ring_rows, :width]
+                        before = ring[(i - 1) % ring_rows, :width]  # row before query i
                         if seq == 0:
-                            v = _min_diff(cur, prev, a, z, acc)
+                            v = _min_diff(cur, before, a, z, acc)
                             if v < train_best[g, s, i - qlo]:
                                 train_best[g, s, i - qlo] = v
                             continue
                         v, g0, g1 = _segment_min(
-                            cur, prev, a, z, acc, excluded[g, s, i - qlo], zone[s], i + d0
+                            cur, before, a, z, acc, excluded[g, s, i - qlo], zone[s], i + d0
                         )
                         if v < past_best[g, s, i - qlo]:
                             past_best[g, s, i - qlo] = v
                             for j in range(g0, g1):  # where it is (the same subtraction)
-                                if cur[j] - prev[j] == v:
+                                if cur[j] - before[j] == v:
                                     past_arg[g, s, i - qlo] = i + d0 + j
                                     break
     return train_best, past_best, past_arg
@@ -378,18 +378,24 @@ class RowProfiles:
         self.max_ref = _NO_BUDGET if max_reference is None else int(max_reference)
         self.max_past = _NO_BUDGET if max_past is None else int(max_past)
         self.d_train = np.empty(self.r.shape[1] - self.w + 1)
-        self.d_past = np.empty(0)
+        # past distances by kept row, from _past[_off]: the kept rows grow at the end and are
+        # cut at the front, so the buffer is re-laid (doubling) only when its end is reached
+        self._past, self._off = np.empty(0), 0
         self.state = np.array([-1, 0, 0, 0], dtype=np.int64)
 
     def advance(self, queries, start: int, stop: int) -> np.ndarray:
         """Squared distances of the queries ``start .. stop − 1`` of ``queries [C, n]`` (the
         series' kept rows; ``start`` follows the previous call's ``stop``)."""
         q = np.ascontiguousarray(queries, dtype=np.float64)
-        if len(self.d_past) < q.shape[1]:
-            self.d_past = np.concatenate([self.d_past, np.empty(q.shape[1] - len(self.d_past))])
+        need = q.shape[1]
+        if self._off + need > len(self._past):
+            kept = self._past[self._off :]
+            self._past, self._off = np.empty(max(2 * need, 64)), 0
+            self._past[: len(kept)] = kept
+        d_past = self._past[self._off : self._off + need]
         return np.maximum(
             _rows(
-                q, self.r, self.w, int(start), int(stop), self.d_train, self.d_past, self.state,
+                q, self.r, self.w, int(start), int(stop), self.d_train, d_past, self.state,
                 self.k, self.zone, self.past, self.max_ref, self.max_past, BLOCK,
             ),
             0.0,
@@ -398,7 +404,7 @@ class RowProfiles:
     def shift(self, cut: int) -> None:
         """The kept rows lost their first ``cut``: move the positions with them."""
         if cut > 0:
-            self.d_past = self.d_past[cut:].copy()
-            self.state[:3] -= np.array([cut, cut, cut])
+            self._off = min(self._off + cut, len(self._past))
+            self.state[:3] -= cut
             if self.state[1] < 0:  # the previous query's past is no longer all there
                 self.state[0] = -1
