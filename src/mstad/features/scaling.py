@@ -33,3 +33,33 @@ class Standardizer:
     @classmethod
     def from_state(cls, state: dict[str, np.ndarray]) -> Standardizer:
         return cls(mean=state["scaler_mean"], std=state["scaler_std"])
+
+
+@dataclass
+class MinMaxScaler:
+    """``(x - min) / (max - min)`` per sensor, fitted on training data: normal data lands in
+    ``[0, 1]`` (what a sigmoid output layer can reconstruct; USAD, TranAD, OmniAnomaly) and test
+    data outside the training range lands outside it. A sensor constant in train gets a span of
+    1, so it only moves when test data leaves its training value (no division by ~0)."""
+
+    low: np.ndarray | None = None
+    span: np.ndarray | None = None
+
+    def fit(self, train: np.ndarray) -> MinMaxScaler:
+        train = np.asarray(train, dtype=np.float64)
+        self.low = train.min(axis=0)
+        span = train.max(axis=0) - self.low
+        self.span = np.where(span > 1e-8, span, 1.0)
+        return self
+
+    def transform(self, series: np.ndarray) -> np.ndarray:
+        if self.low is None or self.span is None:
+            raise RuntimeError("MinMaxScaler.transform called before fit")
+        return ((np.asarray(series, dtype=np.float64) - self.low) / self.span).astype(np.float32)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"scaler_low": self.low, "scaler_span": self.span}
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> MinMaxScaler:
+        return cls(low=state["scaler_low"], span=state["scaler_span"])

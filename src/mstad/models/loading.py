@@ -57,8 +57,9 @@ def check_state(detector: Detector, arrays: dict[str, np.ndarray], path: Path) -
                 raise _fail(path, f"state array {key!r} holds NaN or inf")
         elif array.dtype.kind not in "fiub":
             raise _fail(path, f"state array {key!r} has dtype {array.dtype}, expected numbers")
-    if "scaler_std" in arrays and not (arrays["scaler_std"] > 0).all():
-        raise _fail(path, "state array 'scaler_std' must be > 0")
+    for key in ("scaler_std", "scaler_span"):  # scales a model divides by
+        if key in arrays and not (arrays[key] > 0).all():
+            raise _fail(path, f"state array {key!r} must be > 0")
     columns = arrays.get("columns")
     if (
         columns is not None

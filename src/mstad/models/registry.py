@@ -19,6 +19,10 @@ _MODULES = (
     "mstad.models.mscred",
     "mstad.models.msflow",
     "mstad.models.discord",
+    "mstad.models.lstm_ad",
+    "mstad.models.usad",
+    "mstad.models.tranad",
+    "mstad.models.omnianomaly",
     "mstad.models.ensemble",
 )
 #: Named defaults: ``--model best`` is mstad's best detector with fixed parameters: the
