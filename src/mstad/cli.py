@@ -199,7 +199,7 @@ def run(
     save_models: Annotated[bool | None, typer.Option(help="save each fitted detector")] = None,
     explain: Annotated[bool | None, typer.Option(help="store per-sensor contributions")] = None,
     threshold: Annotated[
-        str | None, typer.Option(help="pot, quantile or max_validation (fitted on validation)")
+        str | None, typer.Option(help="pot, quantile, max_validation or ndt (fitted on validation)")
     ] = None,
     executor: Annotated[str | None, typer.Option(help="local or ray")] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address")] = None,
@@ -481,7 +481,7 @@ def fit(
         list[str] | None, typer.Option("--param", "-p", help="detector parameter KEY=VALUE")
     ] = None,
     seed: Annotated[int, typer.Option()] = 0,
-    threshold: Annotated[str, typer.Option(help="pot, quantile or max_validation")] = "pot",
+    threshold: Annotated[str, typer.Option(help="pot, quantile, max_validation or ndt")] = "pot",
     force: Annotated[bool, typer.Option(help="replace an existing model folder")] = False,
 ) -> None:
     """Fit a detector on training data once and write a model folder (for score / stream)."""

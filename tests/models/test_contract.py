@@ -33,6 +33,10 @@ FAST = {
     "knn": {"window": 20},
     "discord": {"windows": (10, 20)},
     "iforest": {"n_estimators": 20},
+    "lstm_ad": {"window": 20, "horizon": 2, "units": 8, "epochs": 2, "smoothing": 5},
+    "usad": {"window": 5, "hidden": 4, "epochs": 2, "batch_size": 64},
+    "tranad": {"window": 5, "epochs": 2},
+    "omnianomaly": {"window": 10, "hidden": 8, "dense": 8, "flows": 2, "epochs": 1},
 }
 NAMES = available_detectors()
 
@@ -68,6 +72,7 @@ def fitted(request):
 
 def test_mstad_models_lists_the_registered_detectors():
     assert {"zscore", "pca", "knn", "iforest", "discord", "mscred", "msflow", "best"} <= set(NAMES)
+    assert {"lstm_ad", "usad", "tranad", "omnianomaly"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -52,3 +52,36 @@ def test_unknown_method_and_bad_parameters():
         make_thresholder("pot", risk="abc")
     with pytest.raises(ConfigError, match=r"unknown parameter 'rsk' \(did you mean 'risk'\?\)"):
         make_thresholder("pot", rsk=0.1)
+
+
+def test_ndt_puts_epsilon_between_normal_scores_and_one_clear_sequence():
+    rng = np.random.default_rng(0)
+    scores = np.abs(rng.normal(size=3000))
+    scores[1000:1010] += 8.0
+    fitted = make_thresholder("ndt").fit_report(scores, "validation")
+    normal = np.delete(scores, np.arange(1000, 1010))
+    assert normal.max() < fitted.value < scores[1000:1010].min() + 1e-9
+    assert "1 validation sequences, 0 pruned" in fitted.note
+
+
+def test_ndt_prunes_peaks_within_p_of_the_next_and_keeps_those_above_a_gap():
+    scores = np.full(2000, 1.0)
+    scores[::2] = 0.0  # mean ~0.5, std ~0.5
+    scores[300], scores[900], scores[1500] = 20.0, 10.0, 9.5
+    ndt = make_thresholder("ndt", error_buffer=2)
+    eps = ndt.epsilon(scores)
+    assert 1.0 < eps < 9.5
+    # peaks 20, 10, 9.5, then the highest unflagged score 1: 10 is within 13 % of 9.5, but the
+    # gap 9.5 -> 1 that follows keeps every sequence (telemanom's prune_anoms)
+    assert ndt.fit(scores) == eps and "3 validation sequences, 0 pruned" in ndt.note_
+    scores[900] = 1.0
+    scores[1000] = 8.6  # unflagged, and within 13 % of the 9.5 peak: that sequence is pruned
+    ndt = make_thresholder("ndt", error_buffer=2)
+    assert ndt.epsilon(scores) < 8.8
+    assert ndt.fit(scores) == 9.5 and "2 validation sequences, 1 pruned" in ndt.note_
+
+
+def test_ndt_on_flat_validation_scores_is_defined():
+    fitted = make_thresholder("ndt").fit_report(np.zeros(500), "validation")
+    assert np.isfinite(fitted.value) and fitted.value > 0
+    assert "constant" in fitted.note

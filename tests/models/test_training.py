@@ -6,6 +6,7 @@ import torch
 
 import mstad.models.mscred.detector as mscred_module
 import mstad.models.msflow.detector as msflow_module
+import mstad.models.window_net as window_net_module
 from mstad.errors import ConfigError
 from mstad.models import make_detector
 from mstad.models.training import train_with_early_stopping
@@ -46,9 +47,13 @@ def test_a_nan_loss_stops_with_one_line():
     [
         ("mscred", mscred_module, {"windows": (5, 10), "gap": 5, "steps": 3, "epochs": 2}),
         ("msflow", msflow_module, {"window": 16, "stride": 8, "epochs": 2, "widths": (8, 8, 8)}),
+        ("lstm_ad", window_net_module, {"window": 10, "units": 4, "epochs": 2}),
+        ("usad", window_net_module, {"window": 5, "hidden": 4, "epochs": 2}),
+        ("tranad", window_net_module, {"window": 5, "epochs": 2}),
+        ("omnianomaly", window_net_module, {"window": 8, "hidden": 4, "dense": 4, "epochs": 2}),
     ],
 )
-def test_mscred_and_msflow_train_through_the_shared_loop(monkeypatch, name, module, params):
+def test_torch_detectors_train_through_the_shared_loop(monkeypatch, name, module, params):
     calls = []
     original = module.train_with_early_stopping
 

@@ -17,6 +17,11 @@ validation median (e.g. ``β·max`` of all-zero scores, 0) is raised to the smal
 score above the median, else to the next float above it, and the note says so
 (``thresholds.json``). A threshold is always finite.
 
+* ``ndt`` — telemanom's non-parametric dynamic threshold (Hundman et al., KDD 2018): the
+  ``mean + z·std`` of the scores that best separates a few high sequences from the rest, then
+  its pruning of sequences whose peaks are within ``p`` of the next lower one
+  (:class:`NDT`).
+
 ``spot`` streams POT over a score series (unsupervised online updates, no labels).
 """
 
@@ -121,8 +126,85 @@ class POT(Thresholder):
         return max(_gpd_quantile(excesses, initial, self.risk, len(scores)), initial)
 
 
+def _buffered_runs(above: np.ndarray, buffer: int) -> list[tuple[int, int]]:
+    """Inclusive (start, end) of the runs of ``above`` widened by ``buffer - 1`` steps each side
+    (telemanom's ``error_buffer``), dropping runs of a single step as telemanom does."""
+    index = np.flatnonzero(above)
+    if index.size == 0:
+        return []
+    widen = max(buffer - 1, 0)
+    mask = np.zeros(len(above) + 1, dtype=bool)
+    for i in index:  # few steps are above any threshold worth considering
+        mask[max(0, i - widen) : min(len(above), i + widen + 1)] = True
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], mask])))
+    runs = list(zip(edges[0::2], edges[1::2] - 1, strict=True))
+    return [(int(a), int(b)) for a, b in runs if b > a]
+
+
+class NDT(Thresholder):
+    """Telemanom's non-parametric dynamic threshold, fitted on validation scores.
+
+    After khundman/telemanom ``errors.py`` (``find_epsilon``, ``prune_anoms``): for ``z`` in
+    2.5, 3, … < ``z_max``, ``ε = mean + z·std`` of the scores; it is scored by the relative drop
+    of the mean and std when the scores above ``ε`` are removed, divided by
+    ``sequences² + flagged steps`` (steps within ``error_buffer`` of a score above ``ε``), among
+    choices flagging at most 5 sequences and under half the steps; the best ``ε`` wins (``z_max``
+    when none qualifies). Pruning: the flagged sequences' peaks, in decreasing order and followed
+    by the highest unflagged score, are walked; a peak less than ``p`` (13 %) above the next one
+    is dropped unless a larger gap follows — the threshold is raised above every dropped peak.
+
+    Departure: telemanom fits ε again on a sliding window of the *test* errors; here, as every
+    thresholder, it is fitted once on the calibrated validation scores (normal data only) and
+    applied unchanged.
+    """
+
+    name = "ndt"
+    param_specs = {"error_buffer": spec(ge=1), "p": spec(gt=0, lt=1), "z_max": spec(gt=2.5)}
+
+    def __init__(self, error_buffer: int = 100, p: float = 0.13, z_max: float = 12.0):
+        self.error_buffer, self.p, self.z_max = error_buffer, p, z_max
+
+    def epsilon(self, scores: np.ndarray) -> float:
+        mean, sd = float(scores.mean()), float(scores.std())
+        best_z, best = self.z_max, 0.0
+        for z in np.arange(2.5, self.z_max, 0.5):
+            eps = mean + z * sd
+            below = scores[scores < eps]
+            runs = _buffered_runs(scores > eps, self.error_buffer)
+            if not runs or below.size == 0:
+                continue
+            flagged = sum(b - a + 1 for a, b in runs)
+            gain = (mean - below.mean()) / mean + (sd - below.std()) / sd
+            value = gain / (len(runs) ** 2 + flagged)
+            if value >= best and len(runs) <= 5 and flagged < 0.5 * len(scores):
+                best_z, best = float(z), value
+        return mean + best_z * sd
+
+    def fit(self, normal_scores: np.ndarray) -> float:
+        scores = np.asarray(normal_scores, dtype=np.float64)
+        if not (scores.mean() > 0 and scores.std() > 0):
+            self.note_ = "validation scores are constant or not positive: no NDT fit"
+            return float(scores.max())
+        eps = self.epsilon(scores)
+        runs = _buffered_runs(scores > eps, self.error_buffer)
+        peaks = sorted((float(scores[a : b + 1].max()) for a, b in runs), reverse=True)
+        flagged = np.zeros(len(scores), dtype=bool)
+        for a, b in runs:
+            flagged[a : b + 1] = True
+        rest = scores[~flagged]
+        walk = peaks + ([float(rest.max())] if rest.size and rest.max() > 0 else [])
+        dropped: list[float] = []
+        for i in range(len(peaks)):
+            if i + 1 < len(walk) and (walk[i] - walk[i + 1]) / walk[i] < self.p:
+                dropped.append(walk[i])
+            else:
+                dropped = []
+        self.note_ = f"epsilon {eps:.4g}; {len(peaks)} validation sequences, {len(dropped)} pruned"
+        return max([eps, *dropped])
+
+
 THRESHOLDERS: dict[str, type[Thresholder]] = {
-    cls.name: cls for cls in (MaxValidation, Quantile, POT)
+    cls.name: cls for cls in (MaxValidation, Quantile, POT, NDT)
 }
 
 

@@ -15,9 +15,9 @@ window's sensors), assigned to the window's last step. Layer sizes as the code: 
 in/4 → latent`` with ReLU, and back with a final sigmoid; ``latent = window · hidden``
 (the notebook's ``z_size``).
 
-Departures, all deliberate: early stopping on the validation score (the notebook trains a fixed
-100 epochs and keeps the last weights; here ``patience`` epochs without a better mean validation
-score stop it and the best weights are restored); mini-batches of 512 instead of the notebook's
+Departures, all deliberate: early stopping on AE1's validation reconstruction error (the
+notebook trains a fixed 100 epochs and keeps the last weights; here ``patience`` epochs without
+a better one stop it and the best weights are restored); mini-batches of 512 instead of the notebook's
 7,919 (one full batch per epoch on most entities here, which leaves AE2 nearly untrained after
 100 steps); every step gets a window (first-row padding) instead of dropping the first
 ``window - 1`` steps.
@@ -118,6 +118,12 @@ class USAD(WindowNet):
         loss2.backward()
         second.step()
         return loss1.item()
+
+    def _validation_loss(self, x: torch.Tensor) -> torch.Tensor:
+        """AE1's reconstruction error: what both losses start from and what keeps falling while
+        the two autoencoders play their game (the score's AE2∘AE1 term grows by design)."""
+        w = x.flatten(1)
+        return ((w - self.net_(w)[0]) ** 2).mean()
 
     def _errors(self, x: torch.Tensor) -> torch.Tensor:
         w = x.flatten(1)
