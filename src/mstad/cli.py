@@ -194,6 +194,9 @@ def run(
     ] = None,
     entities: Annotated[str | None, typer.Option(help="comma-separated subset")] = None,
     seed: Annotated[int | None, typer.Option()] = None,
+    device: Annotated[
+        str | None, typer.Option(help="torch detectors: auto, cpu or cuda[:N] (others: CPU)")
+    ] = None,
     n_jobs: Annotated[int | None, typer.Option(help="processes; -1 = all cores")] = None,
     out: Annotated[Path | None, typer.Option(help="folder for run directories")] = None,
     save_models: Annotated[bool | None, typer.Option(help="save each fitted detector")] = None,
@@ -221,6 +224,7 @@ def run(
         "model": model,
         "params": parse_params(param) or None,
         "seed": seed,
+        "device": device,
         "n_jobs": n_jobs,
         "output_dir": out,
         "save_models": save_models,
@@ -268,6 +272,9 @@ def benchmark(
     address: Annotated[str | None, typer.Option(help="Ray cluster address")] = None,
     n_jobs: Annotated[int, typer.Option(help="processes; -1 = all cores")] = -1,
     seed: Annotated[int, typer.Option()] = 0,
+    device: Annotated[
+        str | None, typer.Option(help="torch detectors: auto, cpu or cuda[:N] (others: CPU)")
+    ] = None,
     seeds: Annotated[
         str | None, typer.Option(help="comma-separated seeds, e.g. 0,1,2,3,4: mean ± std")
     ] = None,
@@ -292,6 +299,7 @@ def benchmark(
             "ray_address": address,
             "n_jobs": n_jobs,
             "seed": seed,
+            "device": device,
         },
     )
     with _progress() as progress:

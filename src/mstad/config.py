@@ -37,6 +37,11 @@ class RunConfig(BaseModel):
     model: str = DEFAULT_MODEL
     params: dict[str, Any] = Field(default_factory=dict)
     seed: int = Field(0, ge=0, le=SEED_MAX, description="reaches every seeded detector")
+    device: str | None = Field(
+        None,
+        pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$",
+        description="where torch detectors run (auto: CUDA when there is one); others use the CPU",
+    )
     n_jobs: int = Field(-1, description="processes across entities; -1 = all cores")
     output_dir: Path = Path("runs")
     save_models: bool = False

@@ -107,3 +107,16 @@ def test_a_bad_parameter_is_reported_before_the_data_is_read(tmp_path):
     config = tiny_config(tmp_path, dataset="smap", data_dir=tmp_path / "absent", model="knn")
     with pytest.raises(ConfigError, match="parameter k=0 is not valid"):
         run_experiment(config.model_copy(update={"params": {"k": 0}}))
+
+
+def test_the_run_device_reaches_every_torch_detector_and_only_them():
+    from mstad.runs.runner import detector_params
+
+    for model in ("mscred", "msflow", "lstm_ad", "usad", "tranad", "omnianomaly"):
+        config = load_config(None, {"model": model, "device": "cpu"})
+        assert detector_params(config) == {"device": "cpu"}, model
+    assert detector_params(load_config(None, {"model": "discord", "device": "cuda"})) == {}
+    given = load_config(None, {"model": "usad", "device": "cuda", "params": {"device": "cpu"}})
+    assert detector_params(given) == {"device": "cpu"}  # -p device=... wins
+    with pytest.raises(ConfigError, match="device"):
+        load_config(None, {"model": "usad", "device": "gpu0"})

@@ -22,7 +22,7 @@ from mstad.config import RunConfig, build_config
 from mstad.data import Dataset, Entity, load_dataset
 from mstad.errors import MstadError
 from mstad.models import make_detector
-from mstad.models.registry import seeded
+from mstad.models.registry import detector_class, seeded
 from mstad.models.thresholds import make_thresholder
 from mstad.progress import report
 from mstad.runs.executors import map_unordered, resolve_jobs
@@ -53,8 +53,18 @@ def check_model(model: str, params: dict[str, Any], seed: int, threshold: dict[s
     make_thresholder(threshold["method"], **threshold.get("params", {}))
 
 
+def detector_params(config: RunConfig) -> dict[str, Any]:
+    """The run's detector parameters with its ``device`` for a torch detector (one that takes a
+    ``device`` parameter; a ``device`` given in ``params`` wins); other detectors run on the
+    CPU whatever the flag says."""
+    takes_device = "device" in detector_class(config.model).param_names()
+    if config.device is None or not takes_device or "device" in config.params:
+        return dict(config.params)
+    return {**config.params, "device": config.device}
+
+
 def check_config(config: RunConfig) -> None:
-    check_model(config.model, config.params, config.seed, config.threshold.model_dump())
+    check_model(config.model, detector_params(config), config.seed, config.threshold.model_dump())
 
 
 def fit_detector(
@@ -189,7 +199,7 @@ def _fit_all(config, dataset, folder, todo, resumed, model_dir, on_entity_done) 
         (
             e,
             config.model,
-            config.params,
+            detector_params(config),
             config.seed,
             config.threshold.model_dump(),
             config.explain,
