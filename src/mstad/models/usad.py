@@ -16,11 +16,11 @@ in/4 → latent`` with ReLU, and back with a final sigmoid; ``latent = window ·
 (the notebook's ``z_size``).
 
 Departures, all deliberate: early stopping on AE1's validation reconstruction error (the
-notebook trains a fixed 100 epochs and keeps the last weights; here ``patience`` epochs without
-a better one stop it and the best weights are restored); mini-batches of 512 instead of the notebook's
-7,919 (one full batch per epoch on most entities here, which leaves AE2 nearly untrained after
-100 steps); every step gets a window (first-row padding) instead of dropping the first
-``window - 1`` steps.
+notebook trains a fixed 100 epochs and keeps the last weights; here ``patience`` epochs
+without a better one stop it and the best weights are restored); mini-batches of 512 instead
+of the notebook's 7,919 (one full batch per epoch on most entities here, which leaves AE2
+nearly untrained after 100 steps); every step gets a window (first-row padding) instead of
+dropping the first ``window - 1`` steps.
 """
 
 from __future__ import annotations
