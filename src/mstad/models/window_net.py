@@ -82,12 +82,18 @@ class WindowNet(Detector):
         weights move with the epoch — means the same in every epoch."""
         return self._errors(x).sum(dim=1).mean()
 
+    #: gradient-norm clip of the default update (None: no clipping)
+    clip_norm: float | None = None
+
     def _train_batch(self, x: torch.Tensor) -> float:
-        """One update on a batch; its loss. Default: one optimiser on :meth:`_loss`."""
+        """One update on a batch; its loss. Default: one optimiser on :meth:`_loss`, the
+        gradient norm clipped at :attr:`clip_norm` when set."""
         (optimiser,) = self.optimisers_
         optimiser.zero_grad()
         loss = self._loss(x)
         loss.backward()
+        if self.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.net_.parameters(), self.clip_norm)
         optimiser.step()
         return loss.item()
 
