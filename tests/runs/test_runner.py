@@ -120,3 +120,16 @@ def test_the_run_device_reaches_every_torch_detector_and_only_them():
     assert detector_params(given) == {"device": "cpu"}  # -p device=... wins
     with pytest.raises(ConfigError, match="device"):
         load_config(None, {"model": "usad", "device": "gpu0"})
+
+
+def test_a_device_this_machine_lacks_is_one_line_before_any_data_is_read():
+    import torch
+
+    from mstad.runs.runner import check_config
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    config = load_config(None, {"model": "tranad", "device": "cuda:0"})
+    with pytest.raises(ConfigError, match=r"device 'cuda:0': no CUDA GPU here.*--device auto"):
+        check_config(config)
+    check_config(load_config(None, {"model": "discord", "device": "cuda:0"}))  # CPU model

@@ -30,6 +30,27 @@ def pick_device(device: str) -> torch.device:
     (2 layers of 80 units, batch 64 × 250 steps) takes 2.1 s with them and 0.13 s without
     (``benchmarks/deep_throughput.py``); a value that small changes no score."""
     torch.set_flush_denormal(True)
+    check_device(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def check_device(device: str) -> None:
+    """A one-line error for a device this machine does not have (before any data is read)."""
+    from mstad.errors import ConfigError
+
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"device {device!r}: no CUDA GPU here (torch {torch.__version__}); "
+                "use --device auto or cpu"
+            )
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s); "
+                "use cuda:0 or --device auto"
+            )
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device 'mps': not available here; use --device auto or cpu")

@@ -22,6 +22,7 @@ from mstad.config import RunConfig, build_config
 from mstad.data import Dataset, Entity, load_dataset
 from mstad.errors import MstadError
 from mstad.models import make_detector
+from mstad.models.device import check_device
 from mstad.models.registry import detector_class, seeded
 from mstad.models.thresholds import make_thresholder
 from mstad.progress import report
@@ -64,7 +65,10 @@ def detector_params(config: RunConfig) -> dict[str, Any]:
 
 
 def check_config(config: RunConfig) -> None:
-    check_model(config.model, detector_params(config), config.seed, config.threshold.model_dump())
+    params = detector_params(config)
+    check_model(config.model, params, config.seed, config.threshold.model_dump())
+    if isinstance(params.get("device"), str):
+        check_device(params["device"])
 
 
 def fit_detector(
