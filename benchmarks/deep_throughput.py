@@ -4,7 +4,8 @@ their defaults, in time steps per second (every step is one example), on this ma
 Training: mini-batches of the model's own update (forward, backward, optimiser) on a synthetic
 series of ``--sensors`` sensors; scoring: ``score`` of a series of ``--steps`` steps. The
 reference measured in the same run: the same training batches with denormal floats kept
-(torch's default), which ``pick_device`` flushes — the ratio is what that switch buys.
+(torch's default), which the deep baselines flush while they train and score — the ratio is
+what that switch buys.
 
     python benchmarks/deep_throughput.py [--sensors 25] [--steps 4000] [--batches 5]
 """

@@ -128,3 +128,9 @@ def test_planar_flows_report_their_log_determinant():
     _, log_det = flows(z[None])
     jacobian = torch.autograd.functional.jacobian(lambda v: flows(v[None])[0][0], z)
     assert log_det.item() == pytest.approx(torch.linalg.slogdet(jacobian)[1].item(), abs=1e-9)
+
+
+def test_denormals_are_flushed_only_while_a_deep_model_works():
+    tiny = np.nextafter(0.0, 1.0)  # a denormal: equal to 0 where denormals are flushed
+    make_detector("tranad", **FAST["tranad"]).fit(sensors(3, steps=200))
+    assert tiny > 0.0  # NumPy's arithmetic after fitting is the default again

@@ -3,6 +3,9 @@ training parameters every torch detector shares."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 
 from mstad.params import SEED_SPEC, spec
@@ -23,17 +26,38 @@ TRAINING_SPECS = {
 
 
 def pick_device(device: str) -> torch.device:
-    """The torch device for a detector's ``device`` parameter; every torch detector calls it
-    before building its network, so it also sets the one CPU numerics switch they all need:
-    denormal floats flushed to zero. Gradients of recurrent and flow networks decay into the
-    denormal range (< 1.2e-38), where x86 arithmetic is ~100× slower: an LSTM's backward pass
-    (2 layers of 80 units, batch 64 × 250 steps) takes 2.1 s with them and 0.13 s without
-    (``benchmarks/deep_throughput.py``); a value that small changes no score."""
-    torch.set_flush_denormal(True)
+    """The torch device for a detector's ``device`` parameter (``auto``: CUDA when there is
+    one), after :func:`check_device`."""
     check_device(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+_flush_depth = 0  # nesting of denormals_flushed (validation scoring runs inside fitting)
+
+
+@contextmanager
+def denormals_flushed() -> Iterator[None]:
+    """Denormal floats flushed to zero while the block runs, then torch's default again.
+
+    Gradients of recurrent networks decay into the denormal range (< 1.2e-38), where x86
+    arithmetic is ~100× slower: one training batch of ``lstm_ad`` (2 LSTM layers of 80 units,
+    batch 64 × 250 steps) took 2.2 s with them and 0.13 s without
+    (``benchmarks/deep_throughput.py``); a value that small changes no score. Scoped, because
+    the switch is process-wide and also changes NumPy's arithmetic (a denormal compares equal
+    to 0), which the thresholds rely on elsewhere.
+    """
+    global _flush_depth
+    if _flush_depth == 0:
+        torch.set_flush_denormal(True)
+    _flush_depth += 1
+    try:
+        yield
+    finally:
+        _flush_depth -= 1
+        if _flush_depth == 0:
+            torch.set_flush_denormal(False)
 
 
 def check_device(device: str) -> None:

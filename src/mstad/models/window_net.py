@@ -29,7 +29,7 @@ import torch
 from mstad.atomic import atomic_path
 from mstad.features.scaling import MinMaxScaler, Standardizer
 from mstad.models.base import Detector
-from mstad.models.device import pick_device
+from mstad.models.device import denormals_flushed, pick_device
 from mstad.models.streaming import StreamContext
 from mstad.models.training import train_with_early_stopping
 
@@ -137,6 +137,10 @@ class WindowNet(Detector):
         return torch.from_numpy(np.ascontiguousarray(examples[index])).to(self.device_)
 
     def _fit_with_validation(self, train: np.ndarray, head: int | None):
+        with denormals_flushed():
+            return self._train_and_score_validation(train, head)
+
+    def _train_and_score_validation(self, train: np.ndarray, head: int | None):
         fit_part = train if head is None else train[:head]
         self.scaler_ = SCALERS[self.scaling]().fit(fit_part)
         self._fit_columns(fit_part)
@@ -190,7 +194,7 @@ class WindowNet(Detector):
         examples = padded_examples(self._scaled(series), self._score_length, self._pad)
         self.net_.eval()
         out = []
-        with torch.no_grad():
+        with torch.no_grad(), denormals_flushed():
             for start in range(0, len(examples), SCORE_BATCH):
                 index = np.arange(start, min(start + SCORE_BATCH, len(examples)))
                 out.append(self._errors(self._tensor(examples, index)).double().cpu().numpy())
