@@ -112,7 +112,9 @@ def test_every_detector_stays_bounded_and_a_departure_from_a_constant_alarms(nam
     assert np.isfinite(scores).all() and scores.min() >= 0 and scores.max() < CAP
     assert np.isfinite(detector.validation_scores_).all()
     assert detector.validation_scores_.max() < CAP
-    if name not in ("mscred", "msflow"):  # the deep models get one epoch on 1,000 steps here
+    # the deep models get one or two epochs of tiny networks here (a trained deep baseline on a
+    # constant sensor: tests/models/test_deep_baselines.py)
+    if name not in ("mscred", "msflow", "lstm_ad", "usad", "tranad", "omnianomaly"):
         assert roc_auc_score(labels, scores) > 0.9, name
     huge = test.copy()
     huge[350, 1] = 1e15  # an absurd value stays on the same bounded scale (CAP only where the

@@ -198,7 +198,12 @@ class WindowNet(Detector):
             for start in range(0, len(examples), SCORE_BATCH):
                 index = np.arange(start, min(start + SCORE_BATCH, len(examples)))
                 out.append(self._errors(self._tensor(examples, index)).double().cpu().numpy())
-        return self._smooth(np.concatenate(out))
+        errors = np.concatenate(out)
+        # inputs are finite (checked on entry), so a NaN here is the network overflowing on an
+        # absurd value (inf - inf inside attention or a softmax): the error is unboundedly large,
+        # which the calibration reports as CAP
+        errors[np.isnan(errors)] = np.inf
+        return self._smooth(errors)
 
     def _raw_score(self, series: np.ndarray) -> np.ndarray:
         return self._step_errors(series).sum(axis=1)
