@@ -29,8 +29,12 @@ def test_every_detector_streams_as_the_batch_scores_or_says_why_not(fitted):
         return
     monitor = Monitor(detector)
     assert monitor.delay >= 0
+    # float32 networks round differently when a batch holds other windows (a few ulps of float32)
+    rtol = 1e-5 if "device" in detector.param_names() else 0.0
     for chunk in CHUNKS:
-        np.testing.assert_allclose(stream_scores(detector, test, chunk), batch, atol=1e-6, rtol=0)
+        np.testing.assert_allclose(
+            stream_scores(detector, test, chunk), batch, atol=1e-6, rtol=rtol
+        )
 
 
 def test_msflow_with_the_fitted_flow_streams_as_the_batch():
