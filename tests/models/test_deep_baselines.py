@@ -9,6 +9,8 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from mstad.models import Detector, make_detector
+from mstad.models.calibration import CAP
+from mstad.models.lstm_ad import ERROR_BOUND
 from mstad.models.omnianomaly import PlanarFlows, random_walk_log_prob
 from mstad.models.window_net import padded_examples
 from tests.models.test_contract import FAST
@@ -107,6 +109,20 @@ def test_lstm_ad_forecasts_the_continuous_sensors_from_every_input():
     assert detector.columns_.tolist() == [0, 1]
     assert detector.net_.lstm.input_size == 3
     assert (detector.explain(x)[:, 2] == 0).all()
+
+
+def test_lstm_ad_alarms_at_an_absurd_value_and_comes_back_after_it():
+    # pandas' EWMA skips +inf as if missing: unbounded, the overflow was never flagged
+    x = sensors(2)
+    detector = make_detector("lstm_ad", **FAST["lstm_ad"]).fit(x)
+    test = x[:600].copy()
+    test[100, 0] = 3e38  # near float32's largest: its scaled error overflows to +inf
+    raw = detector.raw_score(test)
+    assert raw[100] == pytest.approx(ERROR_BOUND * 2 / (detector.smoothing + 1), rel=1e-3)
+    normal = detector.raw_score(x[:600])
+    assert raw[-100:].max() < 2 * normal.max()  # smoothed errors back to their usual size
+    score = detector.score(test)
+    assert score[100] > 0.9 * CAP and score[-100:].max() < CAP
 
 
 def test_the_state_space_prior_is_the_kalman_likelihood_of_a_random_walk_plus_noise():

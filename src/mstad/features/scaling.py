@@ -1,10 +1,24 @@
-"""Per-sensor scaling fitted on training data only and applied unchanged to everything else."""
+"""Per-sensor scaling fitted on training data only and applied unchanged to everything else.
+
+Scaled values are bounded at ±:data:`SCALED_BOUND` training spreads: any input float32 can hold
+is accepted (the data checks reject only non-finite values and values beyond float32), and an
+absurd one — 3·10³⁸, or 1 on a sensor whose training spread is 10⁻⁸ — would otherwise overflow
+to ±inf in the float32 result and turn distances, sums and networks downstream into inf − inf =
+NaN. At the bound it is as far from normal as anything can be, and arithmetic stays finite.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+#: the largest scaled value, in training spreads (standard deviations or min–max spans)
+SCALED_BOUND = 1e6
+
+
+def _bounded(scaled: np.ndarray) -> np.ndarray:
+    return np.clip(scaled, -SCALED_BOUND, SCALED_BOUND).astype(np.float32)
 
 
 @dataclass
@@ -25,7 +39,7 @@ class Standardizer:
     def transform(self, series: np.ndarray) -> np.ndarray:
         if self.mean is None or self.std is None:
             raise RuntimeError("Standardizer.transform called before fit")
-        return ((np.asarray(series, dtype=np.float64) - self.mean) / self.std).astype(np.float32)
+        return _bounded((np.asarray(series, dtype=np.float64) - self.mean) / self.std)
 
     def state(self) -> dict[str, np.ndarray]:
         return {"scaler_mean": self.mean, "scaler_std": self.std}
@@ -55,7 +69,7 @@ class MinMaxScaler:
     def transform(self, series: np.ndarray) -> np.ndarray:
         if self.low is None or self.span is None:
             raise RuntimeError("MinMaxScaler.transform called before fit")
-        return ((np.asarray(series, dtype=np.float64) - self.low) / self.span).astype(np.float32)
+        return _bounded((np.asarray(series, dtype=np.float64) - self.low) / self.span)
 
     def state(self) -> dict[str, np.ndarray]:
         return {"scaler_low": self.low, "scaler_span": self.span}

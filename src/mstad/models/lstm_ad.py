@@ -17,6 +17,12 @@ doi:10.1145/3219819.3219845), after the authors' code: github.com/khundman/telem
   with ``method="first"``), smoothed per sensor by an EWMA of span ``smoothing`` (105 =
   ``batch_size · window_size · smoothing_perc`` = 70 · 30 · 0.05); score = their sum over
   targets; ``explain`` = each target's smoothed error (0 for sensors that are inputs only).
+  Before smoothing, an error is bounded at :data:`ERROR_BOUND` training standard deviations (an
+  absurd input value, or the network overflowing on one): pandas' EWMA skips +inf as if it were
+  missing, so the overflow would never alarm; bounded, it alarms, and the smoothed error falls
+  back ``≈ ln(ERROR_BOUND)·span/2`` steps after the value ends (~730 steps at span 105). A
+  departure that real anomalies do not meet: telemanom's inputs are scaled to [−1, 1], where
+  such errors cannot occur.
 * Threshold: telemanom's non-parametric dynamic threshold with its pruning is a thresholder,
   ``--threshold ndt`` (:class:`mstad.models.thresholds.NDT`), fitted on validation scores.
 
@@ -40,6 +46,9 @@ from mstad.models.registry import register
 from mstad.models.streaming import StreamContext
 from mstad.models.window_net import WindowNet
 from mstad.params import spec
+
+#: the largest prediction error (in training standard deviations) the EWMA sees; see above
+ERROR_BOUND = 1e6
 
 
 class Forecaster(nn.Module):
@@ -144,7 +153,8 @@ class LSTMAD(WindowNet):
     def _smooth(self, errors: np.ndarray) -> np.ndarray:
         if self.smoothing <= 1:
             return errors
-        return pd.DataFrame(errors).ewm(span=self.smoothing).mean().to_numpy()
+        bounded = np.minimum(errors, ERROR_BOUND)  # +inf (an overflow) included
+        return pd.DataFrame(bounded).ewm(span=self.smoothing).mean().to_numpy()
 
     def stream_context(self) -> StreamContext | None:
         return None if self.smoothing > 1 else super().stream_context()

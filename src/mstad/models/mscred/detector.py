@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from mstad.atomic import atomic_path
+from mstad.features.scaling import SCALED_BOUND
 from mstad.features.signature import signature_matrices, step_stacks
 from mstad.models.base import Detector
 from mstad.models.device import TRAINING_SPECS, pick_device
@@ -148,7 +149,8 @@ class MSCRED(Detector):
 
     # ---- inputs -------------------------------------------------------------------------------
     def _scale(self, series: np.ndarray) -> np.ndarray:
-        return (series.astype(np.float64) - self.min_) / (self.max_ - self.min_ + 1e-6)
+        scaled = (series.astype(np.float64) - self.min_) / (self.max_ - self.min_ + 1e-6)
+        return np.clip(scaled, -SCALED_BOUND, SCALED_BOUND)  # finite signatures (features.scaling)
 
     def _samples(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(stacks view [N, h, S, n, n] float32, end time of each sample [N])."""
