@@ -103,6 +103,9 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 7: pca joins only where the training data have correlation structure
     "ens-structure-mean": ("ensemble", dict(weighting="structure", combine="mean")),
     "ens-structure-max": ("ensemble", dict(weighting="structure", combine="max")),
+    # round 11: a causal EWMA of the combined score before the entity calibration
+    "ens-structure-max-ewma10": ("ensemble", dict(weighting="structure", smoothing=10)),
+    "ens-structure-max-ewma30": ("ensemble", dict(weighting="structure", smoothing=30)),
     # round 9 (issue 21): exact distances (no thinning); the k-th past neighbour (zone: one
     # window length); the old thinning sizes as a most-recent budget
     "discord-k1": ("discord", dict(k=1)),

@@ -8,7 +8,10 @@ from sklearn.metrics import roc_auc_score
 from mstad.errors import ConfigError
 from mstad.models import make_detector
 from mstad.models.base import Detector
+from mstad.models.calibration import CAP
 from mstad.models.ensemble import EnsembleDetector
+from mstad.models.smoothing import smoothed
+from mstad.models.streaming import stream_scores
 
 
 def factor_data(n: int, seed: int) -> np.ndarray:
@@ -104,6 +107,23 @@ def test_judging_repeats_and_is_saved(tmp_path):
     np.testing.assert_allclose(loaded.score(test), a.score(test))
 
 
+def test_smoothing_averages_score_and_explanation_and_streams_as_the_batch():
+    train, test = factor_data(1200, 2), factor_data(600, 3)
+    test[300:310, 1] += 1.5  # a short break of one sensor
+    plain = make_detector("best").fit(train)
+    smooth = make_detector("best", smoothing=10).fit(train)
+    # the combined member surprises (before the entity calibration) are the plain ones smoothed
+    np.testing.assert_allclose(smooth.raw_score(test), smoothed(plain.raw_score(test), 10))
+    assert smooth.validation_scores_.max() < CAP
+    assert 300 <= int(np.argmax(smooth.score(test))) < 330
+    np.testing.assert_allclose(smooth.explain(test), smoothed(plain.explain(test), 10), atol=1e-9)
+    assert int(np.argmax(smooth.explain(test)[300:320].sum(axis=0))) == 1
+    for chunk in (1, 7, 250):
+        np.testing.assert_allclose(
+            stream_scores(smooth, test, chunk), smooth.score(test), atol=1e-9
+        )
+
+
 def test_bad_parameters():
     for bad in (
         dict(members=()),
@@ -113,6 +133,7 @@ def test_bad_parameters():
         dict(selection="best"),
         dict(margin=2.0),
         dict(copies=0),
+        dict(smoothing=0.5),
     ):
         field = next(iter(bad))
         with pytest.raises(ConfigError, match=f"model ensemble: (parameter )?{field}"):

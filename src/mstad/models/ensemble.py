@@ -26,6 +26,12 @@ Injected labels are synthetic and come from training data only: no test label is
 ``weighting="none"`` combines all members equally. Command-flag sensors are dropped first
 (``inputs="continuous"``, see :mod:`mstad.features.columns`), so every member sees the same
 columns. The weights and the AUROCs behind them are kept (``weights_``, ``member_auroc_``).
+
+``smoothing`` is the span of a causal EWMA of the combined score and of its explanation
+(:mod:`mstad.models.smoothing`), applied to validation and test alike before the entity's
+calibration, so the reported unit stays the surprise of the smoothed score. Off (0) by default:
+span 10 won selection round 11 on entity AUROC but narrows the validation scores so much that
+a new plant batch alarms on every step (``benchmarks/results/calibration_log.md`` §9).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from mstad.features.columns import INPUTS, input_columns
 from mstad.models.base import Detector
 from mstad.models.calibration import SURPRISE_FLOOR
 from mstad.models.registry import detector_class, make_detector, register
+from mstad.models.smoothing import smoothed
 from mstad.params import SEED_SPEC, spec
 
 #: injected anomalies per 1,000 validation steps (at least :data:`MIN_INJECTED`)
@@ -80,6 +87,7 @@ class EnsembleDetector(Detector):
         "selection": spec(choices=("close", "weighted")),
         "margin": spec(ge=0, le=0.5),
         "copies": spec(ge=1),
+        "smoothing": spec(ge=0),
         "seed": SEED_SPEC,
     }
 
@@ -98,6 +106,7 @@ class EnsembleDetector(Detector):
         selection: str = "close",
         margin: float = 0.05,
         copies: int = 3,
+        smoothing: float = 0,
         seed: int = 0,
     ):
         members = tuple(members)
@@ -115,6 +124,9 @@ class EnsembleDetector(Detector):
         self.selection = selection
         self.margin = float(margin)
         self.copies = copies
+        if 0 < smoothing < 1:
+            raise ValueError(f"smoothing: an EWMA span >= 1, or 0 for none, got {smoothing}")
+        self.smoothing = float(smoothing)
         self.seed = seed
 
     def _member(self, name: str) -> Detector:
@@ -194,16 +206,17 @@ class EnsembleDetector(Detector):
         # each member calibrated on a tail ending where train ends: align them on the shortest
         n = min(len(m.validation_scores_) for m in self.members_)
         validation = self._combine([m.validation_scores_[-n:] for m in self.members_])
-        return validation, self.members_[0].calibration_.fitted_on
+        return smoothed(validation, self.smoothing), self.members_[0].calibration_.fitted_on
 
     def _raw_score(self, series: np.ndarray) -> np.ndarray:
         x = series[:, self.columns_]
-        return self._combine(
+        combined = self._combine(
             [
                 m.score(x) if w > 0 else None
                 for w, m in zip(self.weights_, self.members_, strict=True)
             ]
         )
+        return smoothed(combined, self.smoothing)
 
     def streamer(self, max_past_windows: int | None = None):
         from mstad.models.streaming import EnsembleStreamer
@@ -222,7 +235,7 @@ class EnsembleDetector(Detector):
             total = parts.sum(axis=1, keepdims=True)
             shares = np.divide(parts, total, out=np.zeros_like(parts), where=total > 0)
             out[:, self.columns_] += weight * shares * member.score(x)[:, None]
-        return out
+        return smoothed(out, self.smoothing)  # explained as the score is: the same average
 
     def _state(self) -> dict[str, np.ndarray]:
         return {

@@ -32,6 +32,7 @@ import numpy as np
 
 from mstad.data.checks import check_series
 from mstad.errors import DataError, MstadError
+from mstad.models.smoothing import CausalEwma
 
 if TYPE_CHECKING:
     from mstad.models.base import Detector
@@ -187,6 +188,7 @@ class EnsembleStreamer:
         ]
         self.pending = [np.empty(0) for _ in self.members]
         self.delay = max(s.delay for s in self.members if s is not None)
+        self.smooth = CausalEwma(ensemble.smoothing) if ensemble.smoothing else None
 
     def _joined(self, outputs: list[np.ndarray | None]) -> np.ndarray:
         members = self.ensemble.members_
@@ -199,7 +201,10 @@ class EnsembleStreamer:
         ready: list[np.ndarray | None] = [None] * len(self.members)
         for i in used:
             ready[i], self.pending[i] = self.pending[i][:n], self.pending[i][n:]
-        return self.ensemble._combine(ready) if n else np.empty(0)
+        if not n:
+            return np.empty(0)
+        combined = self.ensemble._combine(ready)
+        return self.smooth(combined) if self.smooth else combined
 
     def update(self, rows: np.ndarray) -> np.ndarray:
         x = rows[:, self.ensemble.columns_]
