@@ -16,6 +16,10 @@ worst per-set shortfall in entity AUROC against that set's best variant is small
 (within 0.005) to the higher objective (``shortfall_lines``). Prints a table and writes it to
 ``benchmarks/results/best_selection.txt``.
 
+``plant-batches`` (not in ``SETS``; round 12, for information): the example plant's training
+batches 00–01 as training and 02–03, with injected anomalies, as test (three seeds) — later
+batches drift from earlier ones, as the plant's test batches do from its training batches.
+
     python benchmarks/best_selection.py [--sets smap-injected,synthetic,plant] [--variants a,b]
 """
 
@@ -108,6 +112,7 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "ens-structure-max-ewma30": ("ensemble", dict(weighting="structure", smoothing=30)),
     # round 9 (issue 21): exact distances (no thinning); the k-th past neighbour (zone: one
     # window length); the old thinning sizes as a most-recent budget
+    "discord-median": ("discord", dict(baseline="past_median")),  # round 12 (information)
     "discord-k1": ("discord", dict(k=1)),
     "discord-k2": ("discord", dict(k=2)),
     "discord-k3": ("discord", dict(k=3)),
@@ -165,6 +170,14 @@ def selection_sets(names: list[str], data_dir: Path) -> dict[str, list]:
             sets[name] = list(load_dataset("synthetic", data_dir).entities)
         elif name == "plant":
             sets[name] = _plant()
+        elif name == "plant-batches":  # later training batches against earlier ones (drift)
+            plant = _plant()[0]
+            sets[name] = [
+                injected_holdout(
+                    plant, _moving(plant.train), 0.5, 5, seed, MULTI_KINDS, span=(10, 60)
+                )
+                for seed in range(3)
+            ]
         elif name in FAMILIES:
             sets[name] = list(make_family(name).entities)
         else:
