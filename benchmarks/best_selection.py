@@ -110,9 +110,10 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 11: a causal EWMA of the combined score before the entity calibration
     "ens-structure-max-ewma10": ("ensemble", dict(weighting="structure", smoothing=10)),
     "ens-structure-max-ewma30": ("ensemble", dict(weighting="structure", smoothing=30)),
+    # round 12 (information, on plant-batches): the past median removed from discord's score
+    "discord-median": ("discord", dict(baseline="past_median")),
     # round 9 (issue 21): exact distances (no thinning); the k-th past neighbour (zone: one
     # window length); the old thinning sizes as a most-recent budget
-    "discord-median": ("discord", dict(baseline="past_median")),  # round 12 (information)
     "discord-k1": ("discord", dict(k=1)),
     "discord-k2": ("discord", dict(k=2)),
     "discord-k3": ("discord", dict(k=3)),

@@ -17,8 +17,9 @@ import numpy as np
 SCALED_BOUND = 1e6
 
 
-def _bounded(scaled: np.ndarray) -> np.ndarray:
-    return np.clip(scaled, -SCALED_BOUND, SCALED_BOUND).astype(np.float32)
+def bounded(scaled: np.ndarray) -> np.ndarray:
+    """``scaled`` clipped to ±:data:`SCALED_BOUND` (float64 kept; the scalers cast after)."""
+    return np.clip(scaled, -SCALED_BOUND, SCALED_BOUND)
 
 
 @dataclass
@@ -39,7 +40,8 @@ class Standardizer:
     def transform(self, series: np.ndarray) -> np.ndarray:
         if self.mean is None or self.std is None:
             raise RuntimeError("Standardizer.transform called before fit")
-        return _bounded((np.asarray(series, dtype=np.float64) - self.mean) / self.std)
+        scaled = (np.asarray(series, dtype=np.float64) - self.mean) / self.std
+        return bounded(scaled).astype(np.float32)
 
     def state(self) -> dict[str, np.ndarray]:
         return {"scaler_mean": self.mean, "scaler_std": self.std}
@@ -69,7 +71,8 @@ class MinMaxScaler:
     def transform(self, series: np.ndarray) -> np.ndarray:
         if self.low is None or self.span is None:
             raise RuntimeError("MinMaxScaler.transform called before fit")
-        return _bounded((np.asarray(series, dtype=np.float64) - self.low) / self.span)
+        scaled = (np.asarray(series, dtype=np.float64) - self.low) / self.span
+        return bounded(scaled).astype(np.float32)
 
     def state(self) -> dict[str, np.ndarray]:
         return {"scaler_low": self.low, "scaler_span": self.span}

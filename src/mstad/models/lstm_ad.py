@@ -36,13 +36,13 @@ being left unscored, and their errors are not replaced by an average of later on
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
 from mstad.features.columns import INPUTS, input_columns
 from mstad.models.device import TRAINING_SPECS
 from mstad.models.registry import register
+from mstad.models.smoothing import smoothed
 from mstad.models.streaming import StreamContext
 from mstad.models.window_net import WindowNet
 from mstad.params import spec
@@ -153,8 +153,7 @@ class LSTMAD(WindowNet):
     def _smooth(self, errors: np.ndarray) -> np.ndarray:
         if self.smoothing <= 1:
             return errors
-        bounded = np.minimum(errors, ERROR_BOUND)  # +inf (an overflow) included
-        return pd.DataFrame(bounded).ewm(span=self.smoothing).mean().to_numpy()
+        return smoothed(np.minimum(errors, ERROR_BOUND), self.smoothing)  # +inf included
 
     def stream_context(self) -> StreamContext | None:
         return None if self.smoothing > 1 else super().stream_context()

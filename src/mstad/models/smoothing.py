@@ -5,8 +5,9 @@ run the one recursion (``scipy.signal.lfilter`` with its state carried).
 
 Why: a score averaged over its recent past puts long anomalies on one level and calms single
 noisy steps (telemanom smooths its errors this way; the matrix-profile entry that leads TSB-AD
-smooths its profile). Used by the ensemble (``smoothing``), chosen by the label-free selection
-(``benchmarks/results/calibration_log.md`` §9).
+smooths its profile). Used by ``lstm_ad`` (telemanom's error smoothing) and, as an option off
+by default, by the ensemble (``smoothing``; why not by default:
+``benchmarks/results/calibration_log.md`` §9).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from mstad.atomic import atomic_path
-from mstad.features.scaling import SCALED_BOUND
+from mstad.features.scaling import bounded
 from mstad.features.signature import signature_matrices, step_stacks
 from mstad.models.base import Detector
 from mstad.models.device import TRAINING_SPECS, pick_device
@@ -150,7 +150,7 @@ class MSCRED(Detector):
     # ---- inputs -------------------------------------------------------------------------------
     def _scale(self, series: np.ndarray) -> np.ndarray:
         scaled = (series.astype(np.float64) - self.min_) / (self.max_ - self.min_ + 1e-6)
-        return np.clip(scaled, -SCALED_BOUND, SCALED_BOUND)  # finite signatures (features.scaling)
+        return bounded(scaled)  # finite signature matrices, as every scaler's output
 
     def _samples(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(stacks view [N, h, S, n, n] float32, end time of each sample [N])."""
