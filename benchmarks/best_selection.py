@@ -146,6 +146,10 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
         dict(replay=256, adapt_epochs=1, replay_past="sample"),
     ),
     "msflow-replay128-sample": ("msflow", dict(replay=128, adapt_epochs=2, replay_past="sample")),
+    # issue 17: MSCRED's target — forecast the next matrix (default before), reconstruct the last
+    # (paper), or reconstruct the rows of hidden sensors from the others (masked)
+    "mscred-next": ("mscred", dict(target="next")),
+    "mscred-masked-0.1": ("mscred", dict(target="masked", mask_fraction=0.1)),
 }
 
 

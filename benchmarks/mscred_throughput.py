@@ -2,7 +2,9 @@
 
 Full-size = encoder 32/64/128/256, attention ConvLSTM at all 4 levels (kernels 3, 3, 2, 2 as in
 the paper), h = 5 steps, 3 scales. Prints samples/s for a training step (forward, backward,
-Adam) and for scoring, and the equivalent time steps/s (one sample per gap = 10 steps).
+Adam) and for scoring, and the equivalent time steps/s (one sample per gap = 10 steps), at
+float32 (the reference: the network as landed) and with ``precision="bfloat16"`` (autocast, as
+the detector runs it), and the ratio of the two measured in the same run.
 
     python benchmarks/mscred_throughput.py [--sensors 25 30] [--batch 16]
 """
@@ -14,13 +16,15 @@ import time
 
 import torch
 
+from mstad.models.device import autocast
 from mstad.models.mscred.network import MSCREDNetwork
 
 GAP = 10
 
 
 def rate(fn, batch: int, repeats: int) -> float:
-    fn()  # warm-up
+    for _ in range(3):  # warm-up
+        fn()
     start = time.perf_counter()
     for _ in range(repeats):
         fn()
@@ -31,7 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sensors", type=int, nargs="+", default=[25, 30])
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=12)
     parser.add_argument("--kernels", type=int, nargs=4, default=[3, 3, 2, 2])
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -40,29 +44,39 @@ def main() -> None:
         f"ConvLSTM kernels {args.kernels}"
     )
     for n in args.sensors:
-        train, score, params = measure(n, args, device)
-        print(
-            f"n = {n:>2}: {params / 1e6:.2f} M parameters | train {train:6.1f} samples/s "
-            f"({train * GAP:7.0f} steps/s) | score {score:6.1f} samples/s "
-            f"({score * GAP:7.0f} steps/s)"
-        )
+        rates = {}
+        for precision in ("float32", "bfloat16"):
+            train, score, params = measure(n, args, device, precision)
+            rates[precision] = train, score
+            print(
+                f"n = {n:>2} {precision:>8}: {params / 1e6:.2f} M parameters | train "
+                f"{train:6.1f} samples/s ({train * GAP:7.0f} steps/s) | score {score:6.1f} "
+                f"samples/s ({score * GAP:7.0f} steps/s)"
+            )
+        (t32, s32), (t16, s16) = rates["float32"], rates["bfloat16"]
+        print(f"n = {n:>2} bfloat16 / float32: train {t16 / t32:.2f}x, score {s16 / s32:.2f}x")
 
 
-def measure(n: int, args: argparse.Namespace, device: torch.device) -> tuple[float, float, int]:
+def measure(
+    n: int, args: argparse.Namespace, device: torch.device, precision: str
+) -> tuple[float, float, int]:
     torch.manual_seed(0)
     net = MSCREDNetwork(n, lstm_kernels=args.kernels).to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
-    x = torch.randn(args.batch, 5, 3, n, n, device=device)
+    x = torch.rand(args.batch, 5, 3, n, n, device=device)  # min-max scaled inputs are in [0, 1]
 
     def train_step():
         optimiser.zero_grad()
-        loss = ((net(x) - x[:, -1]) ** 2).mean()
+        with autocast(device, precision):
+            output = net(x).float()
+        loss = ((output - x[:, -1]) ** 2).mean()
         loss.backward()
         optimiser.step()
 
     @torch.no_grad()
     def score_step():
-        net(x)
+        with autocast(device, precision):
+            net(x)
 
     params = sum(p.numel() for p in net.parameters())
     return (

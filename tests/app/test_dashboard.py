@@ -100,6 +100,9 @@ def test_mscred_run_shows_a_residual_heatmap(monkeypatch, mscred_run):
     step = next(n for n in app.number_input if n.label.startswith("time step"))
     assert step.value >= 0  # the heatmap's time step
     assert not [i.value for i in app.info if "No heatmap" in i.value]
+    durations = [c.value for c in app.caption if c.value.startswith("duration class")]
+    assert len(durations) == 1  # the selected event's class, from the saved model's counts
+    assert durations[0].split(": ")[1].split(" ")[0] in ("short", "medium", "long", "below")
 
 
 def test_a_detector_without_a_map_shows_its_stored_contributions(monkeypatch, zscore_run):

@@ -8,7 +8,7 @@ import pytest
 from matplotlib.image import imread
 
 from mstad.report import build_report
-from mstad.runs.view import RunError, open_run
+from mstad.runs.view import RunError, open_run, strongest_events
 
 
 def test_report_of_a_detector_without_maps_draws_its_contributions(zscore_run, tmp_path):
@@ -39,6 +39,11 @@ def test_report_of_mscred_draws_residual_heatmaps(mscred_run, tmp_path):
     loss = index.parent / f"loss_{name}.png"  # MSCRED's training history, saved with the model
     assert loss.is_file() and loss.name in index.read_text()
     assert "no heatmap" not in index.read_text()
+    run = open_run(mscred_run)
+    events = strongest_events(run.score(name), run.threshold(name))
+    assert events, "the tiny MSCRED run should detect something at its validation threshold"
+    duration = run.duration(name, events[0].start, events[0].end)
+    assert duration and f"duration class: {duration}" in html.unescape(index.read_text())
 
 
 def test_report_names_an_unknown_entity(zscore_run, tmp_path):

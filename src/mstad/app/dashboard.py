@@ -183,6 +183,9 @@ def root_cause_panel(run, entity: str, score: np.ndarray, threshold: float) -> N
     start, end = event.start, event.end
     names = run.sensors(entity)
     table = rank_sensors(explain, start, end, names).head(10)
+    duration = run.duration(entity, start, end, load_detector(str(run.path), entity))
+    if duration:
+        st.caption(f"duration class (MSCRED's per-scale counts): {duration}")
     causes = run.true_causes(entity, start, end)
     if causes:
         st.caption(

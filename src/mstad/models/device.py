@@ -78,3 +78,19 @@ def check_device(device: str) -> None:
             )
     if device == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("device 'mps': not available here; use --device auto or cpu")
+
+
+#: what a ``precision`` parameter accepts: float32, or bfloat16 autocast (matrix products and
+#: convolutions in bfloat16, sums and the loss in float32)
+PRECISIONS = ("float32", "bfloat16")
+
+
+def autocast(device: torch.device, precision: str):
+    """The context a torch detector runs its network in: nothing for float32, else
+    ``torch.autocast`` to bfloat16 on the detector's device (CPUs with AVX-512 BF16 or AMX, and
+    GPUs, run it natively; elsewhere it is emulated and slower)."""
+    from contextlib import nullcontext
+
+    if precision == "float32":
+        return nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)

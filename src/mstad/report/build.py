@@ -111,6 +111,7 @@ def _root_cause_tables(
     if explain is None or threshold is None:
         return ""
     score, names = run.score(name), run.sensors(name)
+    detector = run.detector(name)  # loaded once for every event's duration class
     blocks = []
     for event in strongest_events(score, threshold)[:events]:
         start, end = event.start, event.end
@@ -130,8 +131,10 @@ def _root_cause_tables(
             if causes
             else ("none labelled" if truth is not None else "no true event")
         )
+        duration = run.duration(name, start, end, detector)
+        duration_text = f"; duration class: {html.escape(duration)}" if duration else ""
         blocks.append(
-            f"<p>Detected event steps {start}–{end} (peak {event.peak:.3g}); "
+            f"<p>Detected event steps {start}–{end} (peak {event.peak:.3g}{duration_text}); "
             f"true causes: {html.escape(truth_text)}</p><table><tr><th>rank</th><th>sensor</th>"
             f'<th>share</th><th>true cause</th></tr>{rows}</table><img src="{image}">'
         )

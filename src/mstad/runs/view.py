@@ -185,6 +185,15 @@ class RunView:
         kind = f"per-sensor contribution, steps {lo}–{hi - 1}"
         return HeatMap(explain[lo:hi].T, kind, lo)
 
+    def duration(self, name: str, start: int, end: int, detector: Any = "saved") -> str | None:
+        """The saved detector's duration class of an event (MSCRED: the longest signature
+        window the event breaks), or None when the detector has none or was not saved."""
+        detector = self.detector(name) if detector == "saved" else detector
+        series = self.series(name)
+        if detector is None or series is None or not hasattr(detector, "duration_class"):
+            return None
+        return detector.duration_class(series, start, end)
+
     def true_causes(self, name: str, start: int, end: int) -> list[int] | None:
         """Root-cause sensors of the labelled events overlapping ``start``..``end`` (sorted);
         None when no labelled event overlaps."""

@@ -118,3 +118,94 @@ def test_bad_parameters():
         ConfigError, match="lstm_kernels=.* is not valid.*at least 4 long, at most 4 long"
     ):
         make_detector("mscred", lstm_kernels=(3, 3))
+
+
+def test_hidden_sensors_are_zeroed_in_every_step_and_scale_and_only_they_count():
+    from mstad.models.mscred.detector import hide_sensors, masked_mse
+
+    stacks = torch.ones(2, 3, 2, 4, 4)
+    masks = torch.tensor([[False, True, False, False], [True, False, False, True]])
+    hidden = hide_sensors(stacks, masks)
+    assert hidden[0, :, :, 1].abs().sum() == 0 and hidden[0, :, :, :, 1].abs().sum() == 0
+    assert hidden[0, :, :, 0, 2].eq(1).all()  # entry of two visible sensors kept
+    assert hidden[1, :, :, 0].abs().sum() == 0 and hidden[1, :, :, 3].abs().sum() == 0
+    target = torch.zeros(2, 2, 4, 4)
+    output = torch.zeros(2, 2, 4, 4)
+    output[0, :, 0, 2] = 5.0  # a visible entry: not in the loss
+    assert masked_mse(output, target, masks) == 0
+    output[0, :, 1, 2] = 1.0  # a hidden one: 2 scales × 1 entry over 2·(7 + 12) hidden entries
+    assert masked_mse(output, target, masks).item() == pytest.approx(2 / (2 * (7 + 12)))
+
+
+def _decoupled(seed: int = 0):
+    """Six sensors on two shared sinusoids; in the test, sensors 2 and 4 follow sinusoids of
+    their own with the same range for 100 steps each (a correlation break, no new values)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(2400)
+    shared = np.stack([np.sin(2 * np.pi * t / 70), np.sin(2 * np.pi * t / 170 + 1)], 1)
+    own = np.stack([np.sin(2 * np.pi * t / 90 + 2), np.sin(2 * np.pi * t / 130)], 1)
+    loadings = rng.normal(size=(6, 2))
+    x = shared @ loadings.T + 0.1 * rng.standard_normal((2400, 6))
+    test, labels = x[1200:].copy(), np.zeros(1200, dtype=bool)
+    for start, sensor in ((300, 2), (800, 4)):
+        rows = slice(1200 + start, 1300 + start)
+        test[start : start + 100, sensor] = own[rows] @ loadings[sensor]
+        labels[start : start + 100] = True
+    return x[:1200].astype(np.float32), test.astype(np.float32), labels
+
+
+def test_masked_target_finds_a_correlation_break_and_its_sensor():
+    train, test, labels = _decoupled()
+    detector = make_detector("mscred", **{**TINY, "epochs": 10, "target": "masked"})
+    detector.fit(train)
+    groups = detector.mask_groups()
+    assert sorted(np.concatenate(groups).tolist()) == list(range(6))  # a partition
+    assert all(len(g) == 1 for g in groups)  # 20 % of 6 sensors, rounded, at least one
+    assert roc_auc_score(labels, detector.score(test)) > 0.9
+    explain = detector.explain(test)
+    assert np.argmax(explain[300:400].sum(0)) == 2 and np.argmax(explain[800:900].sum(0)) == 4
+
+
+def test_masked_groups_on_few_and_many_sensors():
+    for n, fraction, sizes in ((2, 0.2, [1, 1]), (30, 0.1, [3] * 10), (38, 0.2, [8, 8, 8, 7, 7])):
+        detector = make_detector("mscred", target="masked", mask_fraction=fraction)
+        detector.n_sensors_ = n
+        assert [len(g) for g in detector.mask_groups()] == sizes
+
+
+def test_bfloat16_precision_runs_the_network_in_bfloat16_and_stays_close(fitted, entity):
+    from mstad.models.device import autocast
+
+    inputs = torch.rand(2, 3, 2, 6, 6)
+    with autocast(torch.device("cpu"), "bfloat16"):
+        assert fitted.network_(inputs).dtype == torch.bfloat16
+    half = make_detector("mscred", **{**TINY, "precision": "bfloat16"})
+    half.network_, half.n_sensors_, half.device_ = (
+        fitted.network_,
+        fitted.n_sensors_,
+        fitted.device_,
+    )
+    stacks, _ = fitted._samples(entity.test)
+    full, reduced = fitted._residual_of(stacks[:64]), half._residual_of(stacks[:64])
+    assert reduced.dtype == np.float64 and np.isfinite(reduced).all()
+    # bfloat16 keeps 8 bits of mantissa: residuals agree to a few per cent of their spread
+    assert np.abs(full - reduced).mean() < 0.05 * full.std()
+    with pytest.raises(ConfigError, match="precision='float16' is not valid"):
+        make_detector("mscred", precision="float16")
+
+
+def test_duration_class_is_the_longest_scale_an_event_breaks(fitted, entity):
+    detector = make_detector("mscred", **TINY)
+    detector.windows = (10, 30, 60)
+    detector.validation_scale_scores_ = np.array([[4.0, 3.0, 2.0], [5.0, 1.0, 0.0]])
+    counts = np.zeros((100, 3))
+    counts[20:30] = [9.0, 0.0, 0.0]  # only the short window's matrices break
+    counts[50:80] = [9.0, 9.0, 1.0]  # short and medium
+    counts[90:] = [9.0, 9.0, 9.0]
+    detector.scale_scores = lambda series: counts
+    assert detector.duration_class(None, 20, 29) == "short (window 10)"
+    assert detector.duration_class(None, 50, 79) == "medium (window 30)"
+    assert detector.duration_class(None, 90, 99) == "long (window 60)"
+    assert detector.duration_class(None, 0, 10) == "below every scale's validation maximum"
+    # the real method on the fitted detector: one of the classes, from its own counts
+    assert fitted.duration_class(entity.test, 0, 50).split(" ")[0] in ("short", "long", "below")
