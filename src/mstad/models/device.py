@@ -4,7 +4,7 @@ training parameters every torch detector shares."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import torch
 
@@ -89,8 +89,6 @@ def autocast(device: torch.device, precision: str):
     """The context a torch detector runs its network in: nothing for float32, else
     ``torch.autocast`` to bfloat16 on the detector's device (CPUs with AVX-512 BF16 or AMX, and
     GPUs, run it natively; elsewhere it is emulated and slower)."""
-    from contextlib import nullcontext
-
     if precision == "float32":
         return nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)

@@ -290,15 +290,13 @@ class MSCRED(Detector):
     def _mean_loss(self, stacks: np.ndarray, index: np.ndarray) -> float:
         self.network_.eval()
         total = 0.0
+        groups = self.mask_groups() if self.target == "masked" else []
         for start in range(0, len(index), self.batch_size):
             chunk = index[start : start + self.batch_size]
             batch = self._batch(stacks, chunk)
-            if self.target == "masked":  # the fixed scoring groups, so epochs compare
+            if groups:  # the fixed scoring groups, so epochs compare
                 loss = np.mean(
-                    [
-                        self._loss(batch, self._group_masks(g, len(chunk))).item()
-                        for g in self.mask_groups()
-                    ]
+                    [self._loss(batch, self._group_masks(g, len(chunk))).item() for g in groups]
                 )
             else:
                 loss = self._loss(batch).item()
@@ -312,19 +310,20 @@ class MSCRED(Detector):
         entry's residual from the passes that hid its row or column sensor (mean of the two)."""
         self.network_.eval()
         out = []
+        groups = self.mask_groups() if self.target == "masked" else []
         for start in range(0, len(stacks), self.batch_size):
             batch = self._batch(stacks, np.arange(start, min(start + self.batch_size, len(stacks))))
-            if self.target == "masked":
-                out.append(self._masked_residual(batch).cpu().numpy())
+            if groups:
+                out.append(self._masked_residual(batch, groups).cpu().numpy())
                 continue
             inputs, target = self._split(batch)
             out.append(((self._net(inputs) - target) ** 2).cpu().numpy())
         return np.concatenate(out).astype(np.float64)
 
-    def _masked_residual(self, batch: torch.Tensor) -> torch.Tensor:
+    def _masked_residual(self, batch: torch.Tensor, groups: list[np.ndarray]) -> torch.Tensor:
         total = torch.zeros_like(batch[:, -1])
         count = torch.zeros_like(batch[:, -1])
-        for group in self.mask_groups():
+        for group in groups:
             masks = self._group_masks(group, batch.shape[0])
             hidden = entries_of(masks)[:, None].to(batch.dtype)
             residual = self._net(hide_sensors(batch, masks)) - batch[:, -1]
