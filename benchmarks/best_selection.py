@@ -150,6 +150,9 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # (paper), or reconstruct the rows of hidden sensors from the others (masked)
     "mscred-next": ("mscred", dict(target="next")),
     "mscred-masked-0.1": ("mscred", dict(target="masked", mask_fraction=0.1)),
+    # round 2 (issue 17): the network's width at the masked default and 30 epochs
+    "mscred-w16": ("mscred", dict(width=16)),
+    "mscred-w8": ("mscred", dict(width=8)),
 }
 
 

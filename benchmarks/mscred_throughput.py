@@ -1,10 +1,16 @@
 """Training and scoring throughput of the full-size MSCRED network on this machine.
 
-Full-size = encoder 32/64/128/256, attention ConvLSTM at all 4 levels (kernels 3, 3, 2, 2 as in
-the paper), h = 5 steps, 3 scales. Prints samples/s for a training step (forward, backward,
-Adam) and for scoring, and the equivalent time steps/s (one sample per gap = 10 steps), at
-float32 (the reference: the network as landed) and with ``precision="bfloat16"`` (autocast, as
-the detector runs it), and the ratio of the two measured in the same run.
+Attention ConvLSTM at all 4 levels (kernels 3, 3, 2, 2 as in the paper), h = 5 steps, 3 scales.
+Prints samples/s for a training step (forward, backward, Adam) and for scoring, and the equivalent
+time steps/s (one sample per gap = 10 steps), for
+
+* the reference: the network as it was when issue 17 was filed — the paper's width (encoder
+  32/64/128/256), float32;
+* the detector's default ``width`` (``MSCRED().width``), float32;
+* the default width with ``precision="bfloat16"`` (autocast, as the detector runs it) — fast only
+  on CPUs with native bf16 (AVX-512 BF16 / AMX); emulated elsewhere, and then much slower;
+
+and each one's ratio to the reference, measured in the same run.
 
     python benchmarks/mscred_throughput.py [--sensors 25 30] [--batch 16]
 """
@@ -17,6 +23,7 @@ import time
 import torch
 
 from mstad.models.device import autocast
+from mstad.models.mscred.detector import MSCRED
 from mstad.models.mscred.network import MSCREDNetwork
 
 GAP = 10
@@ -43,25 +50,31 @@ def main() -> None:
         f"device {device}, torch threads {torch.get_num_threads()}, batch {args.batch}, "
         f"ConvLSTM kernels {args.kernels}"
     )
+    default = MSCRED().width
+    settings = {
+        "reference (width 32, float32)": (32, "float32"),
+        f"default (width {default}, float32)": (default, "float32"),
+        f"width {default}, bfloat16": (default, "bfloat16"),
+    }
     for n in args.sensors:
         rates = {}
-        for precision in ("float32", "bfloat16"):
-            train, score, params = measure(n, args, device, precision)
-            rates[precision] = train, score
+        for label, (width, precision) in settings.items():
+            train, score, params = measure(n, args, device, precision, width)
+            rates[label] = train, score
+            t_ref, s_ref = next(iter(rates.values()))
             print(
-                f"n = {n:>2} {precision:>8}: {params / 1e6:.2f} M parameters | train "
-                f"{train:6.1f} samples/s ({train * GAP:7.0f} steps/s) | score {score:6.1f} "
-                f"samples/s ({score * GAP:7.0f} steps/s)"
+                f"n = {n:>2} {label:>30}: {params / 1e6:.2f} M parameters | train "
+                f"{train:6.1f} samples/s ({train * GAP:6.0f} steps/s) | score {score:6.1f} "
+                f"samples/s | vs reference: train {train / t_ref:.2f}x, score {score / s_ref:.2f}x",
+                flush=True,
             )
-        (t32, s32), (t16, s16) = rates["float32"], rates["bfloat16"]
-        print(f"n = {n:>2} bfloat16 / float32: train {t16 / t32:.2f}x, score {s16 / s32:.2f}x")
 
 
 def measure(
-    n: int, args: argparse.Namespace, device: torch.device, precision: str
+    n: int, args: argparse.Namespace, device: torch.device, precision: str, width: int
 ) -> tuple[float, float, int]:
     torch.manual_seed(0)
-    net = MSCREDNetwork(n, lstm_kernels=args.kernels).to(device)
+    net = MSCREDNetwork(n, lstm_kernels=args.kernels, width=width).to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
     x = torch.rand(args.batch, 5, 3, n, n, device=device)  # min-max scaled inputs are in [0, 1]
 

@@ -63,10 +63,16 @@ class MinMaxScaler:
 
     def fit(self, train: np.ndarray) -> MinMaxScaler:
         train = np.asarray(train, dtype=np.float64)
-        self.low = train.min(axis=0)
-        span = train.max(axis=0) - self.low
-        self.span = np.where(span > 1e-8, span, 1.0)
+        fitted = self.from_range(train.min(axis=0), train.max(axis=0))
+        self.low, self.span = fitted.low, fitted.span
         return self
+
+    @classmethod
+    def from_range(cls, low: np.ndarray, high: np.ndarray) -> MinMaxScaler:
+        """The scaler of training data with per-sensor minimum ``low`` and maximum ``high``."""
+        low = np.asarray(low, dtype=np.float64)
+        span = np.asarray(high, dtype=np.float64) - low
+        return cls(low=low, span=np.where(span > 1e-8, span, 1.0))
 
     def transform(self, series: np.ndarray) -> np.ndarray:
         if self.low is None or self.span is None:

@@ -209,3 +209,38 @@ def test_duration_class_is_the_longest_scale_an_event_breaks(fitted, entity):
     assert detector.duration_class(None, 0, 10) == "below every scale's validation maximum"
     # the real method on the fitted detector: one of the classes, from its own counts
     assert fitted.duration_class(entity.test, 0, 50).split(" ")[0] in ("short", "long", "below")
+
+
+def test_masked_validation_loss_is_one_fixed_pass_per_sample(entity):
+    detector = make_detector("mscred", **{**TINY, "epochs": 1, "target": "masked"})
+    detector.fit(entity.train)
+    stacks, _ = detector._samples(entity.train)
+    index = np.arange(20)
+    groups = detector.mask_groups()
+    calls = []
+    original = detector._net
+    detector._net = lambda inputs: calls.append(len(inputs)) or original(inputs)
+    loss = detector._mean_loss(stacks, index)
+    assert sum(calls) == len(index)  # one pass per sample, not one per group
+    assert loss == detector._mean_loss(stacks, index)  # fixed masks: epochs compare
+    detector._net = original
+    by_hand = []
+    for i in index:
+        masks = detector._group_masks(groups[i % len(groups)], 1)
+        by_hand.append(detector._loss(detector._batch(stacks, np.array([i])), masks).item())
+    # masked_mse averages over the hidden entries of a batch; groups here are equal in size
+    assert {len(g) for g in groups} == {1}
+    assert loss == pytest.approx(np.mean(by_hand), rel=1e-5)
+
+
+def test_a_sensor_constant_in_training_is_scaled_by_a_span_of_one():
+    detector = make_detector("mscred", **TINY)
+    train = np.zeros((300, 3), dtype=np.float32)
+    train[:, 0] = np.sin(np.arange(300) / 7.0)
+    train[:, 1] = 5.0  # a command flag or a sensor that never moved in training
+    detector.min_, detector.max_ = train.min(axis=0), train.max(axis=0)
+    test = train.copy()
+    test[100:, 1] = 6.5
+    scaled = detector._scale(test)
+    assert np.all(scaled[:100, 1] == 0) and np.allclose(scaled[100:, 1], 1.5)  # no 1e6 blow-up
+    assert scaled[:, 0].min() == pytest.approx(0) and scaled[:, 0].max() == pytest.approx(1)

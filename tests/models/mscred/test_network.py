@@ -56,3 +56,14 @@ def test_attention_is_per_sample_and_over_steps_only():
     assert torch.allclose(temporal_attention(same), hidden[0, 0][None], atol=1e-5)
     sharp = temporal_attention(hidden, "sqrt")
     assert sharp.shape == (3, 2, 4, 4)
+
+
+@pytest.mark.parametrize("n", [25, 30, 38, 55])
+def test_narrow_network_keeps_the_shapes_and_scales_the_channels(n):
+    wide, narrow = MSCREDNetwork(n), MSCREDNetwork(n, width=8)
+    assert narrow(torch.randn(2, 5, 3, n, n)).shape == (2, 3, n, n)
+    assert [m.out_channels for m in (s[1] for s in narrow.encoder)] == [8, 16, 32, 64]
+    assert [m.out_channels for m in (s[1] for s in wide.encoder)] == [32, 64, 128, 256]
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    # every weight matrix is C_in × C_out: a quarter of the width, about 1/16 of the weights
+    assert 14 < count(wide) / count(narrow) < 17

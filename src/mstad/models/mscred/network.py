@@ -16,7 +16,7 @@ from torch import nn
 from mstad.models.mscred.convlstm import AttentionConvLSTM, temporal_attention
 from mstad.models.mscred.padding import same_padding, same_size
 
-WIDTHS = (32, 64, 128, 256)
+WIDTHS = (32, 64, 128, 256)  # the paper's channels per level (width = 32)
 ENCODER = ((3, 1), (3, 2), (2, 2), (2, 2))  # (kernel, stride) per level, as in the paper
 
 
@@ -27,31 +27,34 @@ class MSCREDNetwork(nn.Module):
         n_scales: int = 3,
         lstm_kernels: Sequence[int] = (3, 3, 2, 2),
         temperature: float | str = 5.0,
+        width: int = 32,
     ):
         super().__init__()
+        widths = [w * width // WIDTHS[0] for w in WIDTHS]  # channels per level, 1:2:4:8
         self.sizes = [n_sensors]
         encoder = []
         in_channels = n_scales
-        for width, (kernel, stride) in zip(WIDTHS, ENCODER, strict=True):
+        for channels, (kernel, stride) in zip(widths, ENCODER, strict=True):
             size = self.sizes[-1]
             encoder.append(
                 nn.Sequential(
                     same_padding(kernel, stride, size),
-                    nn.Conv2d(in_channels, width, kernel, stride),
+                    nn.Conv2d(in_channels, channels, kernel, stride),
                     nn.SELU(),
                 )
             )
             self.sizes.append(same_size(size, stride))
-            in_channels = width
+            in_channels = channels
         self.sizes = self.sizes[1:]  # output size of each level
         self.encoder = nn.ModuleList(encoder)
         self.lstms = nn.ModuleList(
-            AttentionConvLSTM(w, k, temperature) for w, k in zip(WIDTHS, lstm_kernels, strict=True)
+            AttentionConvLSTM(w, k, temperature) for w, k in zip(widths, lstm_kernels, strict=True)
         )
-        self.deconv4 = nn.ConvTranspose2d(256, 128, 2, 2)
-        self.deconv3 = nn.ConvTranspose2d(256, 64, 2, 2)
-        self.deconv2 = nn.ConvTranspose2d(128, 32, 3, 2)
-        self.deconv1 = nn.Sequential(same_padding(3, 1), nn.Conv2d(64, n_scales, 3))
+        c1, c2, c3, c4 = widths
+        self.deconv4 = nn.ConvTranspose2d(c4, c3, 2, 2)
+        self.deconv3 = nn.ConvTranspose2d(2 * c3, c2, 2, 2)
+        self.deconv2 = nn.ConvTranspose2d(2 * c2, c1, 3, 2)
+        self.deconv1 = nn.Sequential(same_padding(3, 1), nn.Conv2d(2 * c1, n_scales, 3))
         self.act = nn.SELU()
 
     def _crop(self, x: torch.Tensor, size: int) -> torch.Tensor:
