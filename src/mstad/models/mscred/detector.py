@@ -66,6 +66,7 @@ from mstad.params import spec
 SCORE_MODES = ("relative", "sse", "count", "count_upper")
 EXPLAIN_MODES = ("relative", "median", "sum", "count")
 TARGETS = ("last", "next", "masked")
+MASK_STEPS = ("all", "both")
 
 
 def samples_to_steps(values: np.ndarray, sample_ends: np.ndarray, gap: int, n_steps: int):
@@ -90,10 +91,18 @@ def entries_of(masks: torch.Tensor) -> torch.Tensor:
     return masks[:, :, None] | masks[:, None, :]
 
 
-def hide_sensors(stacks: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+def hide_sensors(
+    stacks: torch.Tensor, masks: torch.Tensor, last_only: torch.Tensor | None = None
+) -> torch.Tensor:
     """Zero the rows and columns of the hidden sensors in every step and scale of
-    ``stacks [B, h, S, n, n]`` (``masks [B, n]``, True = hidden)."""
-    return stacks * ~entries_of(masks)[:, None, None]
+    ``stacks [B, h, S, n, n]`` (``masks [B, n]``, True = hidden) — or, for the samples with
+    ``last_only [B]`` True, in the last step only (their own past stays visible)."""
+    hidden = entries_of(masks)[:, None, None].expand(-1, stacks.shape[1], 1, -1, -1)
+    if last_only is not None:
+        steps = torch.ones(stacks.shape[:2], dtype=torch.bool, device=stacks.device)
+        steps[last_only, :-1] = False
+        hidden = hidden & steps[:, :, None, None, None]
+    return stacks * ~hidden
 
 
 def masked_mse(output: torch.Tensor, target: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -121,6 +130,7 @@ class MSCRED(Detector):
         "explain_mode": spec(choices=EXPLAIN_MODES),
         "target": spec(choices=TARGETS),
         "mask_fraction": spec(gt=0, lt=1),
+        "mask_steps": spec(choices=MASK_STEPS),
         "precision": spec(choices=PRECISIONS),
     }
 
@@ -129,6 +139,7 @@ class MSCRED(Detector):
         "max": ("D",),
         "validation_scale_scores": (None, "W"),
         "residual_scale": ("W", "D", "D"),
+        "view_scale?": (2,),  # optional: models saved before mask_steps existed
     }
 
     def _state_dims(self, state: dict[str, np.ndarray]) -> dict[str, int]:
@@ -152,6 +163,7 @@ class MSCRED(Detector):
         explain_mode: str = "median",
         target: str = "masked",
         mask_fraction: float = 0.1,
+        mask_steps: str = "all",
         precision: str = "float32",
         device: str = "auto",
         seed: int = 0,
@@ -178,6 +190,7 @@ class MSCRED(Detector):
         self.explain_mode = explain_mode
         self.target = target
         self.mask_fraction = mask_fraction
+        self.mask_steps = mask_steps
         self.precision = precision
         self.device = device
         self.seed = seed
@@ -222,10 +235,16 @@ class MSCRED(Detector):
         """(network input, matrix it must give back): the last input step, or the next one."""
         return (batch[:, :-1] if self.target == "next" else batch), batch[:, -1]
 
-    def _loss(self, batch: torch.Tensor, masked: torch.Tensor | None = None) -> torch.Tensor:
+    def _loss(
+        self,
+        batch: torch.Tensor,
+        masked: torch.Tensor | None = None,
+        last_only: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         if self.target == "masked":
-            masked = self._random_masks(batch.shape[0]) if masked is None else masked
-            output = self._net(hide_sensors(batch, masked))
+            if masked is None:
+                masked, last_only = self._random_masks(batch.shape[0]), self._random_views(batch)
+            output = self._net(hide_sensors(batch, masked, last_only))
             return masked_mse(output, batch[:, -1], masked)
         if self.loss_steps == "all":
             return torch.mean((self._net(batch, all_steps=True) - batch) ** 2)
@@ -245,6 +264,14 @@ class MSCRED(Detector):
         masks = torch.zeros(batch, self.n_sensors_, dtype=torch.bool)
         masks[torch.arange(batch)[:, None], chosen] = True
         return masks.to(self.device_)
+
+    def _random_views(self, batch: torch.Tensor) -> torch.Tensor | None:
+        """With ``mask_steps="both"``, half the training samples (at random) hide their sensors
+        in the last step only; None (every step) otherwise."""
+        if self.mask_steps == "all":
+            return None
+        coin = torch.rand(batch.shape[0], generator=self._mask_generator) < 0.5
+        return coin.to(self.device_)
 
     def _group_masks(self, group: np.ndarray, batch: int) -> torch.Tensor:
         masks = torch.zeros(batch, self.n_sensors_, dtype=torch.bool)
@@ -290,6 +317,7 @@ class MSCRED(Detector):
         )
         self._cache = None
         held_out = val_idx if len(val_idx) else np.arange(len(stacks))
+        self.view_scale_ = self._view_scale(stacks[held_out])
         residual = self._residual_of(stacks[held_out])
         self.validation_scale_scores_ = self._scale_counts(residual)
         self.residual_scale_ = typical_residual(residual)
@@ -298,21 +326,49 @@ class MSCRED(Detector):
     @torch.no_grad()
     def _mean_loss(self, stacks: np.ndarray, index: np.ndarray) -> float:
         """Validation loss; with ``target="masked"`` validation sample ``i`` hides scoring group
-        ``i mod G`` — fixed, so that epochs compare, and one pass per sample instead of G."""
+        ``i mod G`` — fixed, so that epochs compare, and one pass per sample instead of G (with
+        ``mask_steps="both"``, in every step or in the last only by turns)."""
         self.network_.eval()
         total = 0.0
         groups = self.mask_groups() if self.target == "masked" else []
         for start in range(0, len(index), self.batch_size):
             chunk = index[start : start + self.batch_size]
             batch = self._batch(stacks, chunk)
-            masks = None
+            masks = last_only = None
             if groups:
+                positions = np.arange(start, start + len(chunk))
                 masks = torch.zeros(len(chunk), self.n_sensors_, dtype=torch.bool)
-                for row, position in enumerate(range(start, start + len(chunk))):
+                for row, position in enumerate(positions):
                     masks[row, torch.from_numpy(groups[position % len(groups)])] = True
                 masks = masks.to(self.device_)
-            total += self._loss(batch, masks).item() * len(chunk)
+                if self.mask_steps == "both":  # alternate the two views, fixed as well
+                    last_only = torch.from_numpy((positions // len(groups)) % 2 == 1)
+                    last_only = last_only.to(self.device_)
+            total += self._loss(batch, masks, last_only).item() * len(chunk)
         return total / len(index)
+
+    @torch.no_grad()
+    def _view_scale(self, stacks: np.ndarray) -> np.ndarray:
+        """Median squared residual of each masked view over held-out normal samples, ``[2]``
+        (hidden in every step, in the last step only); ones unless ``mask_steps="both"``. A
+        view that reconstructs exactly gets the floor 1e-12, never a division by zero."""
+        if self.target != "masked" or self.mask_steps == "all":
+            return np.ones(2)
+        self.network_.eval()
+        groups, medians = self.mask_groups(), []
+        index = np.arange(len(stacks))
+        for last in (False, True):
+            values = []
+            for start in range(0, len(stacks), self.batch_size):
+                batch = self._batch(stacks, index[start : start + self.batch_size])
+                for group in groups:
+                    masks = self._group_masks(group, batch.shape[0])
+                    last_only = torch.full_like(masks[:, 0], last)
+                    output = self._net(hide_sensors(batch, masks, last_only))
+                    hidden = entries_of(masks)[:, None].expand_as(output)
+                    values.append(((output - batch[:, -1]) ** 2)[hidden].cpu().numpy())
+            medians.append(float(np.median(np.concatenate(values))))
+        return np.maximum(np.array(medians), 1e-12)
 
     # ---- scoring ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -332,15 +388,27 @@ class MSCRED(Detector):
         return np.concatenate(out).astype(np.float64)
 
     def _masked_residual(self, batch: torch.Tensor, groups: list[np.ndarray]) -> torch.Tensor:
-        total = torch.zeros_like(batch[:, -1])
-        count = torch.zeros_like(batch[:, -1])
-        for group in groups:
-            masks = self._group_masks(group, batch.shape[0])
-            hidden = entries_of(masks)[:, None].to(batch.dtype)
-            residual = self._net(hide_sensors(batch, masks)) - batch[:, -1]
-            total += residual**2 * hidden
-            count += hidden
-        return total / count
+        """Each entry's squared residual from the passes that hid it; with ``mask_steps="both"``
+        the larger of the two views' (hidden in every step / in the last step only), each first
+        divided by its view's typical residual (:attr:`view_scale_`) so that neither view's
+        level drowns the other's."""
+        views = [None] if self.mask_steps == "all" else [False, True]
+        out = []
+        for last in views:
+            total = torch.zeros_like(batch[:, -1])
+            count = torch.zeros_like(batch[:, -1])
+            for group in groups:
+                masks = self._group_masks(group, batch.shape[0])
+                last_only = None if last is None else torch.full_like(masks[:, 0], last)
+                hidden = entries_of(masks)[:, None].to(batch.dtype)
+                residual = self._net(hide_sensors(batch, masks, last_only)) - batch[:, -1]
+                total += residual**2 * hidden
+                count += hidden
+            out.append(total / count)
+        if len(out) == 1:
+            return out[0]
+        scale = torch.as_tensor(self.view_scale_, dtype=batch.dtype, device=batch.device)
+        return torch.maximum(out[0] / scale[0], out[1] / scale[1])
 
     def _residual(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Residuals and sample end times of a series, cached for score + explain."""
@@ -420,12 +488,14 @@ class MSCRED(Detector):
             "max": self.max_,
             "validation_scale_scores": self.validation_scale_scores_,
             "residual_scale": self.residual_scale_,
+            "view_scale": self.view_scale_,
         }
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.min_, self.max_ = state["min"], state["max"]
         self.validation_scale_scores_ = state["validation_scale_scores"]
         self.residual_scale_ = state["residual_scale"]
+        self.view_scale_ = state.get("view_scale", np.ones(2))
         self._cache = None
 
     def _save_extra(self, path: Path) -> None:
