@@ -23,6 +23,11 @@
   the network did not (``"next"`` 0.557, ``"last"`` 0.690 after 30 epochs; ``"masked"`` with
   ``mask_fraction=0.1`` 0.978, recall@3 0.92 with ``explain_mode="median"``). Default since
   issue 17 (``benchmarks/results/mscred_log.md``), with 30 epochs at most.
+* ``mask_steps="both"`` (an option, not the default): half the training samples hide their
+  sensors in the last input step only, their own past visible; scoring takes per entry the
+  larger of the two views' residuals, each over its validation median. Built for independent
+  sensors, where the other sensors cannot tell a row; on the paper's synthetic data it did not
+  help (AUROC 0.356 against 0.367, ``mscred_log.md`` §7).
 * ``width=16`` (default since issue 17's round 2; the paper's is 32): channels per level
   ``width · (1, 2, 4, 8)``. Half the paper's width trains about 3× faster and ranked the
   selection sets as well or better (example plant 0.958 against 0.978, the other three sets
