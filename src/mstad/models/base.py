@@ -63,6 +63,9 @@ class Detector:
     #: shape of each state array (``"D"`` sensors, ``"C"`` used columns, None any; a key
     #: ending in ``?`` is optional), checked when a saved detector is loaded
     state_shapes: ClassVar[dict[str, tuple]] = {}
+    #: parameters added after a model could first be saved, with the value a folder saved before
+    #: they existed was fitted with (when that is not today's default); applied on load
+    params_before_added: ClassVar[dict[str, Any]] = {}
     #: state arrays that may hold NaN/inf (padding, undefined AUROCs)
     state_nonfinite: ClassVar[tuple[str, ...]] = ()
     #: ranges and choices of the ``__init__`` parameters (:func:`mstad.params.spec`)

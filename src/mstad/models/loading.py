@@ -90,7 +90,8 @@ def load_detector(path: Path | str, expected: str = "detector") -> Detector:
     if type(n_sensors) is not int or n_sensors < 1 or not isinstance(meta["params"], dict):
         raise _fail(path, "detector.json: n_sensors must be an integer >= 1, params a mapping")
     try:
-        detector = detector_class(meta["model"])(**meta["params"])
+        cls = detector_class(meta["model"])
+        detector = cls(**{**cls.params_before_added, **meta["params"]})
     except MstadError as exc:
         raise _fail(path, f"detector.json: {exc}") from None
     try:

@@ -79,8 +79,14 @@ def test_relative_score_divides_each_entry_by_its_validation_median(fitted, enti
     assert scale.shape == residual.shape[1:] and (scale > 0).all()
     expected = (residual / scale).mean(axis=(1, 2, 3))
     np.testing.assert_allclose(fitted._sample_scores(residual), expected)
-    # root causes: 3 of 6 sensors, so a random ranking's recall@3 is 0.5 on average
-    assert recall_at_k(fitted.explain(entity.test), entity.intervals, 3) > 0.65
+
+
+def test_forecast_target_ranks_the_causes_of_shocks_on_independent_sensors(entity):
+    """Root causes: 3 of 6 sensors, so a random ranking's recall@3 is 0.5 on average. The
+    synthetic sensors are independent sinusoids: the masked default cannot tell a row from the
+    other sensors there (recall@3 0.56 here; ``mscred_log.md`` §6), the forecast can."""
+    forecast = make_detector("mscred", **{**TINY, "target": "next"}).fit(entity.train)
+    assert recall_at_k(forecast.explain(entity.test), entity.intervals, 3) > 0.75
 
 
 def test_samples_map_to_the_steps_they_cover():
@@ -272,3 +278,16 @@ def test_both_views_score_with_their_own_scales_and_survive_save_load(entity, tm
     again = Detector.load(tmp_path / "m")
     np.testing.assert_allclose(again.view_scale_, detector.view_scale_)
     np.testing.assert_allclose(again.score(entity.test), scores, rtol=1e-5)
+
+
+def test_a_folder_saved_before_width_existed_loads_at_the_paper_width(entity, tmp_path):
+    import json
+
+    old = make_detector("mscred", **{**TINY, "epochs": 1, "width": 32}).fit(entity.train)
+    old.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "detector.json").read_text())
+    del meta["params"]["width"]  # as written before the parameter existed
+    (tmp_path / "m" / "detector.json").write_text(json.dumps(meta))
+    loaded = Detector.load(tmp_path / "m")
+    assert loaded.width == 32
+    np.testing.assert_allclose(loaded.score(entity.test), old.score(entity.test), rtol=1e-5)

@@ -139,6 +139,8 @@ class MSCRED(Detector):
         "precision": spec(choices=PRECISIONS),
     }
 
+    params_before_added = {"width": 32}  # folders saved before issue 17's round 2
+
     state_shapes = {
         "min": ("D",),
         "max": ("D",),
