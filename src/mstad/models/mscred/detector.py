@@ -102,7 +102,7 @@ def hide_sensors(
     """Zero the rows and columns of the hidden sensors in every step and scale of
     ``stacks [B, h, S, n, n]`` (``masks [B, n]``, True = hidden) — or, for the samples with
     ``last_only [B]`` True, in the last step only (their own past stays visible)."""
-    hidden = entries_of(masks)[:, None, None].expand(-1, stacks.shape[1], 1, -1, -1)
+    hidden = entries_of(masks)[:, None, None]  # [B, 1, 1, n, n]: every step and scale
     if last_only is not None:
         steps = torch.ones(stacks.shape[:2], dtype=torch.bool, device=stacks.device)
         steps[last_only, :-1] = False
@@ -368,14 +368,20 @@ class MSCRED(Detector):
             values = []
             for start in range(0, len(stacks), self.batch_size):
                 batch = self._batch(stacks, index[start : start + self.batch_size])
-                for group in groups:
-                    masks = self._group_masks(group, batch.shape[0])
-                    last_only = torch.full_like(masks[:, 0], last)
-                    output = self._net(hide_sensors(batch, masks, last_only))
-                    hidden = entries_of(masks)[:, None].expand_as(output)
-                    values.append(((output - batch[:, -1]) ** 2)[hidden].cpu().numpy())
+                for hidden, squared in self._group_passes(batch, groups, last):
+                    values.append(squared[hidden.expand_as(squared)].cpu().numpy())
             medians.append(float(np.median(np.concatenate(values))))
         return np.maximum(np.array(medians), 1e-12)
+
+    def _group_passes(self, batch: torch.Tensor, groups: list[np.ndarray], last: bool | None):
+        """One forward pass per scoring group, hiding it in every step (``last`` None or False)
+        or in the last step only (True): yields (hidden entries ``[B, 1, n, n]`` bool, squared
+        residual ``[B, S, n, n]``)."""
+        for group in groups:
+            masks = self._group_masks(group, batch.shape[0])
+            last_only = None if last is None else torch.full_like(masks[:, 0], last)
+            residual = self._net(hide_sensors(batch, masks, last_only)) - batch[:, -1]
+            yield entries_of(masks)[:, None], residual**2
 
     # ---- scoring ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -404,12 +410,8 @@ class MSCRED(Detector):
         for last in views:
             total = torch.zeros_like(batch[:, -1])
             count = torch.zeros_like(batch[:, -1])
-            for group in groups:
-                masks = self._group_masks(group, batch.shape[0])
-                last_only = None if last is None else torch.full_like(masks[:, 0], last)
-                hidden = entries_of(masks)[:, None].to(batch.dtype)
-                residual = self._net(hide_sensors(batch, masks, last_only)) - batch[:, -1]
-                total += residual**2 * hidden
+            for hidden, squared in self._group_passes(batch, groups, last):
+                total += squared * hidden
                 count += hidden
             out.append(total / count)
         if len(out) == 1:
