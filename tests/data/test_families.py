@@ -5,18 +5,30 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mstad.data.families import FAMILIES, N_TEST, N_TRAIN, SENSORS, make_family
+from mstad.data.families import (
+    FAMILIES,
+    LONG_FAMILIES,
+    LONG_PLAN,
+    N_TEST,
+    N_TRAIN,
+    SENSORS,
+    SHORT_PLAN,
+    make_family,
+)
 from mstad.errors import ConfigError
 from mstad.models import make_detector
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", FAMILIES + LONG_FAMILIES)
 def test_shapes_labels_and_causes(family):
     data = make_family(family)
+    count, shortest, longest = LONG_PLAN if family.endswith("-long") else SHORT_PLAN
     assert [e.train.shape for e in data] == [(N_TRAIN, d) for d in SENSORS]
     for e in data:
         assert e.test.shape == (N_TEST, e.train.shape[1]) and e.labels.shape == (N_TEST,)
-        assert len(e.intervals) == 5 and e.labels.sum() == sum(iv.length for iv in e.intervals)
+        assert len(e.intervals) == count
+        assert e.labels.sum() == sum(iv.length for iv in e.intervals)
+        assert all(shortest <= iv.length <= longest for iv in e.intervals)
         assert all(
             1 <= len(iv.causes) <= 3 and max(iv.causes) < e.train.shape[1] for iv in e.intervals
         )
@@ -38,6 +50,17 @@ def test_anomalies_are_there_for_a_detector_of_the_right_kind():
     regimes = make_family("regimes", sensors=(10,)).entities[0]
     z = make_detector("zscore").fit(regimes.train)
     assert roc_auc_score(regimes.labels, z.score(regimes.test)) > 0.7
+
+
+def test_long_families_are_the_short_generators_with_long_anomalies():
+    # the same kind of normal data (a regimes sensor's spread), other draws; the short
+    # families' data are unchanged by the long option (their first values, pinned)
+    short, long = make_family("regimes", sensors=(5,)), make_family("regimes-long", sensors=(5,))
+    assert 0.5 < long.entities[0].train.std() / short.entities[0].train.std() < 2
+    assert not np.array_equal(short.entities[0].train, long.entities[0].train)
+    np.testing.assert_allclose(
+        make_family("factors", sensors=(2,)).entities[0].train[0], [1.6964, 2.2673], atol=1e-4
+    )
 
 
 def test_unknown_family():

@@ -76,6 +76,27 @@ def test_the_past_becomes_reference_so_a_persistent_change_alarms_once():
     assert train_only[1000:].mean() > 5 * past[1000:].mean()  # train-only alarms forever
 
 
+def test_both_views_keep_part_of_the_alarm_while_a_change_persists():
+    """reference="both": the raw distances are the two rules' own (same pass), each view is
+    calibrated on its own validation distances, and the score is their mean surprise — a new
+    level alarms at its onset as with the past, and keeps alarming (less) as train-only does."""
+    train, test = telemetry(1500, 0), telemetry(2000, 2)
+    test[500:, 0] += 2.0
+    both = DiscordDetector(windows=(25,), reference="both").fit(train)
+    past = DiscordDetector(windows=(25,)).fit(train)
+    alone = DiscordDetector(windows=(25,), reference="train").fit(train)
+    raw = both._group_scores(test)
+    assert raw.shape == (2000, 2) and len(both.group_calibrations_) == 2
+    np.testing.assert_allclose(raw[:, 0], past._group_scores(test)[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(raw[:, 1], alone._group_scores(test)[:, 0], rtol=1e-12)
+    views = [c.apply(raw[:, v]) for v, c in enumerate(both.group_calibrations_)]
+    np.testing.assert_allclose(both._calibrated_groups(raw)[:, 0], (views[0] + views[1]) / 2)
+    scores, quiet = both.score(test), past.score(test)
+    assert scores[500:560].mean() > 5 * scores[:450].mean()  # the onset
+    assert scores[1000:].mean() > 5 * quiet[1000:].mean()  # still flagged, unlike the past
+    assert scores[1000:].mean() > 2 * scores[:450].max()
+
+
 def test_per_sensor_mode_explains_which_sensor_moved():
     rng = np.random.default_rng(4)
     t = np.arange(2500)
@@ -110,12 +131,12 @@ def test_past_median_removed_is_causal():
     assert out[100] == 100 - np.median(scores[:100]) and out[300] == 300 - np.median(scores[:300])
 
 
-@pytest.mark.parametrize("n_sensors", [25, 38])
-def test_save_load_round_trip(tmp_path, n_sensors):
+@pytest.mark.parametrize(("n_sensors", "reference"), [(25, "train+past"), (38, "both")])
+def test_save_load_round_trip(tmp_path, n_sensors, reference):
     rng = np.random.default_rng(n_sensors)
     train, test = rng.normal(size=(600, n_sensors)), rng.normal(size=(300, n_sensors))
-    detector = make_detector("discord", windows=(10, 30)).fit(train)
-    assert detector.reference == "train+past"
+    detector = make_detector("discord", windows=(10, 30), reference=reference).fit(train)
+    assert len(detector.group_calibrations_) == n_sensors * detector.views
     detector.save(tmp_path / "d")
     loaded = Detector.load(tmp_path / "d")
     np.testing.assert_allclose(loaded.score(test), detector.score(test))

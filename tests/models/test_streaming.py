@@ -108,3 +108,11 @@ def test_a_streamed_series_shorter_than_the_longest_window_matches_the_batch():
     detector = make_detector("discord", windows=(10, 120)).fit(train)
     short = test[:80]  # the batch shortens the 120-step window to the series
     np.testing.assert_allclose(stream_scores(detector, short, 7), detector.score(short), atol=1e-9)
+
+
+def test_discord_with_both_views_streams_as_the_batch():
+    train, test = data()
+    detector = make_detector("discord", windows=(10, 40), reference="both").fit(train)
+    batch = detector.score(test)
+    for chunk in (1, 7, 500):
+        np.testing.assert_allclose(stream_scores(detector, test, chunk), batch, atol=1e-9)

@@ -15,6 +15,12 @@ steps, and 5 anomalies of 20–150 steps on 1–3 root-cause sensors (kept as in
   plus noise: **frequency changes** (period ×0.6 or ×1.6), **amplitude changes** (×0.3 or ×2)
   and **phase jumps** (half a period), shapes that a level detector cannot see.
 
+The ``-long`` families (:data:`LONG_FAMILIES`: ``factors-long``, ``regimes-long``,
+``seasonal-long``) are the same generators with **2 anomalies of 150–600 steps** (5–40 % of the
+test split, one in each half) instead of 5 short ones — the lengths of NASA's labelled anomalies,
+which last hundreds to thousands of steps. A detector that stops alarming once a change has been
+seen for a while (a past reference) is judged there as well as where anomalies are short.
+
 Everything is drawn from ``numpy.random.default_rng(seed)``; the same seed gives the same data.
 """
 
@@ -27,10 +33,14 @@ from mstad.data.labels import intervals_to_labels
 from mstad.errors import ConfigError
 
 FAMILIES = ("factors", "regimes", "seasonal")
+#: the same generators with a few long anomalies (see the module docstring)
+LONG_FAMILIES = tuple(f"{f}-long" for f in FAMILIES)
 #: sensor counts of a family's entities
 SENSORS = (2, 5, 10, 20, 30, 40)
 N_TRAIN = N_TEST = 3000
 N_ANOMALIES = 5
+#: (count, shortest, longest) of the anomalies: the short families' and the long ones'
+SHORT_PLAN, LONG_PLAN = (N_ANOMALIES, 20, 150), (2, 150, 600)
 
 
 def _ar2(rng: np.random.Generator, n: int, period: float) -> np.ndarray:
@@ -45,12 +55,16 @@ def _ar2(rng: np.random.Generator, n: int, period: float) -> np.ndarray:
     return (x - x.mean()) / x.std()
 
 
-def _plan(rng: np.random.Generator, n_sensors: int) -> list[tuple[int, int, tuple[int, ...]]]:
-    """(start, end_exclusive, causes) of each anomaly: one per test slot, 1–3 causes."""
-    slot = N_TEST // N_ANOMALIES
+def _plan(
+    rng: np.random.Generator, n_sensors: int, plan: tuple[int, int, int]
+) -> list[tuple[int, int, tuple[int, ...]]]:
+    """(start, end_exclusive, causes) of each anomaly: one per test slot, 1–3 causes;
+    ``plan`` = (count, shortest, longest)."""
+    count, shortest, longest = plan
+    slot = N_TEST // count
     out = []
-    for i in range(N_ANOMALIES):
-        length = int(rng.integers(20, 151))
+    for i in range(count):
+        length = int(rng.integers(shortest, longest + 1))
         start = i * slot + int(rng.integers(20, slot - length - 20))
         k = int(rng.integers(1, min(3, n_sensors) + 1))
         causes = tuple(sorted(int(c) for c in rng.choice(n_sensors, size=k, replace=False)))
@@ -58,14 +72,14 @@ def _plan(rng: np.random.Generator, n_sensors: int) -> list[tuple[int, int, tupl
     return out
 
 
-def _factors(rng: np.random.Generator, d: int) -> tuple[np.ndarray, list]:
+def _factors(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarray, list]:
     n = N_TRAIN + N_TEST
     k = int(rng.integers(1, 4))
     latent = np.stack([_ar2(rng, n, rng.uniform(50, 300)) for _ in range(k)], axis=1)
     loadings = rng.normal(size=(d, k))
     loadings /= np.linalg.norm(loadings, axis=1, keepdims=True)
     x = latent @ loadings.T + 0.1 * rng.standard_normal((n, d))
-    plan = _plan(rng, d)
+    plan = _plan(rng, d, plan_of)
     for start, end, causes in plan:
         seg = slice(N_TRAIN + start, N_TRAIN + end)
         kind = ("decouple", "flip", "fade")[int(rng.integers(3))]
@@ -81,7 +95,7 @@ def _factors(rng: np.random.Generator, d: int) -> tuple[np.ndarray, list]:
     return x, plan
 
 
-def _regimes(rng: np.random.Generator, d: int) -> tuple[np.ndarray, list]:
+def _regimes(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarray, list]:
     n = N_TRAIN + N_TEST
     t = np.arange(n)
     x = np.empty((n, d))
@@ -92,7 +106,7 @@ def _regimes(rng: np.random.Generator, d: int) -> tuple[np.ndarray, list]:
         for i in range(1, n):
             ar[i] = phi * ar[i - 1] + e[i]
         x[:, j] = ar + rng.uniform(0.5, 2) * np.sin(2 * np.pi * t / 1440 + rng.uniform(0, 6.3))
-    plan = _plan(rng, d)
+    plan = _plan(rng, d, plan_of)
     for start, end, causes in plan:
         seg = slice(N_TRAIN + start, N_TRAIN + end)
         kind = ("level", "variance", "stuck")[int(rng.integers(3))]
@@ -112,14 +126,14 @@ def _periodic(t: np.ndarray, period: float, phase: float) -> np.ndarray:
     return np.sin(w) + 0.4 * np.sin(2 * w + 1.0) + 0.2 * np.sin(3 * w + 2.0)
 
 
-def _seasonal(rng: np.random.Generator, d: int) -> tuple[np.ndarray, list]:
+def _seasonal(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarray, list]:
     n = N_TRAIN + N_TEST
     t = np.arange(n, dtype=np.float64)
     periods = rng.uniform(40, 200, size=d)
     phases = rng.uniform(0, 2 * np.pi, size=d)
     x = np.stack([_periodic(t, periods[j], phases[j]) for j in range(d)], axis=1)
     x += 0.15 * rng.standard_normal((n, d))
-    plan = _plan(rng, d)
+    plan = _plan(rng, d, plan_of)
     for start, end, causes in plan:
         seg = slice(N_TRAIN + start, N_TRAIN + end)
         kind = ("frequency", "amplitude", "phase")[int(rng.integers(3))]
@@ -141,12 +155,15 @@ _GENERATORS = {"factors": _factors, "regimes": _regimes, "seasonal": _seasonal}
 
 def make_family(family: str, seed: int = 0, sensors: tuple[int, ...] = SENSORS) -> Dataset:
     """One entity per sensor count in ``sensors``, named ``<family>-<D>``."""
-    if family not in _GENERATORS:
-        raise ConfigError(f"family {family!r} is unknown; choose one of {', '.join(FAMILIES)}")
+    known = (*FAMILIES, *LONG_FAMILIES)
+    if family not in known:
+        raise ConfigError(f"family {family!r} is unknown; choose one of {', '.join(known)}")
+    generator = _GENERATORS[family.removesuffix("-long")]
+    plan_of = LONG_PLAN if family in LONG_FAMILIES else SHORT_PLAN
     entities = []
     for i, d in enumerate(sensors):
-        rng = np.random.default_rng([seed, FAMILIES.index(family), i])
-        x, plan = _GENERATORS[family](rng, int(d))
+        rng = np.random.default_rng([seed, known.index(family), i])
+        x, plan = generator(rng, int(d), plan_of)
         intervals = tuple(Interval(s, e - 1, causes) for s, e, causes in plan)
         entities.append(
             Entity(

@@ -7,6 +7,11 @@ Yeh et al. 2016 joined with the training data). That is what an operator's detec
 data it has already seen become reference, so a change that persists (a new operating level, a
 re-scaled telemetry file) alarms when it starts and not for the rest of the series. Nothing about
 labels is involved; ``reference="train"`` gives the plain train-only distance.
+``reference="both"`` scores each window both ways (the two distances come from the same pass),
+calibrates each view per sensor on its own validation distances and averages the two surprises:
+a change that persists keeps the train-only half of its alarm for as long as it lasts — a long
+anomaly stays visible after its onset, a new operating level stays flagged at reduced strength
+(``benchmarks/results/calibration_log.md`` §11).
 
 * **Inputs.** ``inputs="continuous"`` drops the sensors whose training values are all 0 or 1:
   on NASA telemetry dims 1–24 are such command flags, which swamp a distance over the one
@@ -67,7 +72,7 @@ class DiscordDetector(Detector):
     param_specs = {
         "windows": spec(min_length=1, item_ge=2),
         "inputs": spec(choices=INPUTS),
-        "reference": spec(choices=("train+past", "train")),
+        "reference": spec(choices=("train+past", "train", "both")),
         "k": spec(ge=1),
         "zone": spec(gt=0),
         "max_train_windows": spec(ge=1),
@@ -90,7 +95,8 @@ class DiscordDetector(Detector):
     def _state_dims(self, state: dict[str, np.ndarray]) -> dict[str, int]:
         dims = super()._state_dims(state)
         n = dims.get("C", 0)
-        dims["G"] = 1 if n == 1 or self.mode == "joint" else n + (self.mode == "both")
+        groups = 1 if n == 1 or self.mode == "joint" else n + (self.mode == "both")
+        dims["G"] = groups * self.views
         return dims
 
     def __init__(
@@ -120,6 +126,12 @@ class DiscordDetector(Detector):
         self.calibrate_sensors = bool(calibrate_sensors)
         # per-sensor surprises are calibrated already: never stretch them
         self.score_floor = SURPRISE_FLOOR if self.calibrate_sensors else GROUP_FLOOR
+
+    @property
+    def views(self) -> int:
+        """Distance rules scored per group: 2 with ``reference="both"`` (train+past, then train
+        alone), else 1."""
+        return 2 if self.reference == "both" else 1
 
     @property
     def min_steps(self) -> int:
@@ -184,26 +196,29 @@ class DiscordDetector(Detector):
         return out
 
     def _search(self, series: np.ndarray) -> np.ndarray:
+        """``[T, views · G]``: each view's groups in turn (train+past first)."""
         x = self.standardized(series)
         train = np.asarray(self.train_, dtype=np.float64).T
         lengths = [int(min(w, len(series), len(self.train_))) for w in self.lengths_]
         distinct = sorted(set(lengths))
         groups = self._groups()
-        # one pass for the joint group, one for all single sensors together: [G, scales, T]
+        # one pass for the joint group, one for all single sensors together: [V, G, scales, T]
         parts = []
         if len(groups[0]) > 1 or len(groups) == 1:
             report("discord: nearest windows, joint", 0, 1)
-            parts.append(self.profiles(x, train, distinct)[None])
+            parts.append(self.profiles(x, train, distinct)[:, None])
         if len(groups) > 1:
             report("discord: nearest windows, per sensor", 0, 1)
             parts.append(self.profiles(x, train, distinct, per_sensor=True))
-        sq = np.concatenate(parts)
-        out = np.zeros((len(series), len(groups)))
-        for g, cols in enumerate(groups):
-            for w in lengths:
-                n = len(series) - w + 1
-                dist = np.sqrt(sq[g, distinct.index(w), :n] / (w * len(cols)))
-                out[:, g] += windows_to_steps(dist, window_starts(len(series), w), w, len(series))
+        sq = np.concatenate(parts, axis=1)
+        out = np.zeros((len(series), self.views * len(groups)))
+        for v in range(self.views):
+            for g, cols in enumerate(groups):
+                for w in lengths:
+                    n = len(series) - w + 1
+                    dist = np.sqrt(sq[v, g, distinct.index(w), :n] / (w * len(cols)))
+                    starts = window_starts(len(series), w)
+                    out[:, v * len(groups) + g] += windows_to_steps(dist, starts, w, len(series))
         return out / len(self.lengths_)
 
     def standardized(self, series: np.ndarray) -> np.ndarray:
@@ -223,18 +238,23 @@ class DiscordDetector(Detector):
         }
 
     def profiles(self, x, train, windows, per_sensor=False) -> np.ndarray:
-        """Squared distances of ``x [c, T]``'s windows by the detector's rule
-        (:func:`~mstad.models.matrix_profile.knn_profiles`)."""
-        return knn_profiles(x, train, windows, per_sensor=per_sensor, **self.profile_rule())
+        """Squared distances of ``x [c, T]``'s windows by the detector's rule, one leading
+        entry per view (:func:`~mstad.models.matrix_profile.knn_profiles`)."""
+        both = self.views == 2
+        sq = knn_profiles(
+            x, train, windows, per_sensor=per_sensor, views=both, **self.profile_rule()
+        )
+        return sq if both else sq[None]
 
     def _calibrated_groups(self, groups: np.ndarray) -> np.ndarray:
         """Each group's distances as surprise under its own validation distances (or as they
-        are, without ``calibrate_sensors``)."""
-        if self.group_calibrations_ is None:
-            return groups
-        return np.stack(
-            [c.apply(g) for c, g in zip(self.group_calibrations_, groups.T, strict=True)], axis=1
-        )
+        are, without ``calibrate_sensors``), the views averaged: ``[T, views · G] → [T, G]``."""
+        if self.group_calibrations_ is not None:
+            groups = np.stack(
+                [c.apply(g) for c, g in zip(self.group_calibrations_, groups.T, strict=True)],
+                axis=1,
+            )
+        return groups.reshape(len(groups), self.views, -1).mean(axis=1)
 
     def _combine(self, groups: np.ndarray) -> np.ndarray:
         """Group scores → one score per step: calibrate each group, combine, remove baseline."""

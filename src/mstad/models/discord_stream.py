@@ -28,7 +28,7 @@ from mstad.models.matrix_profile import RowProfiles
 @dataclass
 class _Scale:
     w: int
-    dist: np.ndarray  # [n, G] window distances (RMS per step), windows base .. base + n - 1
+    dist: np.ndarray  # [n, V·G] window distances (RMS per step), windows base .. base + n - 1
     base: int = 0
     next: int = 0  # start of the next window to compute
     rows: list = field(default_factory=list)  # one RowProfiles per sensor group
@@ -51,8 +51,9 @@ class DiscordStreamer:
         self.train = np.ascontiguousarray(detector.train_.T, dtype=np.float64)  # [C, T_train]
         self.groups = detector._groups()
         self.C = self.train.shape[0]
+        columns = detector.views * len(self.groups)
         self.scales = [
-            _Scale(int(min(w, self.train.shape[1])), np.empty((0, len(self.groups))))
+            _Scale(int(min(w, self.train.shape[1])), np.empty((0, columns)))
             for w in detector.lengths_
         ]
         for sc in self.scales:  # each window's distances follow from the previous window's
@@ -72,13 +73,15 @@ class DiscordStreamer:
 
     # ---- distances ----------------------------------------------------------------------------
     def _distances(self, sc: _Scale, rows: list[np.ndarray], s0: int, s1: int) -> np.ndarray:
-        """``[s1 - s0, G]`` RMS distances of the windows starting at ``s0 .. s1 - 1``
-        (``rows``: each group's kept rows)."""
-        out = np.empty((s1 - s0, len(self.groups)))
+        """``[s1 - s0, V·G]`` RMS distances of the windows starting at ``s0 .. s1 - 1``
+        (``rows``: each group's kept rows), each view's groups in turn as in the batch."""
+        n_groups, views = len(self.groups), self.d.views
+        out = np.empty((s1 - s0, views * n_groups))
         lo, hi = s0 - self.offset, s1 - self.offset
         for g, cols in enumerate(self.groups):
-            sq = sc.rows[g].advance(rows[g], lo, hi)
-            out[:, g] = np.sqrt(sq / (sc.w * len(cols)))
+            sq = sc.rows[g].advance(rows[g], lo, hi, views=True)
+            for v in range(views):
+                out[:, v * n_groups + g] = np.sqrt(sq[v] / (sc.w * len(cols)))
         return out
 
     def _group_rows(self) -> list[np.ndarray]:
@@ -91,7 +94,7 @@ class DiscordStreamer:
         if upto <= self.emitted:
             return np.empty(0)
         t = np.arange(self.emitted, upto)
-        total = np.zeros((len(t), len(self.groups)))
+        total = np.zeros((len(t), self.scales[0].dist.shape[1]))
         for sc in self.scales:
             lo = np.maximum(0, t - sc.w + 1) - sc.base
             hi = np.minimum(t, end - sc.w) - sc.base

@@ -211,6 +211,7 @@ def knn_profiles(
     start: int = 0,
     stop: int | None = None,
     per_sensor: bool = False,
+    views: bool = False,
 ) -> np.ndarray:
     """Squared nearest-normal-window distances ``[len(windows), stop − start]`` of the query
     windows starting at ``start .. stop − 1`` of ``queries [C, n]``: the nearer of the nearest
@@ -218,7 +219,9 @@ def knn_profiles(
     ``queries`` that ends before the query begins, past neighbours at least ``zone`` window
     lengths apart. Entries whose window would run past the end of ``queries`` are inf.
     Distances sum over the sensors; with ``per_sensor`` each sensor is its own profile,
-    ``[C, len(windows), stop − start]``, all computed in one parallel pass.
+    ``[C, len(windows), stop − start]``, all computed in one parallel pass. With ``views`` both
+    rules come back from the same pass, stacked on a new first axis: ``[0]`` the one above,
+    ``[1]`` the nearest ``reference`` window alone.
     """
     q = np.ascontiguousarray(queries, dtype=np.float64)
     r = np.ascontiguousarray(reference, dtype=np.float64)
@@ -245,6 +248,9 @@ def knn_profiles(
         _, near, arg = _nearest(qs, rs, w, False, True, *rest, found, zones)
     # differences of sums can round a zero distance to -1e-16
     out = np.maximum(np.minimum(train, near), 0.0)
+    if views:
+        out = np.stack([out, np.maximum(train, 0.0)])
+        return out if per_sensor else out[:, 0]
     return out if per_sensor else out[0]
 
 
@@ -321,9 +327,12 @@ def _kth_past(d, lo, hi, k, zone, pos):
 
 
 @nb.njit(cache=True)
-def _rows(q, r, w, i0, i1, d_train, d_past, state, k, zone, past, max_ref, max_past, refresh):
+def _rows(
+    q, r, w, i0, i1, d_train, d_past, state, k, zone, past, max_ref, max_past, refresh, out_train
+):
     """Squared distances of queries ``i0 .. i1 − 1`` of ``q``, one row after another; ``state``
-    = [previous query (−1: none), its past range lo, hi, rows since the last direct row]."""
+    = [previous query (−1: none), its past range lo, hi, rows since the last direct row].
+    ``out_train`` receives each query's distance to the reference alone."""
     m = r.shape[1]
     mw = m - w + 1
     t0 = max(0, mw - max_ref)
@@ -340,6 +349,7 @@ def _rows(q, r, w, i0, i1, d_train, d_past, state, k, zone, past, max_ref, max_p
             _direct(q, i, r, t0, mw, w, d_train)
             state[3] = 0
         best = _min_of(d_train[t0:mw], acc)
+        out_train[i - i0] = best
         if past:
             p1 = max(0, i - w + 1)
             p0 = max(0, p1 - max_past)
@@ -383,9 +393,11 @@ class RowProfiles:
         self._past, self._off = np.empty(0), 0
         self.state = np.array([-1, 0, 0, 0], dtype=np.int64)
 
-    def advance(self, queries, start: int, stop: int) -> np.ndarray:
+    def advance(self, queries, start: int, stop: int, views: bool = False) -> np.ndarray:
         """Squared distances of the queries ``start .. stop − 1`` of ``queries [C, n]`` (the
-        series' kept rows; ``start`` follows the previous call's ``stop``)."""
+        series' kept rows; ``start`` follows the previous call's ``stop``); with ``views``
+        ``[2, stop − start]``: these, and the distances to the reference alone (as
+        :func:`knn_profiles`)."""
         q = np.ascontiguousarray(queries, dtype=np.float64)
         need = q.shape[1]
         if self._off + need > len(self._past):
@@ -393,13 +405,14 @@ class RowProfiles:
             self._past, self._off = np.empty(max(2 * need, 64)), 0
             self._past[: len(kept)] = kept
         d_past = self._past[self._off : self._off + need]
-        return np.maximum(
-            _rows(
-                q, self.r, self.w, int(start), int(stop), self.d_train, d_past, self.state,
-                self.k, self.zone, self.past, self.max_ref, self.max_past, BLOCK,
-            ),
-            0.0,
+        alone = np.empty(max(0, int(stop) - int(start)))
+        nearest = _rows(
+            q, self.r, self.w, int(start), int(stop), self.d_train, d_past, self.state,
+            self.k, self.zone, self.past, self.max_ref, self.max_past, BLOCK, alone,
         )  # fmt: skip
+        if views:
+            return np.maximum(np.stack([nearest, alone]), 0.0)
+        return np.maximum(nearest, 0.0)
 
     def shift(self, cut: int) -> None:
         """The kept rows lost their first ``cut``: move the positions with them."""
