@@ -31,7 +31,6 @@ sets' anomalies last 1–200 steps, where NASA's labelled anomalies last hundred
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import time
 from contextlib import contextmanager
