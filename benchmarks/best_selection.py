@@ -166,6 +166,9 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
         dict(replay=256, adapt_epochs=1, replay_past="sample"),
     ),
     "msflow-replay128-sample": ("msflow", dict(replay=128, adapt_epochs=2, replay_past="sample")),
+    # round 7 (issues 16, 21): the fitted flow alone, or both views averaged (as discord's)
+    "msflow-train": ("msflow", dict(reference="train")),
+    "msflow-both": ("msflow", dict(reference="both")),
     # issue 17: MSCRED's target — forecast the next matrix (default before), reconstruct the last
     # (paper), or reconstruct the rows of hidden sensors from the others (masked)
     "mscred-next": ("mscred", dict(target="next")),

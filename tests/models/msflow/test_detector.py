@@ -91,6 +91,33 @@ def test_past_reference_learns_a_new_level_once_and_never_changes_the_fit(tmp_pa
     np.testing.assert_allclose(Detector.load(tmp_path / "m").score(test), online, rtol=1e-5)
 
 
+def test_both_views_keep_part_of_the_alarm_while_a_new_level_persists(tmp_path):
+    """reference="both": the online flow's and the fitted flow's NLL, each calibrated on its own
+    validation scores, averaged — the onset alarms as online, the late steps stay above normal
+    (the fitted flow's half) where the online view alone falls silent."""
+    rng = np.random.default_rng(0)
+    t = np.arange(2200)
+    x = np.sin(t / 15)[:, None] + 0.2 * rng.normal(size=(2200, 3))
+    train, test = x[:1000], x[1000:].copy()
+    test[400:, 0] += 2.0
+    train, test = train.astype(np.float32), test.astype(np.float32)  # as scoring reads them
+    both = make_detector("msflow", reference="both", adapt_every=200, **TINY).fit(train)
+    online = make_detector("msflow", adapt_every=200, **TINY).fit(train)
+    alone = make_detector("msflow", reference="train", adapt_every=200, **TINY).fit(train)
+    views = both._view_scores(test)
+    np.testing.assert_allclose(views[0], online.raw_score(test), rtol=1e-5)
+    np.testing.assert_allclose(views[1], alone.raw_score(test), rtol=1e-5)
+    calibrated = [c.apply(v) for c, v in zip(both.view_calibrations_, views, strict=True)]
+    np.testing.assert_allclose(both.raw_score(test), np.mean(calibrated, axis=0), rtol=1e-9)
+    scores, quiet = both.score(test), online.score(test)
+    onset, late, before = slice(400, 600), slice(1000, 1200), slice(0, 380)
+    assert scores[onset].mean() > 3 * scores[before].mean()
+    assert np.median(scores[late]) > 2 * np.median(quiet[late])  # still flagged, unlike online
+    assert np.median(scores[late]) > np.quantile(scores[before], 0.9)
+    both.save(tmp_path / "m")  # the view calibrations travel with the model
+    np.testing.assert_allclose(Detector.load(tmp_path / "m").score(test), scores, rtol=1e-5)
+
+
 def test_past_scaling_lets_a_huge_new_level_stop_alarming():
     """Fine-tuning alone cannot absorb a shift of 250 training standard deviations (its
     likelihood stays astronomically low); re-standardising the features on train + past before

@@ -15,7 +15,10 @@ scores a series block by block (``adapt_every`` steps) with a copy of the flow f
 ``adapt_epochs`` epochs on a replay set of ``replay`` windows — the most recent windows of the
 series that ended before the block (at most half) and a fixed sample of the training windows —
 an online monitor that learns from what it has already seen, so a new operating level alarms
-where it starts instead of for the rest of the series (``"train"``: the fitted flow alone).
+where it starts instead of for the rest of the series (``"train"``: the fitted flow alone;
+``"both"``: both views, each calibrated on its own validation scores and their surprises
+averaged — a change that persists keeps the fitted flow's half of its alarm; as ``discord``'s
+``reference="both"``, ``benchmarks/results/calibration_log.md`` §11).
 Every block costs the same, so scoring is linear in the series' length (``replay=None``: every
 training and past window, quadratic). Before each block the features are re-standardised with
 the statistics of every training + past window (``adapt_scaling``): without it a shift of
@@ -49,7 +52,7 @@ from mstad.features.images import ENCODERS, map_to_window
 from mstad.features.scaling import Standardizer
 from mstad.features.windows import sliding_windows, window_maps_to_steps, window_starts
 from mstad.models.base import Detector
-from mstad.models.calibration import BASELINES, remove_baseline
+from mstad.models.calibration import BASELINES, SURPRISE_FLOOR, Calibration, remove_baseline
 from mstad.models.device import TRAINING_SPECS, pick_device
 from mstad.models.msflow.backbone import ARCHITECTURES
 from mstad.models.msflow.extractor import ConvPyramid1d
@@ -84,7 +87,7 @@ class MSFlow(Detector):
         "dims": spec(min_length=1, item_ge=0),
         "inputs": spec(choices=INPUTS),
         "baseline": spec(choices=BASELINES),
-        "reference": spec(choices=("train", "train+past")),
+        "reference": spec(choices=("train", "train+past", "both")),
         "adapt_every": spec(ge=1),
         "adapt_epochs": spec(ge=1),
         "adapt_from": spec(choices=ADAPT_FROM),
@@ -99,7 +102,9 @@ class MSFlow(Detector):
         "scaler_mean": ("C",),
         "scaler_std": ("C",),
         "reference_windows?": (None, None, "C"),
+        "view_calibrations?": (2, None),
     }
+    state_nonfinite = ("view_calibrations",)  # NaN-padded knots
 
     def __init__(
         self,
@@ -162,10 +167,17 @@ class MSFlow(Detector):
         self.patience = patience
         self.device = device
         self.seed = seed
+        # with both views the raw score is a mean of surprises already: never stretch it
+        self.score_floor = SURPRISE_FLOOR if reference == "both" else 0.0
 
     @property
     def min_steps(self) -> int:
         return max(self.window, 8)
+
+    @property
+    def _online(self) -> bool:
+        """Whether scoring fine-tunes on the series' past (``"train+past"`` or ``"both"``)."""
+        return self.reference != "train"
 
     # ---- features -----------------------------------------------------------------------------
     def _build(self, fit_windows: np.ndarray | None = None) -> None:
@@ -247,7 +259,7 @@ class MSFlow(Detector):
         self._stats = None
         fit_features = _standardised(raw, self._stats_on_device())
         val_features = self._feature_cache(self._windows(train[head:])[0]) if head else []
-        self.reference_windows_ = fit_windows if self.reference == "train+past" else None
+        self.reference_windows_ = fit_windows if self._online else None
         generator = np.random.default_rng(self.seed)
         optimiser = torch.optim.Adam(self.flow_.parameters(), lr=self.lr)
         self.history_ = train_with_early_stopping(
@@ -258,9 +270,11 @@ class MSFlow(Detector):
             lambda: self._train_epoch(self.flow_, optimiser, fit_features, generator),
             (lambda: self._mean_nll(val_features)) if val_features else None,
         )
-        if head is None:
-            return self._raw_score(train), "train"
-        return self._raw_score(train[head:]), "validation"
+        held_out, fitted_on = (train, "train") if head is None else (train[head:], "validation")
+        views = self._view_scores(held_out)
+        if self.reference == "both":  # each view calibrated on its own held-out scores
+            self.view_calibrations_ = [Calibration.fit(v, fitted_on) for v in views]
+        return self._combined(views), fitted_on
 
     def _train_epoch(self, flow, optimiser, features: list[torch.Tensor], generator) -> float:
         """One epoch of the NLL loss over ``features`` in seeded random batches; mean loss."""
@@ -361,15 +375,30 @@ class MSFlow(Detector):
             return torch.arange(ended - self.replay // 2, ended)
         return torch.from_numpy(np.sort(generator.choice(ended, self.replay // 2, replace=False)))
 
-    def _raw_score(self, series: np.ndarray) -> np.ndarray:
+    def _view_scores(self, series: np.ndarray) -> list[np.ndarray]:
+        """Per-step NLL of ``series`` under each view the ``reference`` uses: the online flow
+        (fine-tuned on the past), the fitted flow, or both (in that order)."""
         windows, starts = self._windows(series)
         self.flow_.eval()
-        if self.reference == "train+past":
-            steps = self._adapted_maps(windows, starts).cpu().numpy()
+        maps = []
+        if self._online:
+            maps.append(self._adapted_maps(windows, starts))
+        if self.reference != "train+past":
+            maps.append(self._window_maps(self.flow_, windows))
+        return [window_maps_to_steps(m.cpu().numpy(), starts, len(series)) for m in maps]
+
+    def _combined(self, views: list[np.ndarray]) -> np.ndarray:
+        """One raw score from the views: the view itself, or the mean of both views' surprises
+        under their own validation calibrations; then the ``baseline``."""
+        if self.reference == "both":
+            calibrations = self.view_calibrations_
+            scores = np.mean([c.apply(v) for c, v in zip(calibrations, views, strict=True)], 0)
         else:
-            steps = self._window_maps(self.flow_, windows).cpu().numpy()
-        scores = window_maps_to_steps(steps, starts, len(series))
+            scores = views[0]
         return remove_baseline(scores, self.baseline)
+
+    def _raw_score(self, series: np.ndarray) -> np.ndarray:
+        return self._combined(self._view_scores(series))
 
     def stream_context(self) -> StreamContext | None:
         if self.reference != "train" or self.window == 0 or self.baseline != "none":
@@ -383,8 +412,8 @@ class MSFlow(Detector):
         if self.baseline != "none":
             return "baseline='past_median' reads every earlier score; stream with baseline='none'"
         return (
-            "reference='train+past' fine-tunes on every earlier window of the series (unbounded "
-            "memory); fit with -p reference=train to stream, or score batches with `mstad score`"
+            f"reference='{self.reference}' fine-tunes on the series' earlier windows block by "
+            "block; fit with -p reference=train to stream, or score batches with `mstad score`"
         )
 
     @property
@@ -409,8 +438,10 @@ class MSFlow(Detector):
     def _state(self) -> dict[str, np.ndarray]:
         state = dict(self.scaler_.state())
         state["columns"] = self.columns_
-        if self.reference == "train+past":
+        if self._online:
             state["reference_windows"] = self.reference_windows_
+        if self.reference == "both":
+            state["view_calibrations"] = np.stack([c.to_array() for c in self.view_calibrations_])
         for k, (mean, std) in enumerate(self.feat_stats_):
             state[f"feat_mean_{k}"], state[f"feat_std_{k}"] = mean, std
         if getattr(self, "bins_", None) is not None:
@@ -421,6 +452,10 @@ class MSFlow(Detector):
         self.scaler_ = Standardizer.from_state(state)
         self.columns_ = state["columns"]
         self.reference_windows_ = state.get("reference_windows")
+        if "view_calibrations" in state:
+            self.view_calibrations_ = [
+                Calibration.from_array(a) for a in state["view_calibrations"]
+            ]
         self.feat_stats_ = [(state[f"feat_mean_{k}"], state[f"feat_std_{k}"]) for k in range(3)]
         self.bins_ = state.get("mtf_bins")
         self._stats = None
