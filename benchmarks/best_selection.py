@@ -167,6 +167,7 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     ),
     "msflow-replay128-sample": ("msflow", dict(replay=128, adapt_epochs=2, replay_past="sample")),
     # round 7 (issues 16, 21): the fitted flow alone, or both views averaged (as discord's)
+    "msflow": ("msflow", {}),  # today's defaults
     "msflow-train": ("msflow", dict(reference="train")),
     "msflow-both": ("msflow", dict(reference="both")),
     # issue 17: MSCRED's target — forecast the next matrix (default before), reconstruct the last
