@@ -177,6 +177,9 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 2 (issue 17): the network's width at the masked default and 30 epochs
     "mscred-w16": ("mscred", dict(width=16)),
     "mscred-w8": ("mscred", dict(width=8)),
+    # round 4: the forecast at today's width and epochs (target="auto" picks it or masked)
+    "mscred-next-w16": ("mscred", dict(target="next")),
+    "mscred-auto": ("mscred", dict(target="auto")),
     # round 3: both views (hidden in every step, and in the last step only)
     "mscred-both": ("mscred", dict(mask_steps="both")),
 }

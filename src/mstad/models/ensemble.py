@@ -47,6 +47,7 @@ from mstad.data.inject import MULTI_KINDS, inject, sensor_spreads
 from mstad.data.labels import intervals_to_labels
 from mstad.errors import ConfigError, MstadError
 from mstad.features.columns import INPUTS, input_columns
+from mstad.features.structure import shares_structure
 from mstad.models.base import Detector
 from mstad.models.calibration import SURPRISE_FLOOR
 from mstad.models.registry import detector_class, make_detector, register
@@ -171,13 +172,7 @@ class EnsembleDetector(Detector):
         (``Detector.models_correlations``, e.g. ``pca``) only where the training data have
         correlation structure — 95 % of their standardised variance in at most half as many
         components as sensors; every other member always."""
-        z = x[:, np.ptp(x, axis=0) > 0].astype(np.float64)
-        shared = False
-        if z.shape[1] >= 2:
-            z = (z - z.mean(axis=0)) / z.std(axis=0)
-            variance = np.linalg.svd(z, compute_uv=False) ** 2
-            needed = int(np.searchsorted(np.cumsum(variance) / variance.sum(), 0.95)) + 1
-            shared = needed <= z.shape[1] / 2
+        shared = shares_structure(x)
         keep = np.array(
             [shared or not detector_class(name).models_correlations for name in self.members],
             dtype=float,

@@ -175,6 +175,29 @@ def test_masked_target_finds_a_correlation_break_and_its_sensor():
     assert 4 in np.argsort(explain[800:900].sum(0))[-2:]
 
 
+def test_auto_target_masks_where_sensors_share_structure_and_forecasts_where_not(
+    entity, tmp_path
+):
+    """target="auto" decides at fit, from the training data alone: the decoupled plant-like
+    sensors share two sinusoids (masked), the synthetic sinusoids are independent (next) — and
+    then trains and scores exactly as that target does; the decision is saved."""
+    train, test, _ = _decoupled()
+    shared = make_detector("mscred", **{**TINY, "epochs": 1, "target": "auto"}).fit(train)
+    masked = make_detector("mscred", **{**TINY, "epochs": 1, "target": "masked"}).fit(train)
+    assert shared.target_ == "masked" and shared.target == "auto"
+    np.testing.assert_array_equal(shared.score(test), masked.score(test))
+    independent = make_detector("mscred", **{**TINY, "epochs": 1, "target": "auto"})
+    independent.fit(entity.train)
+    forecast = make_detector("mscred", **{**TINY, "epochs": 1, "target": "next"})
+    forecast.fit(entity.train)
+    assert independent.target_ == "next"
+    np.testing.assert_array_equal(independent.score(entity.test), forecast.score(entity.test))
+    independent.save(tmp_path / "m")
+    loaded = Detector.load(tmp_path / "m")
+    assert loaded.target_ == "next"
+    np.testing.assert_allclose(loaded.score(entity.test), independent.score(entity.test))
+
+
 def test_masked_groups_on_few_and_many_sensors():
     for n, fraction, sizes in ((2, 0.2, [1, 1]), (30, 0.1, [3] * 10), (38, 0.2, [8, 8, 8, 7, 7])):
         detector = make_detector("mscred", target="masked", mask_fraction=fraction)

@@ -23,6 +23,11 @@
   the network did not (``"next"`` 0.557, ``"last"`` 0.690 after 30 epochs; ``"masked"`` with
   ``mask_fraction=0.1`` 0.978, recall@3 0.92 with ``explain_mode="median"``). Default since
   issue 17 (``benchmarks/results/mscred_log.md``), with 30 epochs at most.
+* ``target="auto"`` (an option): ``"masked"`` where the training sensors share correlation
+  structure, ``"next"`` where they do not (:func:`mstad.features.structure.shares_structure`,
+  the test the ensemble gates ``pca`` with) — on independent sensors the others cannot tell a
+  hidden row, and the masked target is below chance on the paper's synthetic data (0.367) where
+  the forecast reaches 0.666. Decided once at fit from the training data (``target_``).
 * ``mask_steps="both"`` (an option, not the default): half the training samples hide their
   sensors in the last input step only, their own past visible; scoring takes per entry the
   larger of the two views' residuals, each over its validation median. Built for independent
@@ -61,6 +66,7 @@ import torch
 from mstad.atomic import atomic_path
 from mstad.features.scaling import MinMaxScaler
 from mstad.features.signature import signature_matrices, step_stacks
+from mstad.features.structure import shares_structure
 from mstad.models.base import Detector
 from mstad.models.device import PRECISIONS, TRAINING_SPECS, autocast, pick_device
 from mstad.models.mscred.network import MSCREDNetwork
@@ -70,7 +76,7 @@ from mstad.params import spec
 
 SCORE_MODES = ("relative", "sse", "count", "count_upper")
 EXPLAIN_MODES = ("relative", "median", "sum", "count")
-TARGETS = ("last", "next", "masked")
+TARGETS = ("last", "next", "masked", "auto")
 MASK_STEPS = ("all", "both")
 
 
@@ -147,6 +153,7 @@ class MSCRED(Detector):
         "validation_scale_scores": (None, "W"),
         "residual_scale": ("W", "D", "D"),
         "view_scale?": (2,),  # optional: models saved before mask_steps existed
+        "resolved_target?": (1,),  # index in TARGETS; optional: saved before target="auto"
     }
 
     def _state_dims(self, state: dict[str, np.ndarray]) -> dict[str, int]:
@@ -207,9 +214,17 @@ class MSCRED(Detector):
         return max(self.windows) + (self._stack_length - 1) * self.gap
 
     @property
+    def _target(self) -> str:
+        """The target trained and scored: ``target``, or for ``"auto"`` what the fit decided
+        (before a fit, ``"next"``: the longer sample, so ``min_steps`` holds for either)."""
+        if self.target != "auto":
+            return self.target
+        return getattr(self, "target_", "next")
+
+    @property
     def _stack_length(self) -> int:
         """Matrices per sample: h input steps, plus the one to forecast (target="next")."""
-        return self.steps + (self.target == "next")
+        return self.steps + (self._target == "next")
 
     # ---- inputs -------------------------------------------------------------------------------
     def _scale(self, series: np.ndarray) -> np.ndarray:
@@ -240,7 +255,7 @@ class MSCRED(Detector):
 
     def _split(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(network input, matrix it must give back): the last input step, or the next one."""
-        return (batch[:, :-1] if self.target == "next" else batch), batch[:, -1]
+        return (batch[:, :-1] if self._target == "next" else batch), batch[:, -1]
 
     def _loss(
         self,
@@ -248,7 +263,7 @@ class MSCRED(Detector):
         masked: torch.Tensor | None = None,
         last_only: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        if self.target == "masked":
+        if self._target == "masked":
             if masked is None:
                 masked, last_only = self._random_masks(batch.shape[0]), self._random_views(batch)
             output = self._net(hide_sensors(batch, masked, last_only))
@@ -296,6 +311,8 @@ class MSCRED(Detector):
         generator = np.random.default_rng(self.seed)
         self._mask_generator = torch.Generator().manual_seed(self.seed)
         self.min_, self.max_ = train.min(axis=0).astype(np.float64), train.max(axis=0)
+        if self.target == "auto":  # a fact of the training data, decided once
+            self.target_ = "masked" if shares_structure(train) else "next"
         self._build()
         stacks, ends = self._samples(train)
         if head is None:
@@ -337,7 +354,7 @@ class MSCRED(Detector):
         ``mask_steps="both"``, in every step or in the last only by turns)."""
         self.network_.eval()
         total = 0.0
-        groups = self.mask_groups() if self.target == "masked" else []
+        groups = self.mask_groups() if self._target == "masked" else []
         for start in range(0, len(index), self.batch_size):
             chunk = index[start : start + self.batch_size]
             batch = self._batch(stacks, chunk)
@@ -359,7 +376,7 @@ class MSCRED(Detector):
         """Median squared residual of each masked view over held-out normal samples, ``[2]``
         (hidden in every step, in the last step only); ones unless ``mask_steps="both"``. A
         view that reconstructs exactly gets the floor 1e-12, never a division by zero."""
-        if self.target != "masked" or self.mask_steps == "all":
+        if self._target != "masked" or self.mask_steps == "all":
             return np.ones(2)
         self.network_.eval()
         groups, medians = self.mask_groups(), []
@@ -390,7 +407,7 @@ class MSCRED(Detector):
         entry's residual from the passes that hid its row or column sensor (mean of the two)."""
         self.network_.eval()
         out = []
-        groups = self.mask_groups() if self.target == "masked" else []
+        groups = self.mask_groups() if self._target == "masked" else []
         for start in range(0, len(stacks), self.batch_size):
             batch = self._batch(stacks, np.arange(start, min(start + self.batch_size, len(stacks))))
             if groups:
@@ -498,6 +515,7 @@ class MSCRED(Detector):
             "validation_scale_scores": self.validation_scale_scores_,
             "residual_scale": self.residual_scale_,
             "view_scale": self.view_scale_,
+            "resolved_target": np.array([TARGETS.index(self._target)]),
         }
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
@@ -505,6 +523,8 @@ class MSCRED(Detector):
         self.validation_scale_scores_ = state["validation_scale_scores"]
         self.residual_scale_ = state["residual_scale"]
         self.view_scale_ = state.get("view_scale", np.ones(2))
+        if "resolved_target" in state:
+            self.target_ = TARGETS[int(state["resolved_target"][0])]
         self._cache = None
 
     def _save_extra(self, path: Path) -> None:

@@ -1,0 +1,23 @@
+"""The one structure test (ensemble's pca gate, MSCRED's target="auto"): values on known cases."""
+
+import numpy as np
+
+from mstad.features.structure import components_needed, shares_structure
+
+
+def test_sensors_on_two_shared_factors_share_structure_and_independent_ones_do_not():
+    rng = np.random.default_rng(0)
+    factors = rng.normal(size=(2000, 2))
+    shared = factors @ rng.normal(size=(2, 10)) + 0.05 * rng.normal(size=(2000, 10))
+    assert components_needed(shared) == (2, 10) and shares_structure(shared)
+    independent = rng.normal(size=(2000, 10))
+    needed, moving = components_needed(independent)
+    assert moving == 10 and needed >= 9 and not shares_structure(independent)
+
+
+def test_constant_sensors_are_left_out_and_one_moving_sensor_has_no_structure():
+    rng = np.random.default_rng(1)
+    x = np.column_stack([rng.normal(size=500), np.full(500, 3.0), np.zeros(500)])
+    assert components_needed(x) == (0, 1) and not shares_structure(x)
+    two = np.column_stack([x[:, 0], 2 * x[:, 0] + 1e-3 * rng.normal(size=500), np.ones(500)])
+    assert components_needed(two) == (1, 2) and shares_structure(two)  # one of two: half
