@@ -44,21 +44,24 @@ def windows_to_steps(
 
     Each step takes the mean (or max) over all windows that cover it. Every step must be covered
     (``window_starts`` guarantees it); an uncovered step is an error rather than a silent fill.
+    With ``how="mean"`` a window's score may be an array (``[N, ...]`` → ``[n_steps, ...]``).
     """
     window_scores = np.asarray(window_scores, dtype=np.float64)
     starts = np.asarray(starts)
-    if window_scores.shape != starts.shape:
-        raise ValueError(f"{window_scores.shape[0]} window scores for {starts.shape[0]} starts")
+    if window_scores.shape[:1] != starts.shape or (how != "mean" and window_scores.ndim > 1):
+        raise ValueError(f"{window_scores.shape} window scores for {starts.shape[0]} starts")
     if how == "mean":
-        total = np.zeros(n_steps + 1)
+        total = np.zeros((n_steps + 1, *window_scores.shape[1:]))
         count = np.zeros(n_steps + 1)
         np.add.at(total, starts, window_scores)
         np.add.at(total, starts + length, -window_scores)
         np.add.at(count, starts, 1)
         np.add.at(count, starts + length, -1)
-        total, count = np.cumsum(total)[:n_steps], np.cumsum(count)[:n_steps]
+        total, count = np.cumsum(total, axis=0)[:n_steps], np.cumsum(count)[:n_steps]
         covered = count > 0.5
-        out = np.where(covered, total / np.where(covered, count, 1), np.nan)
+        per_step = np.where(covered, count, 1).reshape(-1, *[1] * (window_scores.ndim - 1))
+        out = total / per_step
+        out[~covered] = np.nan
     elif how == "max":
         out = np.full(n_steps, -np.inf)
         index = (starts[:, None] + np.arange(length)[None, :]).ravel()

@@ -9,7 +9,7 @@ from mstad.data import make_synthetic
 from mstad.errors import ConfigError
 from mstad.evaluation.rootcause import recall_at_k
 from mstad.models import Detector, make_detector
-from mstad.models.mscred.detector import samples_to_steps
+from mstad.models.mscred.detector import samples_to_steps, scale_windows_to_steps
 
 TINY = {
     "windows": (5, 10),
@@ -94,6 +94,32 @@ def test_samples_map_to_the_steps_they_cover():
     steps = samples_to_steps(np.array([1.0, 2.0, 3.0]), ends, 5, 30)
     assert steps[:20].tolist() == [1.0] * 20  # warm-up takes the first sample's value
     assert steps[20:25].tolist() == [2.0] * 5 and steps[25:].tolist() == [3.0] * 5
+
+
+def test_each_scale_spreads_over_its_own_window_then_the_scales_add_up():
+    ends = np.array([20, 25, 30])
+    parts = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])  # scale windows 5 and 10
+    steps = scale_windows_to_steps(parts, ends, (5, 10), 30)
+    short = [1.0] * 20 + [2.0] * 5 + [3.0] * 5  # window 5 = the gap: each sample its own steps
+    long = [10.0] * 15 + [15.0] * 5 + [25.0] * 5 + [30.0] * 5  # [e-10, e): overlaps average
+    np.testing.assert_allclose(steps, np.add(short, long))
+    per_sensor = scale_windows_to_steps(np.stack([parts, 2 * parts], axis=2), ends, (5, 10), 30)
+    np.testing.assert_allclose(per_sensor, np.stack([steps, 2 * steps], axis=1))
+
+
+def test_window_step_scores_are_the_sample_parts_spread_and_calibrated_on_steps(entity):
+    detector = make_detector("mscred", **{**TINY, "epochs": 1, "step_scores": "window"})
+    detector.fit(entity.train)
+    residual, ends = detector._residual(entity.test)
+    parts = detector._scale_parts(residual)
+    np.testing.assert_allclose(parts.sum(axis=1), detector._sample_scores(residual))
+    expected = scale_windows_to_steps(parts, ends, detector.windows, len(entity.test))
+    np.testing.assert_allclose(detector.raw_score(entity.test), expected)
+    # calibrated on the steps the validation samples cover: one score per step, not per sample
+    n_val = len(entity.train) - int(0.8 * len(entity.train))  # the 20 % tail, whole samples
+    assert abs(detector.calibration_.n_scores - n_val) <= detector.gap + max(detector.windows)
+    explain = detector.explain(entity.test)
+    assert explain.shape == (len(entity.test), 6) and np.isfinite(explain).all()
 
 
 def test_forecast_target_cannot_see_the_matrix_it_scores(entity):

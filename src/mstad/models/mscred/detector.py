@@ -45,9 +45,12 @@
   ``sse`` (sum of R over scales), ``count`` (paper: entries of scale 0 with R > θ, full matrix) or
   ``count_upper`` (upper triangle only). Per-scale counts (``scale_scores``) give the duration
   class of an event (short / medium / long).
-* Time mapping: the sample ending at ``t_end`` covers steps ``[t_end - gap, t_end)``; matrices are
-  aligned to the end of the series, so only the warm-up at its start (``max(windows) +
-  (h - 1)·gap - gap`` steps) has no sample of its own — it takes the first sample's value.
+* Time mapping (``step_scores``): ``"sample"`` (default) — the sample ending at ``t_end`` covers
+  steps ``[t_end - gap, t_end)``; ``"window"`` — each scale's part of the score covers that
+  scale's window ``[t_end - w, t_end)`` (what its matrix sums over), each step averages the
+  samples whose window covers it, then the scales are combined as the score combines them (as
+  ``discord`` maps window distances to steps). Matrices are aligned to the end of the series,
+  so only the warm-up at its start has no sample of its own — it takes the first covered value.
 * ``explain``: per-sensor rows of the relative residual — their mean (default), their median
   (``"median"``: a broken sensor's row is broken in most entries, a sensor merely correlated with
   it only in the entries with the broken one) — of R (``"sum"``) or of ``R > θ`` on scale 0
@@ -67,6 +70,7 @@ from mstad.atomic import atomic_path
 from mstad.features.scaling import MinMaxScaler
 from mstad.features.signature import signature_matrices, step_stacks
 from mstad.features.structure import shares_structure
+from mstad.features.windows import windows_to_steps
 from mstad.models.base import Detector
 from mstad.models.device import PRECISIONS, TRAINING_SPECS, autocast, pick_device
 from mstad.models.mscred.network import MSCREDNetwork
@@ -78,6 +82,7 @@ SCORE_MODES = ("relative", "sse", "count", "count_upper")
 EXPLAIN_MODES = ("relative", "median", "sum", "count")
 TARGETS = ("last", "next", "masked", "auto")
 MASK_STEPS = ("all", "both")
+STEP_SCORES = ("sample", "window")
 
 
 def samples_to_steps(values: np.ndarray, sample_ends: np.ndarray, gap: int, n_steps: int):
@@ -86,6 +91,22 @@ def samples_to_steps(values: np.ndarray, sample_ends: np.ndarray, gap: int, n_st
     starts = sample_ends - gap
     index = np.searchsorted(starts, np.arange(n_steps), side="right") - 1
     out[:] = values[np.maximum(index, 0)]
+    return out
+
+
+def scale_windows_to_steps(
+    parts: np.ndarray, ends: np.ndarray, windows: tuple[int, ...], n_steps: int
+) -> np.ndarray:
+    """``parts [N, S, ...]``: each scale's share of a sample's score, over the steps its matrix
+    sums over, ``[end - w, end)``. Per scale, each step takes the mean over the samples whose
+    window covers it (steps before the scale's first window take its first value); the result is
+    the scales' sum ``[n_steps, ...]`` (``ends[-1]`` must be ``n_steps``)."""
+    out = np.zeros((n_steps, *parts.shape[2:]))
+    for s, w in enumerate(windows):
+        lo = int(ends[0]) - w  # the first step this scale's windows cover
+        covered = windows_to_steps(parts[:, s], ends - w - lo, w, n_steps - lo)
+        out[lo:] += covered
+        out[:lo] += covered[:1]
     return out
 
 
@@ -142,6 +163,7 @@ class MSCRED(Detector):
         "target": spec(choices=TARGETS),
         "mask_fraction": spec(gt=0, lt=1),
         "mask_steps": spec(choices=MASK_STEPS),
+        "step_scores": spec(choices=STEP_SCORES),
         "precision": spec(choices=PRECISIONS),
     }
 
@@ -178,6 +200,7 @@ class MSCRED(Detector):
         target: str = "masked",
         mask_fraction: float = 0.1,
         mask_steps: str = "all",
+        step_scores: str = "sample",
         precision: str = "float32",
         device: str = "auto",
         seed: int = 0,
@@ -205,6 +228,7 @@ class MSCRED(Detector):
         self.target = target
         self.mask_fraction = mask_fraction
         self.mask_steps = mask_steps
+        self.step_scores = step_scores
         self.precision = precision
         self.device = device
         self.seed = seed
@@ -345,7 +369,12 @@ class MSCRED(Detector):
         residual = self._residual_of(stacks[held_out])
         self.validation_scale_scores_ = self._scale_counts(residual)
         self.residual_scale_ = typical_residual(residual)
-        return self._sample_scores(residual), "validation" if len(val_idx) else "train"
+        fitted_on = "validation" if len(val_idx) else "train"
+        if self.step_scores == "sample":
+            return self._sample_scores(residual), fitted_on
+        held_ends = ends[held_out]  # the steps the held-out samples' last gaps cover
+        steps = self._steps_of(self._scale_parts(residual), held_ends, int(held_ends[-1]))
+        return steps[int(held_ends[0]) - self.gap :], fitted_on
 
     @torch.no_grad()
     def _mean_loss(self, stacks: np.ndarray, index: np.ndarray) -> float:
@@ -460,6 +489,23 @@ class MSCRED(Detector):
             broken = broken & np.triu(np.ones(broken.shape[1:], dtype=bool))
         return broken.sum(axis=(1, 2)).astype(np.float64)
 
+    def _scale_parts(self, residual: np.ndarray) -> np.ndarray:
+        """Each scale's share of :meth:`_sample_scores`, ``[N, S]`` (their sum is the score; the
+        count modes count scale 0 only, so the other scales' shares are 0)."""
+        if self.score_mode == "relative":
+            return (residual / self.residual_scale_).mean(axis=(2, 3)) / residual.shape[1]
+        if self.score_mode == "sse":
+            return residual.sum(axis=(2, 3))
+        parts = np.zeros(residual.shape[:2])
+        parts[:, 0] = self._sample_scores(residual)
+        return parts
+
+    def _steps_of(self, parts: np.ndarray, ends: np.ndarray, n_steps: int) -> np.ndarray:
+        """Per-scale sample shares ``[N, S, ...]`` → per-step values by ``step_scores``."""
+        if self.step_scores == "sample":
+            return samples_to_steps(parts.sum(axis=1), ends, self.gap, n_steps)
+        return scale_windows_to_steps(parts, ends, self.windows, n_steps)
+
     def stream_refusal(self) -> str:
         return (
             "its samples are aligned to the end of the series (one per gap steps), so a step's "
@@ -468,7 +514,9 @@ class MSCRED(Detector):
 
     def _raw_score(self, series: np.ndarray) -> np.ndarray:
         residual, ends = self._residual(series)
-        return samples_to_steps(self._sample_scores(residual), ends, self.gap, len(series))
+        if self.step_scores == "sample":  # the sample's score as it is (bit for bit as before)
+            return samples_to_steps(self._sample_scores(residual), ends, self.gap, len(series))
+        return self._steps_of(self._scale_parts(residual), ends, len(series))
 
     def scale_scores(self, series: np.ndarray) -> np.ndarray:
         """Per-scale counts of broken entries per time step, ``[T, S]`` (S = short/medium/long)."""
@@ -498,14 +546,15 @@ class MSCRED(Detector):
     def _explain(self, series: np.ndarray) -> np.ndarray:
         residual, ends = self._residual(series)
         if self.explain_mode == "relative":
-            per_sensor = (residual / self.residual_scale_).mean(axis=(1, 3))
+            parts = (residual / self.residual_scale_).mean(axis=3) / residual.shape[1]
         elif self.explain_mode == "median":
-            per_sensor = np.median(residual / self.residual_scale_, axis=3).mean(axis=1)
+            parts = np.median(residual / self.residual_scale_, axis=3) / residual.shape[1]
         elif self.explain_mode == "count":
-            per_sensor = (residual[:, 0] > self.theta).sum(axis=2).astype(np.float64)
+            parts = np.zeros(residual.shape[:3])
+            parts[:, 0] = (residual[:, 0] > self.theta).sum(axis=2)
         else:
-            per_sensor = residual.sum(axis=(1, 3))
-        return samples_to_steps(per_sensor, ends, self.gap, len(series))
+            parts = residual.sum(axis=3)
+        return self._steps_of(parts, ends, len(series))  # [N, S, n] per scale and sensor
 
     # ---- persistence --------------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:
