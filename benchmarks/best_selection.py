@@ -180,6 +180,8 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 4: the forecast at today's width and epochs (target="auto" picks it or masked)
     "mscred-next-w16": ("mscred", dict(target="next")),
     "mscred-auto": ("mscred", dict(target="auto")),
+    # round 5: each scale's share of the score over that scale's window
+    "mscred-auto-window": ("mscred", dict(target="auto", step_scores="window")),
     # round 3: both views (hidden in every step, and in the last step only)
     "mscred-both": ("mscred", dict(mask_steps="both")),
 }

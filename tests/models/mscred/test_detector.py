@@ -317,7 +317,9 @@ def test_last_only_view_hides_the_last_step_and_keeps_the_past():
 
 
 def test_both_views_score_with_their_own_scales_and_survive_save_load(entity, tmp_path):
-    detector = make_detector("mscred", **{**TINY, "epochs": 2, "mask_steps": "both"})
+    detector = make_detector(
+        "mscred", **{**TINY, "epochs": 2, "target": "masked", "mask_steps": "both"}
+    )
     detector.fit(entity.train)
     assert detector.view_scale_.shape == (2,) and (detector.view_scale_ > 0).all()
     assert detector.view_scale_[0] != detector.view_scale_[1]  # each view its own median

@@ -12,7 +12,7 @@
   its output. ``"last"`` reconstructs the last input step, as the paper and the authors' code do
   (``configs/mscred_paper.yaml``). On the paper's synthetic data, 4 epochs each, relative score:
   AUROC 0.707 vs 0.649, AP 0.229 vs 0.102, root-cause recall@3 0.80 vs 0.53.
-* ``target="masked"`` (default; not in the paper): the rows and columns of ``mask_fraction`` of the
+* ``target="masked"`` (not in the paper): the rows and columns of ``mask_fraction`` of the
   sensors are zeroed in every input step and the network reconstructs the last matrix; the loss
   and the score count only the hidden entries, which it can neither copy (as ``"last"`` can,
   through its full-resolution skip) nor extrapolate from the entry's own past (as ``"next"``
@@ -21,10 +21,11 @@
   forward pass per group). Why: on the example plant, whose faults decouple 3 sensors while
   keeping their range, PCA of the scale-0 signature matrices finds the faults (AUROC 0.995) but
   the network did not (``"next"`` 0.557, ``"last"`` 0.690 after 30 epochs; ``"masked"`` with
-  ``mask_fraction=0.1`` 0.978, recall@3 0.92 with ``explain_mode="median"``). Default since
-  issue 17 (``benchmarks/results/mscred_log.md``), with 30 epochs at most.
-* ``target="auto"`` (an option): ``"masked"`` where the training sensors share correlation
-  structure, ``"next"`` where they do not (:func:`mstad.features.structure.shares_structure`,
+  ``mask_fraction=0.1`` 0.978, recall@3 0.92 with ``explain_mode="median"``). The default's
+  choice wherever sensors share structure (``"auto"``), with 30 epochs at most.
+* ``target="auto"`` (default since issue 17's round 4, ``benchmarks/results/mscred_log.md``
+  §10): ``"masked"`` where the training sensors share correlation structure, ``"next"`` where
+  they do not (:func:`mstad.features.structure.shares_structure`,
   the test the ensemble gates ``pca`` with) — on independent sensors the others cannot tell a
   hidden row, and the masked target is below chance on the paper's synthetic data (0.367) where
   the forecast reaches 0.666. Decided once at fit from the training data (``target_``).
@@ -197,7 +198,7 @@ class MSCRED(Detector):
         theta: float = 0.005,
         score_mode: str = "relative",
         explain_mode: str = "median",
-        target: str = "masked",
+        target: str = "auto",
         mask_fraction: float = 0.1,
         mask_steps: str = "all",
         step_scores: str = "sample",
