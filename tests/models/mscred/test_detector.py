@@ -334,11 +334,13 @@ def test_both_views_score_with_their_own_scales_and_survive_save_load(entity, tm
 def test_a_folder_saved_before_width_existed_loads_at_the_paper_width(entity, tmp_path):
     import json
 
-    old = make_detector("mscred", **{**TINY, "epochs": 1, "width": 32}).fit(entity.train)
+    params = {**TINY, "epochs": 1, "width": 32, "step_scores": "sample"}
+    old = make_detector("mscred", **params).fit(entity.train)
     old.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "detector.json").read_text())
-    del meta["params"]["width"]  # as written before the parameter existed
+    del meta["params"]["width"]  # as written before the parameters existed
+    del meta["params"]["step_scores"]
     (tmp_path / "m" / "detector.json").write_text(json.dumps(meta))
     loaded = Detector.load(tmp_path / "m")
-    assert loaded.width == 32
+    assert loaded.width == 32 and loaded.step_scores == "sample"
     np.testing.assert_allclose(loaded.score(entity.test), old.score(entity.test), rtol=1e-5)

@@ -46,11 +46,12 @@
   ``sse`` (sum of R over scales), ``count`` (paper: entries of scale 0 with R > θ, full matrix) or
   ``count_upper`` (upper triangle only). Per-scale counts (``scale_scores``) give the duration
   class of an event (short / medium / long).
-* Time mapping (``step_scores``): ``"sample"`` (default) — the sample ending at ``t_end`` covers
-  steps ``[t_end - gap, t_end)``; ``"window"`` — each scale's part of the score covers that
-  scale's window ``[t_end - w, t_end)`` (what its matrix sums over), each step averages the
-  samples whose window covers it, then the scales are combined as the score combines them (as
-  ``discord`` maps window distances to steps). Matrices are aligned to the end of the series,
+* Time mapping (``step_scores``): ``"window"`` (default since issue 17's round 5,
+  ``mscred_log.md`` §11: better on all five selection sets) — each scale's part of the score
+  covers that scale's window ``[t_end - w, t_end)`` (what its matrix sums over), each step
+  averages the samples whose window covers it, then the scales are combined as the score
+  combines them (as ``discord`` maps window distances to steps); ``"sample"`` — the sample ending
+  at ``t_end`` covers steps ``[t_end - gap, t_end)``. Matrices are aligned to the end of the series,
   so only the warm-up at its start has no sample of its own — it takes the first covered value.
 * ``explain``: per-sensor rows of the relative residual — their mean (default), their median
   (``"median"``: a broken sensor's row is broken in most entries, a sensor merely correlated with
@@ -168,7 +169,8 @@ class MSCRED(Detector):
         "precision": spec(choices=PRECISIONS),
     }
 
-    params_before_added = {"width": 32}  # folders saved before issue 17's round 2
+    # folders saved before a parameter existed load with the value they were fitted with
+    params_before_added = {"width": 32, "step_scores": "sample"}
 
     state_shapes = {
         "min": ("D",),
@@ -201,7 +203,7 @@ class MSCRED(Detector):
         target: str = "auto",
         mask_fraction: float = 0.1,
         mask_steps: str = "all",
-        step_scores: str = "sample",
+        step_scores: str = "window",
         precision: str = "float32",
         device: str = "auto",
         seed: int = 0,
