@@ -182,6 +182,9 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "mscred-auto": ("mscred", dict(target="auto")),
     # round 5: each scale's share of the score over that scale's window
     "mscred-auto-window": ("mscred", dict(target="auto", step_scores="window")),
+    # round 6: the command flags left out of the signature matrices
+    "mscred-all": ("mscred", dict(inputs="all")),
+    "mscred-continuous": ("mscred", dict(inputs="continuous")),
     # round 3: both views (hidden in every step, and in the last step only)
     "mscred-both": ("mscred", dict(mask_steps="both")),
 }

@@ -224,10 +224,29 @@ def test_auto_target_masks_where_sensors_share_structure_and_forecasts_where_not
     np.testing.assert_allclose(loaded.score(entity.test), independent.score(entity.test))
 
 
+def test_continuous_inputs_leave_command_flags_out_of_the_matrices(entity, tmp_path):
+    rng = np.random.default_rng(0)
+    flags = lambda n: (rng.random((n, 2)) < 0.1).astype(np.float32)  # noqa: E731
+    train = np.hstack([entity.train, flags(len(entity.train))])
+    test = np.hstack([entity.test, flags(len(entity.test))])
+    detector = make_detector("mscred", **{**TINY, "epochs": 2, "inputs": "continuous"})
+    detector.fit(train)
+    assert detector.columns_.tolist() == list(range(6)) and detector.network_.sizes[0] == 6
+    flipped = test.copy()
+    flipped[:, 6:] = 1 - flipped[:, 6:]  # a storm of commands changes nothing
+    np.testing.assert_array_equal(detector.score(test), detector.score(flipped))
+    explain = detector.explain(test)
+    assert explain.shape == (1200, 8) and not explain[:, 6:].any() and explain[:, :6].any()
+    heat = detector.heatmap(test, 600)
+    assert heat.shape == (8, 8) and not heat[6:].any() and not heat[:, 6:].any()
+    detector.save(tmp_path / "m")
+    np.testing.assert_allclose(Detector.load(tmp_path / "m").score(test), detector.score(test))
+
+
 def test_masked_groups_on_few_and_many_sensors():
     for n, fraction, sizes in ((2, 0.2, [1, 1]), (30, 0.1, [3] * 10), (38, 0.2, [8, 8, 8, 7, 7])):
         detector = make_detector("mscred", target="masked", mask_fraction=fraction)
-        detector.n_sensors_ = n
+        detector.n_sensors_, detector.columns_ = n, np.arange(n)
         assert [len(g) for g in detector.mask_groups()] == sizes
 
 
@@ -338,9 +357,13 @@ def test_a_folder_saved_before_width_existed_loads_at_the_paper_width(entity, tm
     old = make_detector("mscred", **params).fit(entity.train)
     old.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "detector.json").read_text())
-    del meta["params"]["width"]  # as written before the parameters existed
-    del meta["params"]["step_scores"]
+    for key in ("width", "step_scores", "inputs"):  # as written before the parameters existed
+        del meta["params"][key]
     (tmp_path / "m" / "detector.json").write_text(json.dumps(meta))
+    with np.load(tmp_path / "m" / "state.npz") as state:
+        arrays = {k: v for k, v in state.items() if k != "columns"}
+    np.savez(tmp_path / "m" / "state.npz", **arrays)
     loaded = Detector.load(tmp_path / "m")
-    assert loaded.width == 32 and loaded.step_scores == "sample"
+    assert loaded.width == 32 and loaded.step_scores == "sample" and loaded.inputs == "all"
+    assert loaded.columns_.tolist() == list(range(6))
     np.testing.assert_allclose(loaded.score(entity.test), old.score(entity.test), rtol=1e-5)

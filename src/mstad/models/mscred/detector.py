@@ -1,7 +1,9 @@
 """MSCRED as a detector: train on signature matrices of normal data, score by residuals.
 
-* Inputs: per-sensor min-max scaling fitted on the training split only, then signature
-  matrices (:mod:`mstad.features.signature`) and lazy ``h``-step stacks.
+* Inputs: the sensors ``inputs`` names (``"all"``, or ``"continuous"``: the 0/1 command flags
+  left out, :mod:`mstad.features.columns`, as ``discord`` and ``msflow`` do), per-sensor min-max
+  scaling fitted on the training split only, then signature matrices
+  (:mod:`mstad.features.signature`) and lazy ``h``-step stacks.
 * Training: Adam, mini-batches of 16 (the authors used batch 1 with lr 2e-4; with batches, lr 1e-3
   reaches a 3× lower validation loss on the synthetic set in 10 epochs), MSE to the last step
   (authors' code) or to every step
@@ -69,6 +71,7 @@ import numpy as np
 import torch
 
 from mstad.atomic import atomic_path
+from mstad.features.columns import INPUTS, input_columns
 from mstad.features.scaling import MinMaxScaler
 from mstad.features.signature import signature_matrices, step_stacks
 from mstad.features.structure import shares_structure
@@ -166,23 +169,27 @@ class MSCRED(Detector):
         "mask_fraction": spec(gt=0, lt=1),
         "mask_steps": spec(choices=MASK_STEPS),
         "step_scores": spec(choices=STEP_SCORES),
+        "inputs": spec(choices=INPUTS),
         "precision": spec(choices=PRECISIONS),
     }
 
     # folders saved before a parameter existed load with the value they were fitted with
-    params_before_added = {"width": 32, "step_scores": "sample"}
+    params_before_added = {"width": 32, "step_scores": "sample", "inputs": "all"}
 
     state_shapes = {
-        "min": ("D",),
-        "max": ("D",),
+        "columns?": ("C",),  # optional: saved before inputs existed (then every sensor)
+        "min": ("C",),
+        "max": ("C",),
         "validation_scale_scores": (None, "W"),
-        "residual_scale": ("W", "D", "D"),
+        "residual_scale": ("W", "C", "C"),
         "view_scale?": (2,),  # optional: models saved before mask_steps existed
         "resolved_target?": (1,),  # index in TARGETS; optional: saved before target="auto"
     }
 
     def _state_dims(self, state: dict[str, np.ndarray]) -> dict[str, int]:
-        return {**super()._state_dims(state), "W": len(self.windows)}
+        dims = {**super()._state_dims(state), "W": len(self.windows)}
+        dims.setdefault("C", dims["D"])
+        return dims
 
     def __init__(
         self,
@@ -204,6 +211,7 @@ class MSCRED(Detector):
         mask_fraction: float = 0.1,
         mask_steps: str = "all",
         step_scores: str = "window",
+        inputs: str = "all",
         precision: str = "float32",
         device: str = "auto",
         seed: int = 0,
@@ -232,6 +240,7 @@ class MSCRED(Detector):
         self.mask_fraction = mask_fraction
         self.mask_steps = mask_steps
         self.step_scores = step_scores
+        self.inputs = inputs
         self.precision = precision
         self.device = device
         self.seed = seed
@@ -260,16 +269,23 @@ class MSCRED(Detector):
         bounded so that the signature matrices stay finite."""
         return MinMaxScaler.from_range(self.min_, self.max_).transform(series)
 
+    @property
+    def n_inputs_(self) -> int:
+        """Sensors the network sees (``n`` of its ``n × n`` matrices)."""
+        return len(self.columns_)
+
     def _samples(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(stacks view [N, h, S, n, n] float32, end time of each sample [N])."""
-        matrices, ends = signature_matrices(self._scale(series), self.windows, self.gap)
+        """(stacks view [N, h, S, n, n] float32, end time of each sample [N]) of the input
+        columns."""
+        scaled = self._scale(series[:, self.columns_])
+        matrices, ends = signature_matrices(scaled, self.windows, self.gap)
         length = self._stack_length
         return step_stacks(matrices.astype(np.float32), length), ends[length - 1 :]
 
     def _build(self) -> None:
         self.device_ = pick_device(self.device)
         self.network_ = MSCREDNetwork(
-            self.n_sensors_, len(self.windows), self.lstm_kernels, self.temperature, self.width
+            self.n_inputs_, len(self.windows), self.lstm_kernels, self.temperature, self.width
         ).to(self.device_)
 
     def _net(self, inputs: torch.Tensor, **options) -> torch.Tensor:
@@ -304,13 +320,13 @@ class MSCRED(Detector):
     @property
     def _mask_size(self) -> int:
         """Sensors hidden together: ``mask_fraction`` of them, at least one."""
-        return max(1, int(round(self.n_sensors_ * self.mask_fraction)))
+        return max(1, int(round(self.n_inputs_ * self.mask_fraction)))
 
     def _random_masks(self, batch: int) -> torch.Tensor:
         """``[B, n]`` bool, ``_mask_size`` random sensors per sample (the training masks)."""
-        noise = torch.rand(batch, self.n_sensors_, generator=self._mask_generator)
+        noise = torch.rand(batch, self.n_inputs_, generator=self._mask_generator)
         chosen = noise.argsort(dim=1)[:, : self._mask_size]
-        masks = torch.zeros(batch, self.n_sensors_, dtype=torch.bool)
+        masks = torch.zeros(batch, self.n_inputs_, dtype=torch.bool)
         masks[torch.arange(batch)[:, None], chosen] = True
         return masks.to(self.device_)
 
@@ -323,23 +339,25 @@ class MSCRED(Detector):
         return coin.to(self.device_)
 
     def _group_masks(self, group: np.ndarray, batch: int) -> torch.Tensor:
-        masks = torch.zeros(batch, self.n_sensors_, dtype=torch.bool)
+        masks = torch.zeros(batch, self.n_inputs_, dtype=torch.bool)
         masks[:, torch.from_numpy(group)] = True
         return masks.to(self.device_)
 
     def mask_groups(self) -> list[np.ndarray]:
         """The fixed, seeded partition of the sensors that scoring hides one group at a time."""
-        order = np.random.default_rng(self.seed).permutation(self.n_sensors_)
-        return np.array_split(order, -(-self.n_sensors_ // self._mask_size))
+        order = np.random.default_rng(self.seed).permutation(self.n_inputs_)
+        return np.array_split(order, -(-self.n_inputs_ // self._mask_size))
 
     # ---- training -----------------------------------------------------------------------------
     def _fit_with_validation(self, train: np.ndarray, head: int | None):
         torch.manual_seed(self.seed)
         generator = np.random.default_rng(self.seed)
         self._mask_generator = torch.Generator().manual_seed(self.seed)
-        self.min_, self.max_ = train.min(axis=0).astype(np.float64), train.max(axis=0)
+        self.columns_ = input_columns(train, self.inputs)
+        x = train[:, self.columns_]
+        self.min_, self.max_ = x.min(axis=0).astype(np.float64), x.max(axis=0)
         if self.target == "auto":  # a fact of the training data, decided once
-            self.target_ = "masked" if shares_structure(train) else "next"
+            self.target_ = "masked" if shares_structure(x) else "next"
         self._build()
         stacks, ends = self._samples(train)
         if head is None:
@@ -393,7 +411,7 @@ class MSCRED(Detector):
             masks = last_only = None
             if groups:
                 positions = np.arange(start, start + len(chunk))
-                masks = torch.zeros(len(chunk), self.n_sensors_, dtype=torch.bool)
+                masks = torch.zeros(len(chunk), self.n_inputs_, dtype=torch.bool)
                 for row, position in enumerate(positions):
                     masks[row, torch.from_numpy(groups[position % len(groups)])] = True
                 masks = masks.to(self.device_)
@@ -540,11 +558,14 @@ class MSCRED(Detector):
         return f"{names.get(longest, 'medium')} (window {self.windows[longest]})"
 
     def _heatmap(self, series: np.ndarray, t: int) -> np.ndarray:
-        """Scale-S residual matrix ``[n, n]`` of the sample covering step ``t``."""
+        """Scale-S residual matrix ``[D, D]`` of the sample covering step ``t`` (0 in the rows
+        and columns of sensors that are not inputs)."""
         stacks, ends = self._samples(series)
         covering = np.flatnonzero(ends > t)
         k = int(covering[np.argmin(ends[covering])]) if covering.size else len(ends) - 1
-        return self._residual_of(stacks[k : k + 1])[0, 0]
+        out = np.zeros((self.n_sensors_, self.n_sensors_))
+        out[np.ix_(self.columns_, self.columns_)] = self._residual_of(stacks[k : k + 1])[0, 0]
+        return out
 
     def _explain(self, series: np.ndarray) -> np.ndarray:
         residual, ends = self._residual(series)
@@ -557,11 +578,14 @@ class MSCRED(Detector):
             parts[:, 0] = (residual[:, 0] > self.theta).sum(axis=2)
         else:
             parts = residual.sum(axis=3)
-        return self._steps_of(parts, ends, len(series))  # [N, S, n] per scale and sensor
+        out = np.zeros((len(series), self.n_sensors_))
+        out[:, self.columns_] = self._steps_of(parts, ends, len(series))  # [N, S, n] → [T, n]
+        return out
 
     # ---- persistence --------------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:
         return {
+            "columns": self.columns_,
             "min": self.min_,
             "max": self.max_,
             "validation_scale_scores": self.validation_scale_scores_,
@@ -571,6 +595,7 @@ class MSCRED(Detector):
         }
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.columns_ = state.get("columns", np.arange(self.n_sensors_))
         self.min_, self.max_ = state["min"], state["max"]
         self.validation_scale_scores_ = state["validation_scale_scores"]
         self.residual_scale_ = state["residual_scale"]
