@@ -310,19 +310,25 @@ def evaluate(results) -> dict[str, float]:
     }
 
 
-def shortfall_lines(table: dict, variants: list[str], sets: list[str], objective: dict) -> list:
-    """Round 5's rule: per set, how far each variant's entity AUROC is below the best
-    variant's; the default minimises the worst shortfall (shortfalls within 0.005 tie; ties go
-    to the higher objective)."""
-    best = {s: max(table[(v, s)]["entity_auroc"] for v in variants) for s in sets}
-    worst = {v: max(best[s] - table[(v, s)]["entity_auroc"] for s in sets) for v in variants}
+def shortfall_lines(
+    table: dict,
+    variants: list[str],
+    sets: list[str],
+    objective: dict,
+    metric: str = "entity_auroc",
+) -> list:
+    """Round 5's rule: per set, how far each variant's ``metric`` (entity AUROC) is below the
+    best variant's; the default minimises the worst shortfall (shortfalls within 0.005 tie; ties
+    go to the higher objective)."""
+    best = {s: max(table[(v, s)][metric] for v in variants) for s in sets}
+    worst = {v: max(best[s] - table[(v, s)][metric] for s in sets) for v in variants}
     lines = [
-        "entity-AUROC shortfall against the best variant of each set (round 5's rule):",
+        f"{metric} shortfall against the best variant of each set (round 5's rule):",
         "| variant | " + " | ".join(sets) + " | worst | objective |",
         "|---|" + "---|" * (len(sets) + 2),
     ]
     for v in sorted(variants, key=lambda v: worst[v]):
-        cells = " | ".join(f"{best[s] - table[(v, s)]['entity_auroc']:.3f}" for s in sets)
+        cells = " | ".join(f"{best[s] - table[(v, s)][metric]:.3f}" for s in sets)
         lines.append(f"| {v} | {cells} | {worst[v]:.3f} | {objective[v]:.4f} |")
     least = min(worst.values())
     tied = [v for v in variants if worst[v] <= least + 0.005]
