@@ -134,6 +134,11 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
         "ensemble",
         dict(weighting="structure", DISCORD={"reference": "train"}),
     ),
+    # round 14: the structure test also counts quiet directions (mean variance <= 0.05 of an
+    # average sensor's after the 95 % components); QUIET=None pins today's test
+    "ens-structure-max-g1": ("ensemble", dict(weighting="structure", QUIET=None)),
+    "ens-structure-max-quiet": ("ensemble", dict(weighting="structure", QUIET=0.05)),
+    "mscred-quiet": ("mscred", dict(QUIET=0.05)),
     "ens-structure-max-both": (
         "ensemble",
         dict(weighting="structure", DISCORD={"reference": "both"}),
@@ -277,6 +282,27 @@ def discord_member(overrides: dict):
         EnsembleDetector._member = made
 
 
+@contextmanager
+def structure_quiet(quiet: float | None):
+    """:data:`mstad.features.structure.QUIET` set for a while (a selection candidate of the
+    shared structure test, round 14)."""
+    from mstad.features import structure
+
+    saved = structure.QUIET
+    structure.QUIET = quiet
+    try:
+        yield
+    finally:
+        structure.QUIET = saved
+
+
+def structure_quiet_or_default(quiet):
+    """:func:`structure_quiet` unless the variant leaves the test as it is (``"default"``)."""
+    from contextlib import nullcontext
+
+    return nullcontext() if quiet == "default" else structure_quiet(quiet)
+
+
 def score_entity(model: str, params: dict, entity) -> tuple:
     """(name, calibrated test scores, labels, calibrated validation scores, calibration)."""
     import numba
@@ -285,7 +311,8 @@ def score_entity(model: str, params: dict, entity) -> tuple:
     torch.set_num_threads(1)
     numba.set_num_threads(1)  # one worker per core
     params = dict(params)
-    with discord_member(params.pop("DISCORD", {})):
+    quiet = params.pop("QUIET", "default")
+    with discord_member(params.pop("DISCORD", {})), structure_quiet_or_default(quiet):
         detector = make_detector(model, **params).fit(entity.train)
         scores = detector.score(entity.test)
     return (

@@ -3,9 +3,12 @@
 A correlation model (``pca``'s residual, MSCRED's masked target) can only tell a sensor from the
 others where the sensors move together; on independent sensors, or on one, what it infers from
 the others is noise. :func:`shares_structure` is the one test mstad uses to decide that (the
-ensemble's ``weighting="structure"``, MSCRED's ``target="auto"``): 95 % of the standardised
-training variance lies in at most half as many principal components as there are sensors that
-move. No injection and no label: the same training data always give the same answer.
+ensemble's ``weighting="structure"``, MSCRED's ``target="auto"``): at least two sensors move,
+and 95 % of their standardised training variance lies in at most half as many principal
+components as there are such sensors — or (with :data:`QUIET` set) the directions left after
+those components are, on average, at most ``QUIET`` times as loud as an average sensor: normal
+data avoid them, so a departure into them is news. No injection and no label: the same training
+data always give the same answer.
 """
 
 from __future__ import annotations
@@ -16,23 +19,38 @@ import numpy as np
 VARIANCE = 0.95
 #: ... in at most this fraction of the moving sensors' count
 COMPONENTS = 0.5
+#: largest mean variance of the remaining directions (an average sensor's is 1) that counts as
+#: structure on its own; None: the component count alone decides
+QUIET: float | None = None
+
+
+def structure_stats(train: np.ndarray, variance: float = VARIANCE) -> tuple[int, int, float]:
+    """(principal components holding ``variance`` of the standardised variance, sensors that
+    move in ``train``, mean variance of the directions left after them — an average sensor's
+    is 1; inf when none is left); (0, moving, inf) when fewer than two sensors move."""
+    x = np.asarray(train, dtype=np.float64)
+    z = x[:, np.ptp(x, axis=0) > 0]
+    if z.shape[1] < 2:
+        return 0, z.shape[1], float("inf")
+    z = (z - z.mean(axis=0)) / z.std(axis=0)
+    spectrum = np.linalg.svd(z, compute_uv=False) ** 2 / len(z)
+    needed = int(np.searchsorted(np.cumsum(spectrum) / spectrum.sum(), variance)) + 1
+    rest = spectrum[needed:]
+    return needed, z.shape[1], float(rest.mean()) if rest.size else float("inf")
 
 
 def components_needed(train: np.ndarray, variance: float = VARIANCE) -> tuple[int, int]:
     """(principal components holding ``variance`` of the standardised variance, sensors that
     move in ``train``); (0, moving) when fewer than two sensors move."""
-    x = np.asarray(train, dtype=np.float64)
-    z = x[:, np.ptp(x, axis=0) > 0]
-    if z.shape[1] < 2:
-        return 0, z.shape[1]
-    z = (z - z.mean(axis=0)) / z.std(axis=0)
-    spectrum = np.linalg.svd(z, compute_uv=False) ** 2
-    needed = int(np.searchsorted(np.cumsum(spectrum) / spectrum.sum(), variance)) + 1
-    return needed, z.shape[1]
+    needed, moving, _ = structure_stats(train, variance)
+    return needed, moving
 
 
 def shares_structure(train: np.ndarray) -> bool:
     """True where at least two sensors move and :data:`VARIANCE` of their standardised variance
-    lies in at most :data:`COMPONENTS` of their count of principal components."""
-    needed, moving = components_needed(train)
-    return moving >= 2 and needed <= moving * COMPONENTS
+    lies in at most :data:`COMPONENTS` of their count of principal components (or, with
+    :data:`QUIET` set, the remaining directions are that quiet)."""
+    needed, moving, rest = structure_stats(train)
+    if moving < 2:
+        return False
+    return needed <= moving * COMPONENTS or (QUIET is not None and rest <= QUIET)
