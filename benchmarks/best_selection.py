@@ -135,7 +135,7 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
         dict(weighting="structure", DISCORD={"reference": "train"}),
     ),
     # round 14: the structure test also counts quiet directions (mean variance <= 0.05 of an
-    # average sensor's after the 95 % components); QUIET=None pins today's test
+    # average sensor's after the 95 % components; the default since); QUIET=None pins the test before it
     "ens-structure-max-g1": ("ensemble", dict(weighting="structure", QUIET=None)),
     "ens-structure-max-quiet": ("ensemble", dict(weighting="structure", QUIET=0.05)),
     "mscred-quiet": ("mscred", dict(QUIET=0.05)),

@@ -5,9 +5,11 @@ others where the sensors move together; on independent sensors, or on one, what 
 the others is noise. :func:`shares_structure` is the one test mstad uses to decide that (the
 ensemble's ``weighting="structure"``, MSCRED's ``target="auto"``): at least two sensors move,
 and 95 % of their standardised training variance lies in at most half as many principal
-components as there are such sensors — or (with :data:`QUIET` set) the directions left after
-those components are, on average, at most ``QUIET`` times as loud as an average sensor: normal
-data avoid them, so a departure into them is news. No injection and no label: the same training
+components as there are such sensors — or the directions left after those components are, on
+average, at most :data:`QUIET` (1/20) times as loud as an average sensor: normal data avoid
+them, so a departure into them is news. The second clause catches a few sensors on a few shared
+factors (5 sensors on 3 factors need 3 > 2.5 components); it was chosen by the label-free
+selection's round 14 (``benchmarks/results/calibration_log.md`` §12). No injection and no label: the same training
 data always give the same answer.
 """
 
@@ -20,8 +22,8 @@ VARIANCE = 0.95
 #: ... in at most this fraction of the moving sensors' count
 COMPONENTS = 0.5
 #: largest mean variance of the remaining directions (an average sensor's is 1) that counts as
-#: structure on its own; None: the component count alone decides
-QUIET: float | None = None
+#: structure on its own (round 14); None: the component count alone decides
+QUIET: float | None = 0.05
 
 
 def structure_stats(train: np.ndarray, variance: float = VARIANCE) -> tuple[int, int, float]:
@@ -48,8 +50,8 @@ def components_needed(train: np.ndarray, variance: float = VARIANCE) -> tuple[in
 
 def shares_structure(train: np.ndarray) -> bool:
     """True where at least two sensors move and :data:`VARIANCE` of their standardised variance
-    lies in at most :data:`COMPONENTS` of their count of principal components (or, with
-    :data:`QUIET` set, the remaining directions are that quiet)."""
+    lies in at most :data:`COMPONENTS` of their count of principal components, or the remaining
+    directions carry on average at most :data:`QUIET` of an average sensor's variance."""
     needed, moving, rest = structure_stats(train)
     if moving < 2:
         return False

@@ -170,8 +170,10 @@ class EnsembleDetector(Detector):
     def _structured(self, x: np.ndarray) -> np.ndarray:
         """Which members to keep under ``weighting="structure"``: a correlation model
         (``Detector.models_correlations``, e.g. ``pca``) only where the training data have
-        correlation structure — 95 % of their standardised variance in at most half as many
-        components as sensors; every other member always."""
+        correlation structure (:func:`mstad.features.structure.shares_structure`: 95 % of
+        their standardised variance in at most half as many components as sensors, or the
+        directions left after those at most 1/20 as loud as a sensor); every other member
+        always."""
         shared = shares_structure(x)
         keep = np.array(
             [shared or not detector_class(name).models_correlations for name in self.members],
