@@ -5,7 +5,8 @@ Prints samples/s for a training step (forward, backward, Adam) and for scoring, 
 time steps/s (one sample per gap = 10 steps), for
 
 * the reference: the network as it was when issue 17 was filed — the paper's width (encoder
-  32/64/128/256), float32;
+  32/64/128/256), float32, and the recurrence reading step t as ``gates[:, t]`` (its backward
+  zero-fills a full-size gradient per step; :class:`SlicedRecurrence` keeps that path here);
 * the detector's default ``width`` (``MSCRED().width``), float32;
 * the default width with ``precision="bfloat16"`` (autocast, as the detector runs it) — fast only
   on CPUs with native bf16 (AVX-512 BF16 / AMX); emulated elsewhere, and then much slower;
@@ -23,10 +24,24 @@ import time
 import torch
 
 from mstad.models.device import autocast
+from mstad.models.mscred.convlstm import AttentionConvLSTM, temporal_attention
 from mstad.models.mscred.detector import MSCRED
 from mstad.models.mscred.network import MSCREDNetwork
 
 GAP = 10
+
+
+class SlicedRecurrence(AttentionConvLSTM):
+    """The recurrence as landed before the unbind change (same values, slower backward)."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        gates_x = self.cell.input_gates(x)
+        state, outputs = (None, None), []
+        for t in range(x.shape[1]):
+            state = self.cell.step(gates_x[:, t], state)
+            outputs.append(state[0])
+        hidden = torch.stack(outputs, dim=1)
+        return temporal_attention(hidden, self.temperature), hidden
 
 
 def rate(fn, batch: int, repeats: int) -> float:
@@ -52,14 +67,15 @@ def main() -> None:
     )
     default = MSCRED().width
     settings = {
-        "reference (width 32, float32)": (32, "float32"),
-        f"default (width {default}, float32)": (default, "float32"),
-        f"width {default}, bfloat16": (default, "bfloat16"),
+        "reference (width 32, float32)": (32, "float32", True),
+        "width 32, float32": (32, "float32", False),
+        f"default (width {default}, float32)": (default, "float32", False),
+        f"width {default}, bfloat16": (default, "bfloat16", False),
     }
     for n in args.sensors:
         rates = {}
-        for label, (width, precision) in settings.items():
-            train, score, params = measure(n, args, device, precision, width)
+        for label, (width, precision, sliced) in settings.items():
+            train, score, params = measure(n, args, device, precision, width, sliced)
             rates[label] = train, score
             t_ref, s_ref = next(iter(rates.values()))
             print(
@@ -71,10 +87,19 @@ def main() -> None:
 
 
 def measure(
-    n: int, args: argparse.Namespace, device: torch.device, precision: str, width: int
+    n: int,
+    args: argparse.Namespace,
+    device: torch.device,
+    precision: str,
+    width: int,
+    sliced: bool,
 ) -> tuple[float, float, int]:
     torch.manual_seed(0)
-    net = MSCREDNetwork(n, lstm_kernels=args.kernels, width=width).to(device)
+    net = MSCREDNetwork(n, lstm_kernels=args.kernels, width=width)
+    if sliced:
+        for lstm in net.lstms:
+            lstm.__class__ = SlicedRecurrence
+    net = net.to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
     x = torch.rand(args.batch, 5, 3, n, n, device=device)  # min-max scaled inputs are in [0, 1]
 

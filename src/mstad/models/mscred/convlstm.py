@@ -74,8 +74,11 @@ class AttentionConvLSTM(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         gates_x = self.cell.input_gates(x)
         state, outputs = (None, None), []
-        for t in range(x.shape[1]):  # the recurrence: state carries over the steps
-            state = self.cell.step(gates_x[:, t], state)
+        # unbind, not gates_x[:, t]: the backward of h slices would zero-fill h full-size
+        # gradients and add them up (a quarter of a training step at 25 sensors); unbind's
+        # backward stacks the step gradients once
+        for gates_t in gates_x.unbind(1):  # the recurrence: state carries over the steps
+            state = self.cell.step(gates_t, state)
             outputs.append(state[0])
         hidden = torch.stack(outputs, dim=1)
         return temporal_attention(hidden, self.temperature), hidden
