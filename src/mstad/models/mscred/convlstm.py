@@ -74,9 +74,9 @@ class AttentionConvLSTM(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         gates_x = self.cell.input_gates(x)
         state, outputs = (None, None), []
-        # unbind, not gates_x[:, t]: the backward of h slices would zero-fill h full-size
-        # gradients and add them up (a quarter of a training step at 25 sensors); unbind's
-        # backward stacks the step gradients once
+        # unbind, not gates_x[:, t]: the backward of h slices zero-fills h full-size gradients
+        # and adds them up; unbind's backward stacks the step gradients once (1.02-1.10x per
+        # training step, benchmarks/results/mscred_log.md section 17)
         for gates_t in gates_x.unbind(1):  # the recurrence: state carries over the steps
             state = self.cell.step(gates_t, state)
             outputs.append(state[0])
