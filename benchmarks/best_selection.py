@@ -388,6 +388,11 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument(
+        "--groups",
+        help="variants that compete for one default, comma-separated, groups separated by ';' "
+        "(the rule runs within each group; default: all variants as one group)",
+    )
+    parser.add_argument(
         "--draws",
         default="0",
         help="seed offsets, comma-separated: each drawn set is drawn once per offset and its "
@@ -443,7 +448,9 @@ def main() -> None:
     lines.append("objective (mean over sets of (entity AUROC + entity AP) / 2):")
     for variant, value in sorted(ranking.items(), key=lambda kv: -kv[1]):
         lines.append(f"  {value:.4f}  {variant}")
-    lines += ["", *shortfall_lines(table, list(ranking), names, ranking)]
+    groups = [g.split(",") for g in args.groups.split(";")] if args.groups else [list(ranking)]
+    for group in groups:  # the rule within each group of rival defaults
+        lines += ["", *shortfall_lines(table, group, names, ranking)]
     text = "\n".join(lines)
     print(text)
     Path(args.out).write_text(text + "\n")
