@@ -1,6 +1,8 @@
 """The ensemble behind ``--model best``: members on calibrated scores, each catching what the
 other misses; persistence; bad parameters."""
 
+import json
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -65,6 +67,22 @@ def test_save_load_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.score(test), detector.score(test))
 
 
+def test_the_discord_member_takes_the_ensembles_reference_and_old_saves_keep_the_past(tmp_path):
+    """Round 15: best's discord member scores against training and training + past ("both");
+    an ensemble saved before the parameter existed is rebuilt with the past reference."""
+    train = factor_data(1200, 2)
+    best = make_detector("best").fit(train)
+    assert best.discord_reference == "both"
+    assert best.members_[0].reference == "both" and best.members_[0].views == 2
+    assert make_detector("best", discord_reference="train")._member("discord").reference == "train"
+    best.save(tmp_path / "best")
+    meta_file = tmp_path / "best" / "detector.json"
+    meta = json.loads(meta_file.read_text())
+    del meta["params"]["discord_reference"]
+    meta_file.write_text(json.dumps(meta))
+    assert Detector.load(tmp_path / "best").discord_reference == "train+past"
+
+
 def test_judged_members_drop_the_one_that_sees_nothing():
     """One telemetry-like sensor with shape anomalies: PCA's residual of a single sensor is
     noise, so judging the members on injected validation anomalies keeps discord alone."""
@@ -79,7 +97,7 @@ def test_judged_members_drop_the_one_that_sees_nothing():
     judged = make_detector("ensemble", weighting="injected", combine="mean").fit(train)
     assert judged.member_auroc_[0] > judged.member_auroc_[1] + judged.margin
     assert judged.weights_.tolist() == [1.0, 0.0]
-    discord = make_detector("discord").fit(train)
+    discord = make_detector("discord", reference=judged.discord_reference).fit(train)
     np.testing.assert_allclose(
         roc_auc_score(labels, judged.score(test)),
         roc_auc_score(labels, discord.score(test)),

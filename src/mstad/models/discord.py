@@ -58,6 +58,8 @@ from mstad.models.registry import register
 from mstad.params import spec
 from mstad.progress import report
 
+#: what a window is compared with (see the module docstring)
+REFERENCES = ("train+past", "train", "both")
 #: smallest per-sensor calibration spread: 0.1 training standard deviations (RMS per step)
 GROUP_FLOOR = 0.1
 #: the past a stream keeps by default where the detector sets no budget (windows per scale)
@@ -72,7 +74,7 @@ class DiscordDetector(Detector):
     param_specs = {
         "windows": spec(min_length=1, item_ge=2),
         "inputs": spec(choices=INPUTS),
-        "reference": spec(choices=("train+past", "train", "both")),
+        "reference": spec(choices=REFERENCES),
         "k": spec(ge=1),
         "zone": spec(gt=0),
         "max_train_windows": spec(ge=1),

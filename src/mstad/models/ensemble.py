@@ -27,6 +27,11 @@ Injected labels are synthetic and come from training data only: no test label is
 (``inputs="continuous"``, see :mod:`mstad.features.columns`), so every member sees the same
 columns. The weights and the AUROCs behind them are kept (``weights_``, ``member_auroc_``).
 
+``discord_reference`` is the ``reference`` its ``discord`` member is made with: ``"both"`` by
+default (round 15 of the label-free selection: train-only and train+past distances, their
+surprises averaged — a long anomaly keeps half its alarm), where ``discord`` on its own keeps
+``"train+past"`` (``benchmarks/results/calibration_log.md`` §13).
+
 ``smoothing`` is the span of a causal EWMA of the combined score and of its explanation
 (:mod:`mstad.models.smoothing`), applied to validation and test alike before the entity's
 calibration, so the reported unit stays the surprise of the smoothed score. Off (0) by default:
@@ -50,6 +55,7 @@ from mstad.features.columns import INPUTS, input_columns
 from mstad.features.structure import shares_structure
 from mstad.models.base import Detector
 from mstad.models.calibration import SURPRISE_FLOOR
+from mstad.models.discord import REFERENCES
 from mstad.models.registry import detector_class, make_detector, register
 from mstad.models.smoothing import smoothed
 from mstad.params import SEED_SPEC, spec
@@ -89,8 +95,11 @@ class EnsembleDetector(Detector):
         "margin": spec(ge=0, le=0.5),
         "copies": spec(ge=1),
         "smoothing": spec(ge=0),
+        "discord_reference": spec(choices=REFERENCES),
         "seed": SEED_SPEC,
     }
+    #: ensembles saved before round 15 made their discord member with discord's default
+    params_before_added = {"discord_reference": "train+past"}
 
     state_shapes = {"columns": ("C",), "weights": ("M",), "member_auroc": ("M",)}
     state_nonfinite = ("member_auroc",)  # NaN where members were not judged
@@ -108,6 +117,7 @@ class EnsembleDetector(Detector):
         margin: float = 0.05,
         copies: int = 3,
         smoothing: float = 0,
+        discord_reference: str = "both",
         seed: int = 0,
     ):
         members = tuple(members)
@@ -128,12 +138,17 @@ class EnsembleDetector(Detector):
         if 0 < smoothing < 1:
             raise ValueError(f"smoothing: an EWMA span >= 1, or 0 for none, got {smoothing}")
         self.smoothing = float(smoothing)
+        self.discord_reference = discord_reference
         self.seed = seed
 
     def _member(self, name: str) -> Detector:
-        """A fresh member; the ensemble's ``seed`` reaches the members that take one."""
-        seeded = "seed" in detector_class(name).param_names()
-        return make_detector(name, **({"seed": self.seed} if seeded else {}))
+        """A fresh member; the ensemble's ``seed`` reaches the members that take one, its
+        ``discord_reference`` the ``discord`` member."""
+        cls = detector_class(name)
+        params = {"seed": self.seed} if "seed" in cls.param_names() else {}
+        if cls.name == "discord":
+            params["reference"] = self.discord_reference
+        return make_detector(name, **params)
 
     @property
     def min_steps(self) -> int:
