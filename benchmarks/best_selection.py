@@ -149,6 +149,21 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
         "ensemble",
         dict(weighting="structure", DISCORD={"reference": "both"}),
     ),
+    # round 16: round 10's runners-up again, with the default's two-view discord member
+    "ens-structure-mean-both": (
+        "ensemble",
+        dict(weighting="structure", combine="mean", discord_reference="both"),
+    ),
+    "ens-inj3-close-0.05-max-both": (
+        "ensemble",
+        dict(
+            weighting="injected",
+            margin=0.05,
+            combine="max",
+            copies=3,
+            discord_reference="both",
+        ),
+    ),
     # issue 5: the native MSFlow route's defaults (benchmarks/results/msflow_log.md); pinned to
     # the values they ran with, as the detector's defaults have moved since
     "msflow-all": ("msflow", dict(inputs="all", **MF)),
