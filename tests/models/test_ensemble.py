@@ -24,10 +24,10 @@ def factor_data(n: int, seed: int) -> np.ndarray:
     return factor[:, None] * gains + 0.05 * rng.normal(size=(n, 5))
 
 
-def test_best_is_discord_and_structural_pca_by_max():
+def test_best_is_discord_and_structural_pca_by_mean():
     best = make_detector("best")
     assert isinstance(best, EnsembleDetector)
-    assert best.members == ("discord", "pca") and best.combine == "max"
+    assert best.members == ("discord", "pca") and best.combine == "mean"
     assert best.weighting == "structure"
 
 

@@ -27,6 +27,13 @@ Injected labels are synthetic and come from training data only: no test label is
 (``inputs="continuous"``, see :mod:`mstad.features.columns`), so every member sees the same
 columns. The weights and the AUROCs behind them are kept (``weights_``, ``member_auroc_``).
 
+``--model best`` is this ensemble at its defaults: ``discord`` and ``pca``, ``pca`` gated by the
+structure test, combined by the weighted **mean** (round 16 on fresh draws: the mean keeps
+``discord``'s false alarms on coupled sensors at half strength — plant 0.976 against 0.960 for
+the max, plant batches 0.783 against 0.739 — and loses nowhere by more than 0.027;
+``benchmarks/results/calibration_log.md`` §14). Where ``pca`` is gated out, mean and max are
+``discord`` alone.
+
 ``discord_reference`` is the ``reference`` its ``discord`` member is made with: ``"both"`` by
 default (round 15 of the label-free selection: train-only and train+past distances, their
 surprises averaged — a long anomaly keeps half its alarm), where ``discord`` on its own keeps
@@ -110,7 +117,7 @@ class EnsembleDetector(Detector):
     def __init__(
         self,
         members: Sequence[str] = ("discord", "pca"),
-        combine: str = "max",
+        combine: str = "mean",
         inputs: str = "continuous",
         weighting: str = "structure",
         selection: str = "close",
