@@ -149,6 +149,17 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
         "ensemble",
         dict(weighting="structure", DISCORD={"reference": "both"}),
     ),
+    # round 17: the structure gate, then the members it lets through judged on injected copies
+    "ens-gate-inj3-mean-both": (
+        "ensemble",
+        dict(
+            weighting="structure+injected",
+            margin=0.05,
+            combine="mean",
+            copies=3,
+            discord_reference="both",
+        ),
+    ),
     # round 16: round 10's runners-up again, with the default's two-view discord member
     "ens-structure-mean-both": (
         "ensemble",

@@ -97,7 +97,7 @@ class EnsembleDetector(Detector):
         "members": spec(min_length=1),
         "combine": spec(choices=("max", "mean")),
         "inputs": spec(choices=INPUTS),
-        "weighting": spec(choices=("injected", "structure", "none")),
+        "weighting": spec(choices=("injected", "structure", "structure+injected", "none")),
         "selection": spec(choices=("close", "weighted")),
         "margin": spec(ge=0, le=0.5),
         "copies": spec(ge=1),
@@ -204,23 +204,44 @@ class EnsembleDetector(Detector):
         return keep / keep.sum() if keep.sum() else np.full(len(keep), 1.0 / len(keep))
 
     def _weights(self, aurocs: np.ndarray | None) -> np.ndarray:
-        n = len(self.members)
+        """Weights of the members judged ``aurocs`` (equal where nothing was judged)."""
         if aurocs is None:
-            return np.full(n, 1.0 / n)
+            return np.full(len(self.members), 1.0 / len(self.members))
+        n = len(aurocs)
         if self.selection == "close":
             keep = aurocs >= aurocs.max() - self.margin
             return keep / keep.sum()
         gain = np.maximum(aurocs - 0.5, 0.0)
         return gain / gain.sum() if gain.sum() > 0 else np.full(n, 1.0 / n)
 
+    def _gated_and_judged(self, x: np.ndarray, head: int | None) -> np.ndarray:
+        """``weighting="structure+injected"``: the structure gate first; where more than one
+        member passes it, those are judged on injected validation anomalies as with
+        ``"injected"`` (the gate's weights where the tail is too short to judge on)."""
+        gated = self._structured(x)
+        passed = np.flatnonzero(gated > 0)
+        self.member_auroc_ = np.full(len(self.members), np.nan)
+        if len(passed) < 2:
+            return gated
+        judged = self._member_aurocs(x, head)
+        if judged is None:
+            return gated
+        self.member_auroc_[passed] = judged[passed]
+        weights = np.zeros(len(self.members))
+        weights[passed] = self._weights(judged[passed])
+        return weights
+
     def _fit_with_validation(self, train: np.ndarray, head: int | None) -> tuple[np.ndarray, str]:
         self.columns_ = input_columns(train, self.inputs)
         x = train[:, self.columns_]
-        judged = self._member_aurocs(x, head) if self.weighting == "injected" else None
-        self.member_auroc_ = np.full(len(self.members), np.nan) if judged is None else judged
-        self.weights_ = (
-            self._structured(x) if self.weighting == "structure" else self._weights(judged)
-        )
+        if self.weighting == "structure+injected":
+            self.weights_ = self._gated_and_judged(x, head)
+        else:
+            judged = self._member_aurocs(x, head) if self.weighting == "injected" else None
+            self.member_auroc_ = np.full(len(self.members), np.nan) if judged is None else judged
+            self.weights_ = (
+                self._structured(x) if self.weighting == "structure" else self._weights(judged)
+            )
         self.members_ = [self._member(m).fit(x) for m in self.members]
         # each member calibrated on a tail ending where train ends: align them on the shortest
         n = min(len(m.validation_scores_) for m in self.members_)
