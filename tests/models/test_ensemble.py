@@ -156,3 +156,16 @@ def test_bad_parameters():
         field = next(iter(bad))
         with pytest.raises(ConfigError, match=f"model ensemble: (parameter )?{field}"):
             make_detector("ensemble", **bad)
+
+
+def test_gate_then_judge_judges_only_the_members_the_structure_gate_lets_through():
+    """weighting="structure+injected": independent sensors keep discord alone, unjudged;
+    sensors on shared factors get both members judged, and the weights follow the close rule."""
+    rng = np.random.default_rng(9)
+    alone = make_detector("best", weighting="structure+injected").fit(rng.normal(size=(3000, 4)))
+    assert alone.weights_.tolist() == [1.0, 0.0] and np.isnan(alone.member_auroc_).all()
+    shared = make_detector("best", weighting="structure+injected").fit(factor_data(3000, 10))
+    aurocs = shared.member_auroc_
+    assert np.isfinite(aurocs).all() and aurocs.max() > 0.7
+    keep = aurocs >= aurocs.max() - shared.margin
+    np.testing.assert_allclose(shared.weights_, keep / keep.sum())
