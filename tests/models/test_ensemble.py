@@ -28,17 +28,18 @@ def test_best_is_discord_and_structural_pca_by_mean():
     best = make_detector("best")
     assert isinstance(best, EnsembleDetector)
     assert best.members == ("discord", "pca") and best.combine == "mean"
-    assert best.weighting == "structure"
+    assert best.weighting == "structure+injected"
 
 
 def test_structure_gate_keeps_pca_only_where_sensors_share_structure():
-    shared = make_detector("best").fit(factor_data(2000, 7))
+    shared = make_detector("best", weighting="structure").fit(factor_data(2000, 7))
     assert shared.weights_.tolist() == [0.5, 0.5]
     rng = np.random.default_rng(8)
-    independent = make_detector("best").fit(rng.normal(size=(2000, 6)))
-    assert independent.weights_.tolist() == [1.0, 0.0]
-    single = make_detector("best").fit(rng.normal(size=(2000, 1)))
-    assert single.weights_.tolist() == [1.0, 0.0]
+    for weighting in ("structure", "structure+injected"):  # best's default gates first too
+        independent = make_detector("best", weighting=weighting).fit(rng.normal(size=(2000, 6)))
+        assert independent.weights_.tolist() == [1.0, 0.0]
+        single = make_detector("best", weighting=weighting).fit(rng.normal(size=(2000, 1)))
+        assert single.weights_.tolist() == [1.0, 0.0]
 
 
 def test_catches_a_correlation_break_and_a_shape_change():

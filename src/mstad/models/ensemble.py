@@ -27,12 +27,13 @@ Injected labels are synthetic and come from training data only: no test label is
 (``inputs="continuous"``, see :mod:`mstad.features.columns`), so every member sees the same
 columns. The weights and the AUROCs behind them are kept (``weights_``, ``member_auroc_``).
 
-``--model best`` is this ensemble at its defaults: ``discord`` and ``pca``, ``pca`` gated by the
-structure test, combined by the weighted **mean** (round 16 on fresh draws: the mean keeps
-``discord``'s false alarms on coupled sensors at half strength — plant 0.976 against 0.960 for
-the max, plant batches 0.783 against 0.739 — and loses nowhere by more than 0.027;
-``benchmarks/results/calibration_log.md`` §14). Where ``pca`` is gated out, mean and max are
-``discord`` alone.
+``--model best`` is this ensemble at its defaults: ``discord`` and ``pca``; ``pca`` gated by the
+structure test, and where it passes, both members judged on injected validation anomalies
+(``weighting="structure+injected"``: a member more than ``margin`` below the other is dropped;
+round 17: plant 0.998 against 0.976 for the gate alone, factors-long 0.889 against 0.859, no set
+lower), the kept ones combined by the weighted **mean** (round 16: the mean keeps ``discord``'s
+false alarms on coupled sensors at half strength); ``benchmarks/results/calibration_log.md``
+§14–§15. Where ``pca`` is gated out, nothing is judged: ``discord`` alone.
 
 ``discord_reference`` is the ``reference`` its ``discord`` member is made with: ``"both"`` by
 default (round 15 of the label-free selection: train-only and train+past distances, their
@@ -119,7 +120,7 @@ class EnsembleDetector(Detector):
         members: Sequence[str] = ("discord", "pca"),
         combine: str = "mean",
         inputs: str = "continuous",
-        weighting: str = "structure",
+        weighting: str = "structure+injected",
         selection: str = "close",
         margin: float = 0.05,
         copies: int = 3,
