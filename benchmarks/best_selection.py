@@ -141,7 +141,8 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
         dict(weighting="structure", DISCORD={"reference": "train"}),
     ),
     # round 14: the structure test also counts quiet directions (mean variance <= 0.05 of an
-    # average sensor's after the 95 % components; the default since); QUIET=None pins the test before it
+    # average sensor's after the 95 % components; the default since); QUIET=None pins the test
+    # before it
     "ens-structure-max-g1": ("ensemble", dict(weighting="structure", QUIET=None)),
     "ens-structure-max-quiet": ("ensemble", dict(weighting="structure", QUIET=0.05)),
     "mscred-quiet": ("mscred", dict(QUIET=0.05)),
@@ -251,9 +252,7 @@ def selection_sets(names: list[str], data_dir: Path, draw: int = 0) -> dict[str,
         elif name == "smap-long":  # one long anomaly (no spike) in the telemetry value
             smap = load_dataset("smap", data_dir)
             sets[name] = [
-                injected_holdout(
-                    e, seed=draw + i, per_1000=0, kinds=KINDS[1:], span=_long_span(e)
-                )
+                injected_holdout(e, seed=draw + i, per_1000=0, kinds=KINDS[1:], span=_long_span(e))
                 for i, e in enumerate(smap.entities)
                 if len(e.train) >= 500
             ]

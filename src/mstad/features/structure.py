@@ -9,8 +9,8 @@ components as there are such sensors — or the directions left after those comp
 average, at most :data:`QUIET` (1/20) times as loud as an average sensor: normal data avoid
 them, so a departure into them is news. The second clause catches a few sensors on a few shared
 factors (5 sensors on 3 factors need 3 > 2.5 components); it was chosen by the label-free
-selection's round 14 (``benchmarks/results/calibration_log.md`` §12). No injection and no label: the same training
-data always give the same answer.
+selection's round 14 (``benchmarks/results/calibration_log.md`` §12). No injection and no
+label: the same training data always give the same answer.
 """
 
 from __future__ import annotations

@@ -201,9 +201,7 @@ def test_masked_target_finds_a_correlation_break_and_its_sensor():
     assert 4 in np.argsort(explain[800:900].sum(0))[-2:]
 
 
-def test_auto_target_masks_where_sensors_share_structure_and_forecasts_where_not(
-    entity, tmp_path
-):
+def test_auto_target_masks_where_sensors_share_structure_and_forecasts_where_not(entity, tmp_path):
     """target="auto" decides at fit, from the training data alone: the decoupled plant-like
     sensors share two sinusoids (masked), the synthetic sinusoids are independent (next) — and
     then trains and scores exactly as that target does; the decision is saved."""
