@@ -226,11 +226,14 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 3: both views (hidden in every step, and in the last step only)
     "mscred-both": ("mscred", dict(mask_steps="both")),
 }
-# the ensemble variants of rounds 1-15 ran with their discord member's past reference (the
-# ensemble's default is "both" since round 15): pinned, unless a variant sets the member itself
-for _model, _params in VARIANTS.values():
-    if _model == "ensemble" and "DISCORD" not in _params:
-        _params.setdefault("discord_reference", "train+past")
+# pinned to the ensemble defaults each variant ran with: its discord member's past reference
+# (the default is "both" since round 15) unless a variant sets the member itself, and the
+# combination its id names (the default was "mean" until round 7, "max" until round 16)
+for _id, (_model, _params) in VARIANTS.items():
+    if _model == "ensemble":
+        if "DISCORD" not in _params:
+            _params.setdefault("discord_reference", "train+past")
+        _params.setdefault("combine", "max" if "-max" in _id else "mean")
 
 
 #: sets whose data are the same in every draw (nothing drawn: the files or a fixed recipe)
