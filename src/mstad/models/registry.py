@@ -26,9 +26,10 @@ _MODULES = (
     "mstad.models.ensemble",
 )
 #: Named defaults: ``--model best`` is mstad's best detector with fixed parameters: the
-#: ensemble's defaults, chosen by selection round 7 (issue 16,
-#: ``benchmarks/results/calibration_log.md``): discord, and pca where the sensors share structure,
-#: combined by max.
+#: ensemble's defaults, chosen by the label-free selection rounds (issue 16, last rounds 15-17,
+#: ``benchmarks/results/calibration_log.md``): discord (training and training + past views), and
+#: pca where the sensors share structure — there each kept only if injected validation anomalies
+#: do not show it clearly worse — combined by the mean.
 ALIASES: dict[str, tuple[str, dict[str, Any]]] = {"best": ("ensemble", {})}
 
 
