@@ -170,3 +170,12 @@ def test_gate_then_judge_judges_only_the_members_the_structure_gate_lets_through
     assert np.isfinite(aurocs).all() and aurocs.max() > 0.7
     keep = aurocs >= aurocs.max() - shared.margin
     np.testing.assert_allclose(shared.weights_, keep / keep.sum())
+
+
+def test_gate_then_judge_falls_back_to_the_gate_where_the_tail_is_too_short_to_judge():
+    """500 training steps leave no validation tail long enough for injected anomalies: both
+    members the gate lets through stay, equally weighted, and nothing is marked as judged."""
+    short = make_detector("best").fit(factor_data(500, 3))
+    assert short.weights_.tolist() == [0.5, 0.5] and np.isnan(short.member_auroc_).all()
+    longer = make_detector("best").fit(factor_data(1500, 3))
+    assert np.isfinite(longer.member_auroc_).all() and longer.weights_.tolist() == [0.0, 1.0]
