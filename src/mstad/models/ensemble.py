@@ -170,9 +170,11 @@ class EnsembleDetector(Detector):
             return np.max([s for _, s in used], axis=0)
         return sum(w * s for w, s in used)
 
-    def _member_aurocs(self, x: np.ndarray, head: int | None) -> np.ndarray | None:
-        """Each member's AUROC on ``copies`` injected versions of the validation tail (pooled),
-        or None when there is no tail long enough to judge on."""
+    def _member_aurocs(
+        self, x: np.ndarray, head: int | None, which: np.ndarray
+    ) -> np.ndarray | None:
+        """The AUROC of each member indexed by ``which`` on ``copies`` injected versions of the
+        validation tail (pooled), or None when there is no tail long enough to judge on."""
         if head is None:
             return None
         seed = zlib.crc32(np.ascontiguousarray(x[:head]).tobytes()) % (2**31)
@@ -181,8 +183,8 @@ class EnsembleDetector(Detector):
             return None
         labels = np.concatenate([y for _, y in problems])
         out = []
-        for name in self.members:
-            copy = self._member(name)
+        for i in which:
+            copy = self._member(self.members[i])
             if len(x[:head]) < copy.min_steps:
                 return None
             copy.fit(x[:head])
@@ -204,45 +206,39 @@ class EnsembleDetector(Detector):
         )
         return keep / keep.sum() if keep.sum() else np.full(len(keep), 1.0 / len(keep))
 
-    def _weights(self, aurocs: np.ndarray | None) -> np.ndarray:
-        """Weights of the members judged ``aurocs`` (equal where nothing was judged)."""
-        if aurocs is None:
-            return np.full(len(self.members), 1.0 / len(self.members))
-        n = len(aurocs)
+    def _weights(self, aurocs: np.ndarray) -> np.ndarray:
+        """Weights of members judged ``aurocs`` under ``selection``."""
         if self.selection == "close":
             keep = aurocs >= aurocs.max() - self.margin
             return keep / keep.sum()
         gain = np.maximum(aurocs - 0.5, 0.0)
-        return gain / gain.sum() if gain.sum() > 0 else np.full(n, 1.0 / n)
+        return gain / gain.sum() if gain.sum() > 0 else np.full(len(aurocs), 1.0 / len(aurocs))
 
-    def _gated_and_judged(self, x: np.ndarray, head: int | None) -> np.ndarray:
-        """``weighting="structure+injected"``: the structure gate first; where more than one
-        member passes it, those are judged on injected validation anomalies as with
-        ``"injected"`` (the gate's weights where the tail is too short to judge on)."""
-        gated = self._structured(x)
+    def _member_weights(self, x: np.ndarray, head: int | None) -> np.ndarray:
+        """``weights_`` (and ``member_auroc_``, NaN where a member was not judged): the structure
+        gate under ``"structure"`` and ``"structure+injected"``, every member otherwise; then,
+        under ``"injected"`` — and under ``"structure+injected"`` where more than one member
+        passed the gate — the passed members judged on injected validation anomalies. Where the
+        tail is too short to judge on, the gate's (or equal) weights stand."""
+        n = len(self.members)
+        self.member_auroc_ = np.full(n, np.nan)
+        gated = self._structured(x) if "structure" in self.weighting else np.full(n, 1.0 / n)
         passed = np.flatnonzero(gated > 0)
-        self.member_auroc_ = np.full(len(self.members), np.nan)
-        if len(passed) < 2:
-            return gated
-        judged = self._member_aurocs(x, head)
+        judge = self.weighting == "injected" or (
+            self.weighting == "structure+injected" and len(passed) > 1
+        )
+        judged = self._member_aurocs(x, head, passed) if judge else None
         if judged is None:
             return gated
-        self.member_auroc_[passed] = judged[passed]
-        weights = np.zeros(len(self.members))
-        weights[passed] = self._weights(judged[passed])
+        self.member_auroc_[passed] = judged
+        weights = np.zeros(n)
+        weights[passed] = self._weights(judged)
         return weights
 
     def _fit_with_validation(self, train: np.ndarray, head: int | None) -> tuple[np.ndarray, str]:
         self.columns_ = input_columns(train, self.inputs)
         x = train[:, self.columns_]
-        if self.weighting == "structure+injected":
-            self.weights_ = self._gated_and_judged(x, head)
-        else:
-            judged = self._member_aurocs(x, head) if self.weighting == "injected" else None
-            self.member_auroc_ = np.full(len(self.members), np.nan) if judged is None else judged
-            self.weights_ = (
-                self._structured(x) if self.weighting == "structure" else self._weights(judged)
-            )
+        self.weights_ = self._member_weights(x, head)
         self.members_ = [self._member(m).fit(x) for m in self.members]
         # each member calibrated on a tail ending where train ends: align them on the shortest
         n = min(len(m.validation_scores_) for m in self.members_)
