@@ -41,13 +41,6 @@ def structure_stats(train: np.ndarray, variance: float = VARIANCE) -> tuple[int,
     return needed, z.shape[1], float(rest.mean()) if rest.size else float("inf")
 
 
-def components_needed(train: np.ndarray, variance: float = VARIANCE) -> tuple[int, int]:
-    """(principal components holding ``variance`` of the standardised variance, sensors that
-    move in ``train``); (0, moving) when fewer than two sensors move."""
-    needed, moving, _ = structure_stats(train, variance)
-    return needed, moving
-
-
 def shares_structure(train: np.ndarray) -> bool:
     """True where at least two sensors move and :data:`VARIANCE` of their standardised variance
     lies in at most :data:`COMPONENTS` of their count of principal components, or the remaining
