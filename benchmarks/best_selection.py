@@ -335,24 +335,18 @@ def discord_member(overrides: dict):
 
 
 @contextmanager
-def structure_quiet(quiet: float | None):
+def structure_quiet(quiet: float | None | str):
     """:data:`mstad.features.structure.QUIET` set for a while (a selection candidate of the
-    shared structure test, round 14)."""
+    shared structure test, round 14); ``"default"`` leaves it as it is."""
     from mstad.features import structure
 
     saved = structure.QUIET
-    structure.QUIET = quiet
+    if quiet != "default":
+        structure.QUIET = quiet
     try:
         yield
     finally:
         structure.QUIET = saved
-
-
-def structure_quiet_or_default(quiet):
-    """:func:`structure_quiet` unless the variant leaves the test as it is (``"default"``)."""
-    from contextlib import nullcontext
-
-    return nullcontext() if quiet == "default" else structure_quiet(quiet)
 
 
 def score_entity(model: str, params: dict, entity) -> tuple:
@@ -364,7 +358,7 @@ def score_entity(model: str, params: dict, entity) -> tuple:
     numba.set_num_threads(1)  # one worker per core
     params = dict(params)
     quiet = params.pop("QUIET", "default")
-    with discord_member(params.pop("DISCORD", {})), structure_quiet_or_default(quiet):
+    with discord_member(params.pop("DISCORD", {})), structure_quiet(quiet):
         detector = make_detector(model, **params).fit(entity.train)
         scores = detector.score(entity.test)
     return (
