@@ -47,7 +47,7 @@ from joblib import Parallel, delayed
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from mstad.data import load_dataset
-from mstad.data.families import FAMILIES, LONG_FAMILIES, make_family
+from mstad.data.families import FAMILIES, LATER_FAMILIES, LONG_FAMILIES, make_family
 from mstad.data.inject import KINDS, MULTI_KINDS, injected_holdout
 from mstad.models import make_detector
 
@@ -284,7 +284,7 @@ def selection_sets(names: list[str], data_dir: Path, draw: int = 0) -> dict[str,
                 )
                 for seed in range(3)
             ]
-        elif name in FAMILIES or name in LONG_FAMILIES:
+        elif name in (*FAMILIES, *LONG_FAMILIES, *LATER_FAMILIES):
             sets[name] = list(make_family(name, seed=draw).entities)
         else:
             raise SystemExit(f"unknown selection set {name!r}")

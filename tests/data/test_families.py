@@ -7,6 +7,7 @@ from sklearn.metrics import roc_auc_score
 
 from mstad.data.families import (
     FAMILIES,
+    LATER_FAMILIES,
     LONG_FAMILIES,
     LONG_PLAN,
     N_TEST,
@@ -19,7 +20,7 @@ from mstad.errors import ConfigError
 from mstad.models import make_detector
 
 
-@pytest.mark.parametrize("family", FAMILIES + LONG_FAMILIES)
+@pytest.mark.parametrize("family", FAMILIES + LONG_FAMILIES + LATER_FAMILIES)
 def test_shapes_labels_and_causes(family):
     data = make_family(family)
     count, shortest, longest = LONG_PLAN if family.endswith("-long") else SHORT_PLAN
@@ -66,3 +67,33 @@ def test_long_families_are_the_short_generators_with_long_anomalies():
 def test_unknown_family():
     with pytest.raises(ConfigError, match="family 'waves' is unknown; choose one of factors"):
         make_family("waves")
+
+
+def test_later_families_leave_the_first_six_unchanged():
+    # seasonal-long's first training step on 5 sensors, as before lagged and servers existed
+    np.testing.assert_allclose(
+        make_family("seasonal-long", sensors=(5,)).entities[0].train[0],
+        [-0.3183, 0.6235, -0.4089, 0.8100, 0.5063],
+        atol=1e-4,
+    )
+
+
+def test_lagged_sensors_follow_the_driver_late_and_pca_sees_the_faults():
+    two = make_family("lagged", sensors=(2,)).entities[0].train.astype(np.float64)
+    driver, follower = two[:, 0], two[:, 1]
+    lags = np.arange(0, 120)
+    corr = [abs(np.corrcoef(driver[: len(driver) - k], follower[k:])[0, 1]) for k in lags]
+    assert 5 <= lags[int(np.argmax(corr))] <= 80  # transport delay 5–40 plus the filter's lag
+    ten = make_family("lagged", sensors=(10,)).entities[0]
+    pca = make_detector("pca").fit(ten.train)
+    assert roc_auc_score(ten.labels, pca.score(ten.test)) > 0.85
+
+
+def test_server_metrics_look_like_server_metrics_and_their_faults_are_there():
+    servers = make_family("servers", sensors=(10,)).entities[0]
+    train = servers.train
+    assert (train >= 0).all()
+    integer = [j for j in range(10) if np.array_equal(train[:, j], np.round(train[:, j]))]
+    assert integer  # request and error counts
+    z = make_detector("zscore").fit(train)
+    assert roc_auc_score(servers.labels, z.score(servers.test)) > 0.85

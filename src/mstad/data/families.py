@@ -21,6 +21,24 @@ test split, one in each half) instead of 5 short ones — the lengths of NASA's 
 which last hundreds to thousands of steps. A detector that stops alarming once a change has been
 seen for a while (a past reference) is judged there as well as where anomalies are short.
 
+Two families were added after selection rounds 1–17 had chosen today's defaults
+(:data:`LATER_FAMILIES`), so that those defaults could first be checked on data no round had
+seen (``benchmarks/results/calibration_log.md`` §17):
+
+* ``lagged`` — a process line: one smooth upstream driver, every other sensor a delayed,
+  low-pass-filtered, scaled copy of an earlier sensor (transport delays of 5–40 steps) plus
+  noise: **the line slows** (a sensor's delay ×3), **fouling or mis-calibration** (its gain
+  ×0.4 or ×1.8) and **a leak** (an offset ramping to 3 std).
+* ``servers`` — a server's metrics: a shared daily load (288 steps a day) with heavy-tailed
+  bursts, read as CPU percent (clipped at 100), request counts (Poisson, integers), latency
+  (lognormal noise), memory (a garbage-collected sawtooth) and error counts (mostly 0):
+  **an agent that stops** (the sensor reads 0), **a pinned sensor** (stuck at its training
+  99.5th percentile), **a memory leak** (a ramp to 3 std) and **a storm** (the sensor's
+  departures from its running median ×3).
+
+Each has a ``-long`` variant as the first three. The seeds of the first six families do not
+depend on the later ones (their data are unchanged by the addition).
+
 Everything is drawn from ``numpy.random.default_rng(seed)``; the same seed gives the same data.
 """
 
@@ -35,6 +53,8 @@ from mstad.errors import ConfigError
 FAMILIES = ("factors", "regimes", "seasonal")
 #: the same generators with a few long anomalies (see the module docstring)
 LONG_FAMILIES = tuple(f"{f}-long" for f in FAMILIES)
+#: added after rounds 1–17 (see the module docstring), each with its ``-long`` variant
+LATER_FAMILIES = ("lagged", "servers", "lagged-long", "servers-long")
 #: sensor counts of a family's entities
 SENSORS = (2, 5, 10, 20, 30, 40)
 N_TRAIN = N_TEST = 3000
@@ -150,16 +170,116 @@ def _seasonal(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndar
     return x, plan
 
 
-_GENERATORS = {"factors": _factors, "regimes": _regimes, "seasonal": _seasonal}
+def _lowpass(x: np.ndarray, alpha: float) -> np.ndarray:
+    """A first-order low-pass filter (EWMA with weight ``alpha`` on the newest value)."""
+    y = np.empty_like(x)
+    y[0] = x[0]
+    for t in range(1, len(x)):
+        y[t] = y[t - 1] + alpha * (x[t] - y[t - 1])
+    return y
+
+
+def _lagged(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarray, list]:
+    n, head = N_TRAIN + N_TEST, 400  # head: the past that the longest delays read
+    clean = np.empty((head + n, d))
+    clean[:, 0] = _ar2(rng, head + n, rng.uniform(100, 400))
+    parents = [0] + [int(rng.integers(0, j)) for j in range(1, d)]
+    delays = rng.integers(5, 41, size=d)
+    alphas = rng.uniform(0.05, 0.3, size=d)
+    gains = rng.choice((-1, 1), size=d) * rng.uniform(0.5, 2, size=d)
+
+    def follower(j: int, delay: int, gain: float) -> np.ndarray:
+        upstream = np.roll(clean[:, parents[j]], delay)
+        upstream[:delay] = clean[0, parents[j]]
+        return gain * _lowpass(upstream, alphas[j])
+
+    for j in range(1, d):
+        clean[:, j] = follower(j, int(delays[j]), float(gains[j]))
+    clean = clean[head:]
+    x = clean + 0.1 * clean.std(axis=0) * rng.standard_normal((n, d))
+    plan = _plan(rng, d, plan_of)
+    for start, end, causes in plan:
+        seg = slice(N_TRAIN + start, N_TRAIN + end)
+        kind = ("delay", "gain", "ramp")[int(rng.integers(3))]
+        for c in causes:
+            std = x[:N_TRAIN, c].std()
+            if kind == "ramp":
+                x[seg, c] += rng.choice((-1, 1)) * 3 * std * np.linspace(0, 1, end - start)
+            elif kind == "gain":
+                x[seg, c] += (rng.choice((0.4, 1.8)) - 1) * (
+                    clean[seg, c] - clean[:N_TRAIN, c].mean()
+                )
+            elif c == 0:  # the driver itself arrives late: its own values 3 × 20 steps earlier
+                x[seg, c] += np.roll(clean[:, 0], 60)[seg] - clean[seg, 0]
+            else:  # the same follower with three times its delay (recomputed on the clean data)
+                full = np.concatenate([np.full(400, clean[0, parents[c]]), clean[:, parents[c]]])
+                upstream = np.roll(full, 3 * int(delays[c]))[400:]
+                slow = gains[c] * _lowpass(upstream, alphas[c])
+                x[seg, c] += slow[seg] - clean[seg, c]
+    return x, plan
+
+
+def _servers(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarray, list]:
+    n = N_TRAIN + N_TEST
+    t = np.arange(n)
+    daily = 1 + 0.6 * np.sin(2 * np.pi * t / 288 + rng.uniform(0, 6.3))
+    wobble = np.exp(0.3 * _ar2(rng, n, rng.uniform(20, 60)))
+    bursts = 1 + 2 * (rng.random(n) < 0.005) * rng.exponential(1, n)
+    load = daily * wobble * bursts
+    x = np.empty((n, d))
+    for j in range(d):
+        kind = int(rng.integers(5))
+        if kind == 0:  # CPU percent
+            x[:, j] = np.clip(rng.uniform(15, 35) * load + 3 * rng.standard_normal(n), 0, 100)
+        elif kind == 1:  # requests per step
+            x[:, j] = rng.poisson(rng.uniform(5, 50) * load)
+        elif kind == 2:  # latency, ms
+            x[:, j] = rng.uniform(20, 80) * (1 + 0.2 * load**2) * rng.lognormal(0, 0.25, n)
+        elif kind == 3:  # memory: grows with load, collected every 100–400 steps
+            period = int(rng.integers(100, 401))
+            growth = np.cumsum(0.01 * load)
+            x[:, j] = (
+                40
+                + growth
+                - np.maximum.accumulate(np.where(t % period == 0, growth, 0))
+                + 0.3 * rng.standard_normal(n)
+            )
+        else:  # errors per step, mostly 0
+            x[:, j] = rng.poisson(rng.uniform(0.05, 0.5) * load)
+    plan = _plan(rng, d, plan_of)
+    for start, end, causes in plan:
+        seg = slice(N_TRAIN + start, N_TRAIN + end)
+        kind = ("dropout", "pinned", "leak", "storm")[int(rng.integers(4))]
+        for c in causes:
+            train = x[:N_TRAIN, c]
+            if kind == "dropout":
+                x[seg, c] = 0.0
+            elif kind == "pinned":
+                x[seg, c] = np.quantile(train, 0.995)
+            elif kind == "leak":
+                x[seg, c] += 3 * train.std() * np.linspace(0, 1, end - start)
+            else:
+                level = np.median(x[N_TRAIN + start - 50 : N_TRAIN + start, c])
+                x[seg, c] = np.maximum(level + 3 * (x[seg, c] - level), 0)
+    return x, plan
+
+
+_GENERATORS = {
+    "factors": _factors,
+    "regimes": _regimes,
+    "seasonal": _seasonal,
+    "lagged": _lagged,
+    "servers": _servers,
+}
 
 
 def make_family(family: str, seed: int = 0, sensors: tuple[int, ...] = SENSORS) -> Dataset:
     """One entity per sensor count in ``sensors``, named ``<family>-<D>``."""
-    known = (*FAMILIES, *LONG_FAMILIES)
+    known = (*FAMILIES, *LONG_FAMILIES, *LATER_FAMILIES)  # appended: earlier seeds unchanged
     if family not in known:
         raise ConfigError(f"family {family!r} is unknown; choose one of {', '.join(known)}")
     generator = _GENERATORS[family.removesuffix("-long")]
-    plan_of = LONG_PLAN if family in LONG_FAMILIES else SHORT_PLAN
+    plan_of = LONG_PLAN if family.endswith("-long") else SHORT_PLAN
     entities = []
     for i, d in enumerate(sensors):
         rng = np.random.default_rng([seed, known.index(family), i])
