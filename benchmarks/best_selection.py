@@ -161,6 +161,28 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
             discord_reference="both",
         ),
     ),
+    # round 19: among the members the gate lets through, the combination the injected copies
+    # rank best (each alone, or both), or every member weighed by its injected AUROC - 0.5
+    "ens-gate-subset-mean-both": (
+        "ensemble",
+        dict(
+            weighting="structure+injected",
+            selection="subset",
+            combine="mean",
+            copies=3,
+            discord_reference="both",
+        ),
+    ),
+    "ens-gate-weighted-mean-both": (
+        "ensemble",
+        dict(
+            weighting="structure+injected",
+            selection="weighted",
+            combine="mean",
+            copies=3,
+            discord_reference="both",
+        ),
+    ),
     # round 16: round 10's runners-up again, with the default's two-view discord member
     "ens-structure-mean-both": (
         "ensemble",
@@ -227,13 +249,15 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "mscred-both": ("mscred", dict(mask_steps="both")),
 }
 # pinned to the ensemble defaults each variant ran with: its discord member's past reference
-# (the default is "both" since round 15) unless a variant sets the member itself, and the
-# combination its id names (the default was "mean" until round 7, "max" until round 16)
+# (the default is "both" since round 15) unless a variant sets the member itself, the
+# combination its id names (the default was "mean" until round 7, "max" until round 16), and
+# the close rule among judged members (the only one before round 19's "subset")
 for _id, (_model, _params) in VARIANTS.items():
     if _model == "ensemble":
         if "DISCORD" not in _params:
             _params.setdefault("discord_reference", "train+past")
         _params.setdefault("combine", "max" if "-max" in _id else "mean")
+        _params.setdefault("selection", "close")
 
 
 #: sets whose data are the same in every draw (nothing drawn: the files or a fixed recipe)

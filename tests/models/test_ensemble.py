@@ -9,9 +9,9 @@ from sklearn.metrics import roc_auc_score
 
 from mstad.errors import ConfigError
 from mstad.models import make_detector
-from mstad.models.base import Detector
+from mstad.models.base import Detector, validation_split
 from mstad.models.calibration import CAP
-from mstad.models.ensemble import EnsembleDetector
+from mstad.models.ensemble import EnsembleDetector, combine_scores
 from mstad.models.smoothing import smoothed
 from mstad.models.streaming import stream_scores
 
@@ -179,3 +179,18 @@ def test_gate_then_judge_falls_back_to_the_gate_where_the_tail_is_too_short_to_j
     assert short.weights_.tolist() == [0.5, 0.5] and np.isnan(short.member_auroc_).all()
     longer = make_detector("best").fit(factor_data(1500, 3))
     assert np.isfinite(longer.member_auroc_).all() and longer.weights_.tolist() == [0.0, 1.0]
+
+
+def test_subset_selection_keeps_the_combination_the_injected_copies_rank_best():
+    """selection="subset" scores each member alone and both together on the injected copies:
+    on sensors sharing one factor the pair beats `pca` alone, which the close rule keeps."""
+    x = factor_data(3000, 10).astype(np.float32)  # as fit sees it (the injection seed)
+    close = make_detector("best").fit(x)
+    subset = make_detector("best", selection="subset").fit(x)
+    assert close.weights_.tolist() == [0.0, 1.0]  # discord more than 0.05 below pca
+    assert subset.weights_.tolist() == [0.5, 0.5]
+    np.testing.assert_allclose(subset.member_auroc_, close.member_auroc_)
+    head = validation_split(len(x), subset.min_steps)
+    labels, scores = subset._injected_scores(x, head, np.arange(2))
+    pair = roc_auc_score(labels, combine_scores(subset.weights_, scores, "mean"))
+    assert pair > subset.member_auroc_.max()

@@ -15,7 +15,11 @@ fit repeats), and
 * ``selection="close"`` keeps the members whose AUROC there is within ``margin`` of the best
   member's, combined with equal weight (the default; a member clearly worse is dropped);
 * ``selection="weighted"`` weighs every member by ``max(AUROC - 0.5, 0)`` (equal weights when
-  none is above chance).
+  none is above chance);
+* ``selection="subset"`` scores every combination of the members (each alone, each pair, …,
+  all; equal weights, combined as the ensemble combines) on the same injected copies and keeps
+  the one that ranks them best — a pair whose members see different anomalies can beat both
+  members alone, which ``close`` cannot see (a tie keeps the larger combination).
 
 With ``weighting="structure"`` no injection is made: a correlation model (``pca``) joins
 only where the training data have correlation structure (95 % of their standardised variance
@@ -51,6 +55,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +73,8 @@ from mstad.models.registry import detector_class, make_detector, register
 from mstad.models.smoothing import smoothed
 from mstad.params import SEED_SPEC, spec
 
+#: how judged members are weighed (see the module docstring)
+SELECTIONS = ("close", "weighted", "subset")
 #: injected anomalies per 1,000 validation steps (at least :data:`MIN_INJECTED`)
 INJECTED_PER_1000 = 4.0
 MIN_INJECTED = 3
@@ -88,6 +95,17 @@ def injected_validation(
     return series, intervals_to_labels(intervals, len(tail))
 
 
+def combine_scores(
+    weights: np.ndarray, scores: Sequence[np.ndarray | None], combine: str
+) -> np.ndarray:
+    """Weighted mean (or max) of members' calibrated scores; members of weight 0 are left out
+    (their entry may be None)."""
+    used = [(w, s) for w, s in zip(weights, scores, strict=True) if w > 0]
+    if combine == "max":
+        return np.max([s for _, s in used], axis=0)
+    return sum(w * s for w, s in used)
+
+
 @register
 class EnsembleDetector(Detector):
     name = "ensemble"
@@ -99,7 +117,7 @@ class EnsembleDetector(Detector):
         "combine": spec(choices=("max", "mean")),
         "inputs": spec(choices=INPUTS),
         "weighting": spec(choices=("injected", "structure", "structure+injected", "none")),
-        "selection": spec(choices=("close", "weighted")),
+        "selection": spec(choices=SELECTIONS),
         "margin": spec(ge=0, le=0.5),
         "copies": spec(ge=1),
         "smoothing": spec(ge=0),
@@ -163,18 +181,14 @@ class EnsembleDetector(Detector):
         return max(self._member(m).min_steps for m in self.members)
 
     def _combine(self, scores: list[np.ndarray | None]) -> np.ndarray:
-        """Weighted mean (or max) of the members' calibrated scores; members of weight 0 are
-        left out (their entry may be None)."""
-        used = [(w, s) for w, s in zip(self.weights_, scores, strict=True) if w > 0]
-        if self.combine == "max":
-            return np.max([s for _, s in used], axis=0)
-        return sum(w * s for w, s in used)
+        return combine_scores(self.weights_, scores, self.combine)
 
-    def _member_aurocs(
+    def _injected_scores(
         self, x: np.ndarray, head: int | None, which: np.ndarray
-    ) -> np.ndarray | None:
-        """The AUROC of each member indexed by ``which`` on ``copies`` injected versions of the
-        validation tail (pooled), or None when there is no tail long enough to judge on."""
+    ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """Labels of ``copies`` injected versions of the validation tail (pooled) and the
+        calibrated scores there of each member indexed by ``which`` (a copy fitted on the
+        head), or None when there is no tail long enough to judge on."""
         if head is None:
             return None
         seed = zlib.crc32(np.ascontiguousarray(x[:head]).tobytes()) % (2**31)
@@ -188,9 +202,8 @@ class EnsembleDetector(Detector):
             if len(x[:head]) < copy.min_steps:
                 return None
             copy.fit(x[:head])
-            scores = np.concatenate([copy.score(series) for series, _ in problems])
-            out.append(roc_auc_score(labels, scores))
-        return np.asarray(out)
+            out.append(np.concatenate([copy.score(series) for series, _ in problems]))
+        return labels, out
 
     def _structured(self, x: np.ndarray) -> np.ndarray:
         """Which members to keep under ``weighting="structure"``: a correlation model
@@ -206,11 +219,23 @@ class EnsembleDetector(Detector):
         )
         return keep / keep.sum() if keep.sum() else np.full(len(keep), 1.0 / len(keep))
 
-    def _weights(self, aurocs: np.ndarray) -> np.ndarray:
-        """Weights of members judged ``aurocs`` under ``selection``."""
+    def _weights(self, labels: np.ndarray, scores: list[np.ndarray]) -> np.ndarray:
+        """Weights of the members whose injected-copy ``scores`` are given, under
+        ``selection``."""
+        aurocs = np.array([roc_auc_score(labels, s) for s in scores])
         if self.selection == "close":
             keep = aurocs >= aurocs.max() - self.margin
             return keep / keep.sum()
+        if self.selection == "subset":  # the combination the injected copies rank best
+            best, best_auroc = None, -np.inf
+            for size in range(len(scores), 0, -1):  # larger first: a tie keeps more members
+                for subset in combinations(range(len(scores)), size):
+                    weights = np.zeros(len(scores))
+                    weights[list(subset)] = 1.0 / size
+                    auroc = roc_auc_score(labels, combine_scores(weights, scores, self.combine))
+                    if auroc > best_auroc:
+                        best, best_auroc = weights, auroc
+            return best
         gain = np.maximum(aurocs - 0.5, 0.0)
         return gain / gain.sum() if gain.sum() > 0 else np.full(len(aurocs), 1.0 / len(aurocs))
 
@@ -227,12 +252,13 @@ class EnsembleDetector(Detector):
         judge = self.weighting == "injected" or (
             self.weighting == "structure+injected" and len(passed) > 1
         )
-        judged = self._member_aurocs(x, head, passed) if judge else None
+        judged = self._injected_scores(x, head, passed) if judge else None
         if judged is None:
             return gated
-        self.member_auroc_[passed] = judged
+        labels, scores = judged
+        self.member_auroc_[passed] = [roc_auc_score(labels, s) for s in scores]
         weights = np.zeros(n)
-        weights[passed] = self._weights(judged)
+        weights[passed] = self._weights(labels, scores)
         return weights
 
     def _fit_with_validation(self, train: np.ndarray, head: int | None) -> tuple[np.ndarray, str]:
