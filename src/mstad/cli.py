@@ -534,7 +534,7 @@ def score(
 
     from mstad.deploy.fit import dataset_table, one_source
     from mstad.deploy.model import load_model
-    from mstad.deploy.scoring import score_table, write_scored
+    from mstad.deploy.scoring import events_to_show, score_table, write_scored
 
     if fmt not in ("csv", "parquet"):
         raise MstadError(f"--format {fmt!r}: choose csv or parquet")
@@ -553,15 +553,20 @@ def score(
         highlight=False,
     )
     if len(events):
-        view = Table(title="alarms (events in time order; all columns in events.csv)")
+        picked = events_to_show(events)
+        title = "alarms (events in time order; all columns in events.csv)"
+        if len(picked) < len(events):
+            title = (
+                f"alarms: the {len(picked)} highest peaks of {len(events)} events, in time "
+                "order (all in events.csv with --out)"
+            )
+        view = Table(title=title)
         shown = [c for c in ("start", "end", "peak", "start_time", "top_sensors") if c in events]
         for column in shown:
             view.add_column(column.replace("_", " "))
-        for row in events.head(20)[shown].itertuples(index=False):
+        for row in picked[shown].itertuples(index=False):
             view.add_row(*[_cell(v) for v in row])
         console.print(view)
-        if len(events) > 20:
-            console.print(f"… {len(events) - 20} more (all in events.csv with --out)")
     if out is not None:
         written = write_scored(scored, out, fmt)
         console.print(f"written: {', '.join(str(p) for p in written)}", highlight=False)

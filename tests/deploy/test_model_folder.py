@@ -161,3 +161,16 @@ def test_onnx_graph_equals_torch_on_real_inputs(tmp_path, name, params):
 
 def test_export_of_a_detector_without_a_network_says_so(csv_model):
     one_line_error(mstad("export", csv_model / "model"), "knn", "mscred and msflow")
+
+
+def test_the_terminal_shows_the_highest_peaks_in_time_order_when_events_are_many():
+    from mstad.deploy.scoring import events_to_show
+
+    peaks = np.full(27, 3.0)
+    peaks[[20, 26]] = [6.1, 6.6]  # two faults after twenty blips
+    peaks[[0, 5]] = [2.5, 2.6]  # the two lowest blips
+    events = pd.DataFrame({"start": np.arange(27) * 10, "peak": peaks})
+    shown = events_to_show(events)
+    assert len(shown) == 20 and shown.start.is_monotonic_increasing
+    assert {200, 260} <= set(shown.start) and not {0, 50} & set(shown.start)
+    assert events_to_show(events.head(12)).equals(events.head(12))

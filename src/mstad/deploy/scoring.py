@@ -65,6 +65,15 @@ def score_table(model: DeployedModel, table: Table, explain: bool = True) -> Sco
     return Scored(steps, events_frame, threshold, table.raw)
 
 
+def events_to_show(events: pd.DataFrame, limit: int = 20) -> pd.DataFrame:
+    """The events a terminal table shows: all of them up to ``limit``, else the ``limit`` with
+    the highest peaks (ties: the earlier), still in time order — a fault among many short
+    blips must not fall below the fold."""
+    if len(events) <= limit:
+        return events
+    return events.sort_values("peak", ascending=False, kind="stable").head(limit).sort_index()
+
+
 def write_scored(scored: Scored, out: Path, fmt: str = "csv") -> list[Path]:
     """``out/scores.<fmt>``, ``out/events.csv`` and, for a raw batch, ``out/rows.csv`` (its
     rows before normalisation: replay them with ``mstad stream``); each written atomically."""
