@@ -92,6 +92,14 @@ def _plan(
     return out
 
 
+def _faults(rng: np.random.Generator, plan: list, kinds: tuple[str, ...]):
+    """Each anomaly of ``plan`` as (its slice of the whole series, its kind, its causes); the
+    kind is drawn from ``kinds`` as the anomaly is reached, between the draws its generator
+    makes for the previous one (the families' data depend on that order)."""
+    for start, end, causes in plan:
+        yield slice(N_TRAIN + start, N_TRAIN + end), kinds[int(rng.integers(len(kinds)))], causes
+
+
 def _factors(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarray, list]:
     n = N_TRAIN + N_TEST
     k = int(rng.integers(1, 4))
@@ -100,18 +108,16 @@ def _factors(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarr
     loadings /= np.linalg.norm(loadings, axis=1, keepdims=True)
     x = latent @ loadings.T + 0.1 * rng.standard_normal((n, d))
     plan = _plan(rng, d, plan_of)
-    for start, end, causes in plan:
-        seg = slice(N_TRAIN + start, N_TRAIN + end)
-        kind = ("decouple", "flip", "fade")[int(rng.integers(3))]
+    for seg, kind, causes in _faults(rng, plan, ("decouple", "flip", "fade")):
         for c in causes:
             clean = latent[seg] @ loadings[c]
             if kind == "decouple":
-                replacement = _ar2(rng, end - start + 200, rng.uniform(50, 300))[200:]
+                replacement = _ar2(rng, seg.stop - seg.start + 200, rng.uniform(50, 300))[200:]
                 x[seg, c] += replacement * clean.std() / max(replacement.std(), 1e-9) - clean
             elif kind == "flip":
                 x[seg, c] -= 2 * clean
             else:
-                x[seg, c] -= clean * np.linspace(0, 1, end - start)
+                x[seg, c] -= clean * np.linspace(0, 1, seg.stop - seg.start)
     return x, plan
 
 
@@ -127,9 +133,7 @@ def _regimes(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarr
             ar[i] = phi * ar[i - 1] + e[i]
         x[:, j] = ar + rng.uniform(0.5, 2) * np.sin(2 * np.pi * t / 1440 + rng.uniform(0, 6.3))
     plan = _plan(rng, d, plan_of)
-    for start, end, causes in plan:
-        seg = slice(N_TRAIN + start, N_TRAIN + end)
-        kind = ("level", "variance", "stuck")[int(rng.integers(3))]
+    for seg, kind, causes in _faults(rng, plan, ("level", "variance", "stuck")):
         for c in causes:
             std = x[:N_TRAIN, c].std()
             if kind == "level":
@@ -137,7 +141,7 @@ def _regimes(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarr
             elif kind == "variance":
                 x[seg, c] = x[seg, c].mean() + 3 * (x[seg, c] - x[seg, c].mean())
             else:
-                x[seg, c] = x[N_TRAIN + start, c]
+                x[seg, c] = x[seg.start, c]
     return x, plan
 
 
@@ -154,13 +158,11 @@ def _seasonal(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndar
     x = np.stack([_periodic(t, periods[j], phases[j]) for j in range(d)], axis=1)
     x += 0.15 * rng.standard_normal((n, d))
     plan = _plan(rng, d, plan_of)
-    for start, end, causes in plan:
-        seg = slice(N_TRAIN + start, N_TRAIN + end)
-        kind = ("frequency", "amplitude", "phase")[int(rng.integers(3))]
+    for seg, kind, causes in _faults(rng, plan, ("frequency", "amplitude", "phase")):
         for c in causes:
             clean = _periodic(t[seg], periods[c], phases[c])
             if kind == "frequency":  # the same phase at the start, another period after it
-                tt = t[N_TRAIN + start] + (t[seg] - t[N_TRAIN + start]) / rng.choice((0.6, 1.6))
+                tt = t[seg.start] + (t[seg] - t[seg.start]) / rng.choice((0.6, 1.6))
                 new = _periodic(tt, periods[c], phases[c])
             elif kind == "amplitude":
                 new = clean * rng.choice((0.3, 2.0))
@@ -198,13 +200,11 @@ def _lagged(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarra
     clean = clean[head:]
     x = clean + 0.1 * clean.std(axis=0) * rng.standard_normal((n, d))
     plan = _plan(rng, d, plan_of)
-    for start, end, causes in plan:
-        seg = slice(N_TRAIN + start, N_TRAIN + end)
-        kind = ("delay", "gain", "ramp")[int(rng.integers(3))]
+    for seg, kind, causes in _faults(rng, plan, ("delay", "gain", "ramp")):
         for c in causes:
             std = x[:N_TRAIN, c].std()
             if kind == "ramp":
-                x[seg, c] += rng.choice((-1, 1)) * 3 * std * np.linspace(0, 1, end - start)
+                x[seg, c] += rng.choice((-1, 1)) * 3 * std * np.linspace(0, 1, seg.stop - seg.start)
             elif kind == "gain":
                 x[seg, c] += (rng.choice((0.4, 1.8)) - 1) * (
                     clean[seg, c] - clean[:N_TRAIN, c].mean()
@@ -247,9 +247,7 @@ def _servers(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarr
         else:  # errors per step, mostly 0
             x[:, j] = rng.poisson(rng.uniform(0.05, 0.5) * load)
     plan = _plan(rng, d, plan_of)
-    for start, end, causes in plan:
-        seg = slice(N_TRAIN + start, N_TRAIN + end)
-        kind = ("dropout", "pinned", "leak", "storm")[int(rng.integers(4))]
+    for seg, kind, causes in _faults(rng, plan, ("dropout", "pinned", "leak", "storm")):
         for c in causes:
             train = x[:N_TRAIN, c]
             if kind == "dropout":
@@ -257,9 +255,9 @@ def _servers(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarr
             elif kind == "pinned":
                 x[seg, c] = np.quantile(train, 0.995)
             elif kind == "leak":
-                x[seg, c] += 3 * train.std() * np.linspace(0, 1, end - start)
+                x[seg, c] += 3 * train.std() * np.linspace(0, 1, seg.stop - seg.start)
             else:
-                level = np.median(x[N_TRAIN + start - 50 : N_TRAIN + start, c])
+                level = np.median(x[seg.start - 50 : seg.start, c])
                 x[seg, c] = np.maximum(level + 3 * (x[seg, c] - level), 0)
     return x, plan
 
