@@ -258,6 +258,8 @@ for _id, (_model, _params) in VARIANTS.items():
             _params.setdefault("discord_reference", "train+past")
         _params.setdefault("combine", "max" if "-max" in _id else "mean")
         _params.setdefault("selection", "close")
+    if _model == "discord":  # every discord variant ran with the past reference until round 20
+        _params.setdefault("reference", "train+past")
 
 
 #: sets whose data are the same in every draw (nothing drawn: the files or a fixed recipe)

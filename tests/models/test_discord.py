@@ -36,7 +36,7 @@ def test_scores_are_the_exact_left_discord_distances():
     covering it of the RMS distance to the nearest training or earlier window (plain loop)."""
     rng = np.random.default_rng(1)
     train, test = rng.normal(size=(200, 1)), rng.normal(size=(150, 1))
-    d = DiscordDetector(windows=(6,), calibrate_sensors=False).fit(train)
+    d = DiscordDetector(windows=(6,), reference="train+past", calibrate_sensors=False).fit(train)
     x, r = d.standardized(test)[0], d.train_[:, 0].astype(float)
     w = 6
     dist = []
@@ -70,7 +70,7 @@ def test_detects_a_level_shift_and_ignores_command_flags():
 def test_the_past_becomes_reference_so_a_persistent_change_alarms_once():
     train, test = telemetry(1500, 0), telemetry(2000, 2)
     test[500:, 0] += 2.0  # a new operating level that stays
-    past = DiscordDetector(windows=(25,)).fit(train).score(test)
+    past = DiscordDetector(windows=(25,), reference="train+past").fit(train).score(test)
     train_only = DiscordDetector(windows=(25,), reference="train").fit(train).score(test)
     assert past[500:560].mean() > 5 * past[1000:].mean()  # alarm at the change, then quiet
     assert train_only[1000:].mean() > 5 * past[1000:].mean()  # train-only alarms forever
@@ -83,7 +83,7 @@ def test_both_views_keep_part_of_the_alarm_while_a_change_persists():
     train, test = telemetry(1500, 0), telemetry(2000, 2)
     test[500:, 0] += 2.0
     both = DiscordDetector(windows=(25,), reference="both").fit(train)
-    past = DiscordDetector(windows=(25,)).fit(train)
+    past = DiscordDetector(windows=(25,), reference="train+past").fit(train)
     alone = DiscordDetector(windows=(25,), reference="train").fit(train)
     raw = both._group_scores(test)
     assert raw.shape == (2000, 2) and len(both.group_calibrations_) == 2
@@ -186,9 +186,11 @@ def test_a_twice_repeated_anomaly_scores_high_both_times_with_k2():
     for at in (800, 2200):
         test[at : at + 40, 0] += bump
     peaks = {}
-    for k in (1, 2):
-        s = DiscordDetector(k=k).fit(train).score(test)
+    for k, reference in ((1, "train+past"), (2, "train+past"), (1, "train")):
+        s = DiscordDetector(k=k, reference=reference).fit(train).score(test)
         normal = np.delete(s, np.r_[750:900, 2150:2300]).max()
-        peaks[k] = (s[800:840].max() / normal, s[2200:2240].max() / normal)
-    assert peaks[1][0] > 1.5 and peaks[1][1] < 1.0  # 1-NN: the second one looks normal
-    assert min(peaks[2]) > 1.5  # k = 2: both stand out
+        peaks[k, reference] = (s[800:840].max() / normal, s[2200:2240].max() / normal)
+    # 1-NN against the past: the second one looks normal (it matches the first)
+    assert peaks[1, "train+past"][0] > 1.5 and peaks[1, "train+past"][1] < 1.0
+    assert min(peaks[2, "train+past"]) > 1.5  # k = 2: both stand out
+    assert min(peaks[1, "train"]) > 1.5  # the default compares with training only: both

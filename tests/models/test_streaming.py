@@ -78,7 +78,11 @@ def test_discord_memory_is_bounded_and_the_past_beyond_the_budget_is_the_most_re
     test = np.cumsum(rng.normal(size=(600, 1)), axis=0).astype(np.float32)
     w, budget = 10, 40
     detector = make_detector(
-        "discord", windows=(w,), max_train_windows=100, max_past_windows=budget
+        "discord",
+        windows=(w,),
+        reference="train+past",
+        max_train_windows=100,
+        max_past_windows=budget,
     ).fit(train)
     monitor = Monitor(detector)  # the detector's own budget
     parts = [monitor.update(test[lo : lo + 7]) for lo in range(0, len(test), 7)]
