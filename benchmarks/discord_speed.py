@@ -105,7 +105,8 @@ def machine() -> None:
     _, score_s = timed(detector.score, entity.test)
     say(f"fit {fit_s:.1f} s, score {score_s:.1f} s, total {fit_s + score_s:.1f} s")
     # a machine whose sensors share structure: pca passes the gate, and best's default judges
-    # both members on injected validation copies (the gate alone scores both: the upper bound)
+    # both members on injected validation copies and weighs them (the gate alone, beside it,
+    # scores both members without the judgement's cost)
     train, test = structured(28_000, 38)
     settings = (("default", {}), ("gate alone, both members", {"weighting": "structure"}))
     for label, params in settings:

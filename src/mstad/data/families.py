@@ -181,6 +181,14 @@ def _lowpass(x: np.ndarray, alpha: float) -> np.ndarray:
     return y
 
 
+def _follow(upstream: np.ndarray, delay: int, alpha: float, gain: float) -> np.ndarray:
+    """A sensor down the line: ``upstream`` ``delay`` steps late (its first value held before
+    it arrives), low-pass filtered with ``alpha`` and scaled by ``gain``."""
+    late = np.roll(upstream, delay)
+    late[:delay] = upstream[0]
+    return gain * _lowpass(late, alpha)
+
+
 def _lagged(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarray, list]:
     n, head = N_TRAIN + N_TEST, 400  # head: the past that the longest delays read
     clean = np.empty((head + n, d))
@@ -189,14 +197,8 @@ def _lagged(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarra
     delays = rng.integers(5, 41, size=d)
     alphas = rng.uniform(0.05, 0.3, size=d)
     gains = rng.choice((-1, 1), size=d) * rng.uniform(0.5, 2, size=d)
-
-    def follower(j: int, delay: int, gain: float) -> np.ndarray:
-        upstream = np.roll(clean[:, parents[j]], delay)
-        upstream[:delay] = clean[0, parents[j]]
-        return gain * _lowpass(upstream, alphas[j])
-
     for j in range(1, d):
-        clean[:, j] = follower(j, int(delays[j]), float(gains[j]))
+        clean[:, j] = _follow(clean[:, parents[j]], int(delays[j]), alphas[j], gains[j])
     clean = clean[head:]
     x = clean + 0.1 * clean.std(axis=0) * rng.standard_normal((n, d))
     plan = _plan(rng, d, plan_of)
@@ -212,9 +214,7 @@ def _lagged(rng: np.random.Generator, d: int, plan_of: tuple) -> tuple[np.ndarra
             elif c == 0:  # the driver itself arrives late: its own values 3 × 20 steps earlier
                 x[seg, c] += np.roll(clean[:, 0], 60)[seg] - clean[seg, 0]
             else:  # the same follower with three times its delay (recomputed on the clean data)
-                full = np.concatenate([np.full(400, clean[0, parents[c]]), clean[:, parents[c]]])
-                upstream = np.roll(full, 3 * int(delays[c]))[400:]
-                slow = gains[c] * _lowpass(upstream, alphas[c])
+                slow = _follow(clean[:, parents[c]], 3 * int(delays[c]), alphas[c], gains[c])
                 x[seg, c] += slow[seg] - clean[seg, c]
     return x, plan
 

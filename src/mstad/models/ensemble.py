@@ -42,8 +42,8 @@ on coupled sensors at half strength); ``benchmarks/results/calibration_log.md`` 
 
 ``discord_reference`` is the ``reference`` its ``discord`` member is made with: ``"both"`` by
 default (round 15 of the label-free selection: train-only and train+past distances, their
-surprises averaged — a long anomaly keeps half its alarm), where ``discord`` on its own keeps
-``"train+past"`` (``benchmarks/results/calibration_log.md`` §13).
+surprises averaged — a long anomaly keeps half its alarm), where ``discord`` on its own compares
+with training alone since round 20 (``benchmarks/results/calibration_log.md`` §13, §19).
 
 ``smoothing`` is the span of a causal EWMA of the combined score and of its explanation
 (:mod:`mstad.models.smoothing`), applied to validation and test alike before the entity's
@@ -220,10 +220,11 @@ class EnsembleDetector(Detector):
         )
         return keep / keep.sum() if keep.sum() else np.full(len(keep), 1.0 / len(keep))
 
-    def _weights(self, labels: np.ndarray, scores: list[np.ndarray]) -> np.ndarray:
-        """Weights of the members whose injected-copy ``scores`` are given, under
-        ``selection``."""
-        aurocs = np.array([roc_auc_score(labels, s) for s in scores])
+    def _weights(
+        self, aurocs: np.ndarray, labels: np.ndarray, scores: list[np.ndarray]
+    ) -> np.ndarray:
+        """Weights of the judged members, whose injected-copy ``scores`` (and their ``aurocs``
+        against ``labels``) are given, under ``selection``."""
         if self.selection == "close":
             keep = aurocs >= aurocs.max() - self.margin
             return keep / keep.sum()
@@ -257,9 +258,10 @@ class EnsembleDetector(Detector):
         if judged is None:
             return gated
         labels, scores = judged
-        self.member_auroc_[passed] = [roc_auc_score(labels, s) for s in scores]
+        aurocs = np.array([roc_auc_score(labels, s) for s in scores])
+        self.member_auroc_[passed] = aurocs
         weights = np.zeros(n)
-        weights[passed] = self._weights(labels, scores)
+        weights[passed] = self._weights(aurocs, labels, scores)
         return weights
 
     def _fit_with_validation(self, train: np.ndarray, head: int | None) -> tuple[np.ndarray, str]:
