@@ -29,6 +29,8 @@ Draws (round 15, ``--draws 1000,2000,3000``): every injected or generated set dr
 its seeds offset, the figures averaged over the draws (``synthetic`` and ``plant`` have nothing to
 draw and run once) — one draw of a set with few anomalies is noisy (the SMD sample's two short
 machines: 6 injected anomalies, the default's entity AUROC 0.49–0.65 over four draws).
+``--seeds`` pairs a model seed with each draw (MSFlow round 8): a trained model's figures vary
+with its seed too, so both are averaged (the fixed sets then run once per pair).
 
     python benchmarks/best_selection.py [--sets smap-injected,synthetic,plant] [--variants a,b]
         [--draws 0]
@@ -230,6 +232,10 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "msflow": ("msflow", {}),  # today's defaults
     "msflow-train": ("msflow", dict(reference="train")),
     "msflow-both": ("msflow", dict(reference="both")),
+    # MSFlow round 8 (speed_log §13): two flows at the default's cost (half the replay each),
+    # and two at the full replay (twice the cost: for information)
+    "msflow-flows2-replay128": ("msflow", dict(flows=2, replay=128)),
+    "msflow-flows2": ("msflow", dict(flows=2)),
     # issue 17: MSCRED's target — forecast the next matrix (default before), reconstruct the last
     # (paper), or reconstruct the rows of hidden sensors from the others (masked)
     "mscred-next": ("mscred", dict(target="next")),
@@ -451,6 +457,12 @@ def main() -> None:
         help="seed offsets, comma-separated: each drawn set is drawn once per offset and its "
         "figures averaged (0 = the draw of rounds 1-14)",
     )
+    parser.add_argument(
+        "--seeds",
+        help="model seeds, one per draw (paired, comma-separated): each draw's runs set the "
+        "variant's `seed` to its own, and the fixed sets run once per pair (MSFlow round 8: "
+        "a flow's figures move with its training seed as much as with the data)",
+    )
     parser.add_argument("--dump", help="pickle every entity's scores to this file")
     parser.add_argument(
         "--out", default=str(Path(__file__).parent / "results" / "best_selection.txt")
@@ -461,6 +473,9 @@ def main() -> None:
     )
     names = args.sets.split(",")
     draws = [int(d) for d in args.draws.split(",")]
+    seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else None
+    if seeds is not None and len(seeds) != len(draws):
+        raise SystemExit(f"--seeds: one model seed per draw ({len(draws)}), got {len(seeds)}")
     per_draw = {d: selection_sets(names, data_dir, d) for d in draws}
     lines = [
         "| variant | set | draw | entities | entity AUROC | entity AP | concat AUROC | concat AP "
@@ -473,17 +488,19 @@ def main() -> None:
         objective = []
         for set_name in names:
             figures = []
-            for draw in draws[:1] if set_name in FIXED_SETS else draws:
+            for i, draw in enumerate(draws[:1] if set_name in FIXED_SETS and not seeds else draws):
                 entities = per_draw[draw][set_name]
+                run_params = params if seeds is None else {**params, "seed": seeds[i]}
                 start = time.perf_counter()
                 results = Parallel(n_jobs=args.n_jobs)(
-                    delayed(score_entity)(model, params, e) for e in entities
+                    delayed(score_entity)(model, run_params, e) for e in entities
                 )
                 m = evaluate(results)
                 figures.append(m)
                 dumped[(variant, set_name, draw)] = results
+                label = draw if seeds is None else f"{draw}/seed {seeds[i]}"
                 lines.append(
-                    f"| {variant} | {set_name} | {draw} | {len(entities)} | "
+                    f"| {variant} | {set_name} | {label} | {len(entities)} | "
                     f"{m['entity_auroc']:.3f} | {m['entity_ap']:.3f} | {m['concat_auroc']:.3f} "
                     f"| {m['concat_ap']:.3f} | {time.perf_counter() - start:.0f} |"
                 )

@@ -77,7 +77,7 @@ def main() -> None:
         detector.score(series)
         score_s = time.perf_counter() - start
         trained_steps = int(0.8 * args.steps) * len(detector.history_)
-        params = sum(p.numel() for p in detector.flow_.parameters() if p.requires_grad)
+        params = sum(p.numel() for f in detector.flows_ for p in f.parameters() if p.requires_grad)
         score_rate[route, reference] = args.steps / score_s
         print(
             f"{route:>6}, reference {reference:>10} ({params / 1e3:.0f} k flow parameters, "

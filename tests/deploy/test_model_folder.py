@@ -135,7 +135,11 @@ def test_stream_from_stdin_and_a_followed_file_equals_score(csv_model, tmp_path)
 
 @pytest.mark.parametrize(
     ("name", "params"),
-    [("mscred", TINY_MSCRED), ("msflow", FAST["msflow"])],
+    [
+        ("mscred", TINY_MSCRED),
+        ("msflow", FAST["msflow"]),
+        ("msflow", {**FAST["msflow"], "flows": 2}),
+    ],
 )
 def test_onnx_graph_equals_torch_on_real_inputs(tmp_path, name, params):
     import onnxruntime

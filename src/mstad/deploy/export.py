@@ -8,11 +8,11 @@ What the graph computes, and what stays in Python:
   (output ``matrices``). Python keeps: the signature matrices of the windows, the residual to
   the true matrix, the relative score, the mapping of samples to steps and the calibration.
 * ``msflow`` (native route) — extractor + feature standardisation + parallel and fusion flows
-  + per-position NLL: windows ``[B, C, L]`` of the standardised input columns (input
-  ``windows``) → NLL per position ``[B, L]`` (output ``nll``). Python keeps: column selection,
-  sensor standardisation, windowing, the mapping of windows to steps, online fine-tuning
-  (``reference="train+past"``: a graph is the fitted flow, i.e. ``reference="train"``) and the
-  calibration.
+  + per-position NLL (the mean over its flows): windows ``[B, C, L]`` of the standardised input
+  columns (input ``windows``) → NLL per position ``[B, L]`` (output ``nll``). Python keeps:
+  column selection, sensor standardisation, windowing, the mapping of windows to steps, online
+  fine-tuning (``reference="train+past"``: a graph is the fitted flow, i.e.
+  ``reference="train"``) and the calibration.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class _FlowScores(torch.nn.Module):
     def __init__(self, detector):
         super().__init__()
         self.extractor = detector.extractor_
-        self.flow = detector.flow_
+        self.flows = torch.nn.ModuleList(detector.flows_)
         self.length = detector.window
         for k, (mean, std) in enumerate(detector.feat_stats_):
             self.register_buffer(f"mean_{k}", torch.from_numpy(np.asarray(mean)))
@@ -60,8 +60,8 @@ class _FlowScores(torch.nn.Module):
             shape = (1, -1) + (1,) * (f.dim() - 2)
             mean, std = getattr(self, f"mean_{k}"), getattr(self, f"std_{k}")
             features.append((f - mean.reshape(shape)) / std.reshape(shape))
-        z, _ = self.flow(features)
-        return position_scores(z, self.length)
+        maps = [position_scores(flow(features)[0], self.length) for flow in self.flows]
+        return torch.stack(maps).mean(0)  # several flows (``flows=K``): their mean NLL
 
 
 def _graph(model: DeployedModel, train: np.ndarray | None):

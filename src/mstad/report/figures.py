@@ -146,7 +146,7 @@ def loss_figure(history: list[dict], entity: str) -> Figure:
     """Training and validation loss per epoch of a deep detector (its ``history_``)."""
     fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
     epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
-    for key in [k for k in history[0] if k != "epoch"]:
+    for key in [k for k in history[0] if "loss" in k]:  # not the seconds per epoch
         values = [h.get(key) for h in history]
         values = [float("nan") if v is None else float(v) for v in values]
         ax.plot(epochs, values, marker="o", label=key.replace("_", " "))

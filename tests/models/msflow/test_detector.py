@@ -84,9 +84,9 @@ def test_past_reference_learns_a_new_level_once_and_never_changes_the_fit(tmp_pa
     assert scores["train"][late].mean() > 0.5 * scores["train"][onset].mean()  # alarms forever
     online = scores["train+past"]
     assert online[late].mean() < 0.1 * online[onset].mean()  # alarms when the change starts
-    state = {k: v.clone() for k, v in detector.flow_.state_dict().items()}
+    state = {k: v.clone() for k, v in detector.flows_[0].state_dict().items()}
     np.testing.assert_array_equal(detector.score(test), online)  # scoring is repeatable …
-    assert all(torch.equal(v, state[k]) for k, v in detector.flow_.state_dict().items())  # pure
+    assert all(torch.equal(v, state[k]) for k, v in detector.flows_[0].state_dict().items())
     detector.save(tmp_path / "m")  # … and the training windows it adapts from are saved
     np.testing.assert_allclose(Detector.load(tmp_path / "m").score(test), online, rtol=1e-5)
 
@@ -189,6 +189,33 @@ def test_save_load_round_trip(fitted, entity, tmp_path):
     assert (tmp_path / "m" / "flow.pt").is_file()
     loaded = Detector.load(tmp_path / "m")
     np.testing.assert_allclose(loaded.score(entity.test), fitted.score(entity.test), rtol=1e-5)
+
+
+def test_several_flows_average_their_nll_and_round_trip(entity, tmp_path):
+    """flows=2: two flows from seeds 0 and 1, the first the single-flow model's; the score is
+    their mean NLL; both histories and both weight files are kept."""
+    one = make_detector("msflow", **TINY).fit(entity.train)
+    two = make_detector("msflow", flows=2, **TINY).fit(entity.train)
+    first, second = two.flows_
+    assert all(torch.equal(v, one.flows_[0].state_dict()[k]) for k, v in first.state_dict().items())
+    assert not all(torch.equal(v, second.state_dict()[k]) for k, v in first.state_dict().items())
+    windows, _ = two._windows(entity.test)
+    features = two._features(windows[:40])
+    with torch.no_grad():
+        each = [two._position_maps(f(features)[0], windows.shape[1]) for f in two.flows_]
+    mean = two._window_maps(windows[:40])
+    torch.testing.assert_close(mean, (each[0] + each[1]) / 2)
+    assert (each[0] - each[1]).abs().max() > 1e-3  # the flows differ
+    history = two.history_
+    assert {"train_loss", "val_loss", "train_loss (flow 2)", "val_loss (flow 2)"} <= set(history[0])
+    firsts = [h["train_loss"] for h in history if np.isfinite(h["train_loss"])]
+    assert firsts == [h["train_loss"] for h in one.history_]  # flow 1's own, unsuffixed
+    scores = two.score(entity.test)
+    assert roc_auc_score(entity.labels, scores) > 0.8
+    two.save(tmp_path / "m")
+    assert (tmp_path / "m" / "flow.pt").is_file() and (tmp_path / "m" / "flow_2.pt").is_file()
+    loaded = Detector.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.score(entity.test), scores, rtol=1e-5)
 
 
 def test_fitting_does_not_touch_numpys_global_random_state(entity):

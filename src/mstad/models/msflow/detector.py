@@ -26,8 +26,11 @@ hundreds of training standard deviations — common in telemetry whose training 
 moves — stays astronomically unlikely however long the flow is fine-tuned, and the rest of the
 series alarms.
 ``adapt_from="previous"``: each block's fine-tuning continues from the previous block's flow
-(``"fitted"``: restarts from the fitted one). All were chosen without test labels
-(``benchmarks/results/msflow_log.md``; the replay set and one epoch per block:
+(``"fitted"``: restarts from the fitted one). ``flows=K`` trains ``K`` flows from seeds
+``seed, seed+1, …`` (each its own initialisation, batches, replay sample and early stopping)
+and averages their per-step NLL: one flow's figures move by up to 0.29 AUROC with its seed
+(``benchmarks/results/speed_log.md`` §11), an average of flows moves less. All were chosen
+without test labels (``benchmarks/results/msflow_log.md``; the replay set and one epoch per block:
 ``benchmarks/results/speed_log.md``). Sensors standardised with training statistics only;
 feature channels standardised with statistics of the training windows; Adam, gradient norm
 clipped at 2 (as MSFlow), loss ``½‖z‖² − log|det J|`` logged per dimension; early stopping on
@@ -95,6 +98,7 @@ class MSFlow(Detector):
         "replay_past": spec(choices=REPLAY_PAST),
         "blocks": spec(min_length=3, max_length=3, item_ge=1),
         "pos_channels": spec(ge=2),
+        "flows": spec(ge=1),
     }
 
     state_shapes = {
@@ -128,6 +132,7 @@ class MSFlow(Detector):
         replay_past: str = "recent",
         blocks: tuple[int, ...] = (2, 2, 2),
         pos_channels: int = 16,
+        flows: int = 1,
         epochs: int = 20,
         batch_size: int = 32,
         lr: float = 1e-3,
@@ -161,6 +166,7 @@ class MSFlow(Detector):
         self.replay_past = replay_past
         self.blocks = tuple(blocks)
         self.pos_channels = pos_channels
+        self.flows = flows
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -201,12 +207,16 @@ class MSFlow(Detector):
         self.extractor_.to(self.device_)
         shapes = self.extractor_.shapes(len(self.columns_), self.window or self.min_steps)
         saved = np.random.get_state()  # FrEIA draws its channel permutations from NumPy's RNG
-        np.random.seed(self.seed)
+        self.flows_ = []
         try:
-            self.flow_ = MultiScaleFlow(shapes, list(self.blocks), self.pos_channels)
+            for k in range(self.flows):  # flow k from seed + k (the first as before flows=K)
+                if k:
+                    torch.manual_seed(self.seed + k)
+                np.random.seed(self.seed + k)
+                flow = MultiScaleFlow(shapes, list(self.blocks), self.pos_channels)
+                self.flows_.append(flow.to(self.device_))
         finally:
             np.random.set_state(saved)
-        self.flow_.to(self.device_)
 
     def _windows(self, series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         scaled = self.scaler_.transform(series[:, self.columns_]).astype(np.float32)
@@ -238,12 +248,12 @@ class MSFlow(Detector):
         ]
         return [torch.cat(parts) for parts in zip(*chunks, strict=True)] if chunks else []
 
-    def _mean_nll(self, features: list[torch.Tensor]) -> float:
-        self.flow_.eval()
+    def _mean_nll(self, flow, features: list[torch.Tensor]) -> float:
+        flow.eval()
         total, n = 0.0, len(features[0])
         with torch.no_grad():
             for start in range(0, n, self.batch_size):
-                z, log_det = self.flow_([f[start : start + self.batch_size] for f in features])
+                z, log_det = flow([f[start : start + self.batch_size] for f in features])
                 total += nll_per_dim(z, log_det).sum().item()
         return total / n
 
@@ -260,16 +270,23 @@ class MSFlow(Detector):
         fit_features = _standardised(raw, self._stats_on_device())
         val_features = self._feature_cache(self._windows(train[head:])[0]) if head else []
         self.reference_windows_ = fit_windows if self._online else None
-        generator = np.random.default_rng(self.seed)
-        optimiser = torch.optim.Adam(self.flow_.parameters(), lr=self.lr)
-        self.history_ = train_with_early_stopping(
-            self.flow_,
-            "msflow",
-            self.epochs,
-            self.patience,
-            lambda: self._train_epoch(self.flow_, optimiser, fit_features, generator),
-            (lambda: self._mean_nll(val_features)) if val_features else None,
-        )
+        histories = []
+        for k, flow in enumerate(self.flows_):
+            generator = np.random.default_rng(self.seed + k)
+            optimiser = torch.optim.Adam(flow.parameters(), lr=self.lr)
+            histories.append(
+                train_with_early_stopping(
+                    flow,
+                    "msflow" if self.flows == 1 else f"msflow (flow {k + 1} of {self.flows})",
+                    self.epochs,
+                    self.patience,
+                    lambda f=flow, o=optimiser, g=generator: self._train_epoch(
+                        f, o, fit_features, g
+                    ),
+                    (lambda f=flow: self._mean_nll(f, val_features)) if val_features else None,
+                )
+            )
+        self.history_ = _merged_history(histories)
         held_out, fitted_on = (train, "train") if head is None else (train[head:], "validation")
         views = self._view_scores(held_out)
         if self.reference == "both":  # each view calibrated on its own held-out scores
@@ -299,13 +316,17 @@ class MSFlow(Detector):
             return position_scores(z, length)
         return map_to_window(position_scores(z, self.image_size), self.encoder, length)
 
-    def _window_maps(self, flow, windows: np.ndarray) -> torch.Tensor:
-        """Per-step NLL map ``[N, L]`` of each window under ``flow``."""
+    def _window_maps(self, windows: np.ndarray) -> torch.Tensor:
+        """Per-step NLL map ``[N, L]`` of each window under the fitted flows (their mean)."""
         maps = []
         with torch.no_grad():
             for start in range(0, len(windows), 64):
-                z, _ = flow(self._features(windows[start : start + 64]))
-                maps.append(self._position_maps(z, windows.shape[1]))
+                features = self._features(windows[start : start + 64])
+                maps.append(
+                    torch.stack(
+                        [self._position_maps(f(features)[0], windows.shape[1]) for f in self.flows_]
+                    ).mean(0)
+                )
         return torch.cat(maps)
 
     def _adapted_maps(self, windows: np.ndarray, starts: np.ndarray) -> torch.Tensor:
@@ -317,25 +338,36 @@ class MSFlow(Detector):
         ``replay=R`` it is at most ``R`` windows, the most recent past ones (at most half) and
         the rest a fixed seeded sample of the training windows, so every block costs the same
         and scoring is linear. The feature statistics (``adapt_scaling``) are those of every
-        training and past window either way, kept as running sums. The fitted flow itself never
-        changes, so scoring the same series twice gives the same scores."""
-        flow = self.flow_
-        generator = np.random.default_rng(self.seed)
+        training and past window either way, kept as running sums. With several flows each is
+        fine-tuned on its own (seed ``seed + k``) and their maps averaged. The fitted flows
+        never change, so scoring the same series twice gives the same scores."""
         # the extractor is frozen: raw features once per series, standardised per block
         reference = self._feature_cache(self.reference_windows_, standardise=False)
         raw = self._feature_cache(windows, standardise=False)
+        maps = [
+            self._adapted_flow_maps(k, reference, raw, windows.shape[1], starts)
+            for k in range(self.flows)
+        ]
+        return torch.stack(maps).mean(0)
+
+    def _adapted_flow_maps(
+        self, k: int, reference: list[torch.Tensor], raw: list[torch.Tensor], length: int, starts
+    ) -> torch.Tensor:
+        """The online maps of fitted flow ``k`` (see :meth:`_adapted_maps`)."""
+        fitted = flow = self.flows_[k]
+        generator = np.random.default_rng(self.seed + k)
         sums = _Moments(reference) if self.adapt_scaling else None
         stats = self._stats_on_device()  # the training windows'
         n_train = len(reference[0])
         if self.replay is None:
             train_pick = torch.arange(n_train)
         else:  # fixed for the series: a seeded sample of the training windows
-            order = np.random.default_rng(self.seed).permutation(n_train)
+            order = np.random.default_rng(self.seed + k).permutation(n_train)
             train_pick = torch.from_numpy(np.sort(order[: self.replay]))
-        length, maps, used = windows.shape[1], [], 0
+        maps, used = [], 0
         blocks = range(0, int(starts[-1]) + 1, self.adapt_every)
-        for k, lo in enumerate(blocks):
-            report("msflow: scoring block", k + 1, len(blocks))
+        for b, lo in enumerate(blocks):
+            report("msflow: scoring block", k * len(blocks) + b + 1, self.flows * len(blocks))
             block = np.flatnonzero((starts >= lo) & (starts < lo + self.adapt_every))
             if block.size == 0:
                 continue
@@ -351,8 +383,8 @@ class MSFlow(Detector):
                     for r, f in zip(reference, raw, strict=True)
                 ]
                 known = _standardised(known, stats)
-                if self.adapt_from == "fitted" or flow is self.flow_:
-                    flow = copy.deepcopy(self.flow_)
+                if self.adapt_from == "fitted" or flow is fitted:
+                    flow = copy.deepcopy(fitted)
                     optimiser = torch.optim.Adam(flow.parameters(), lr=self.lr)
                 for _ in range(self.adapt_epochs):
                     self._train_epoch(flow, optimiser, known, generator)
@@ -376,15 +408,16 @@ class MSFlow(Detector):
         return torch.from_numpy(np.sort(generator.choice(ended, self.replay // 2, replace=False)))
 
     def _view_scores(self, series: np.ndarray) -> list[np.ndarray]:
-        """Per-step NLL of ``series`` under each view the ``reference`` uses: the online flow
-        (fine-tuned on the past), the fitted flow, or both (in that order)."""
+        """Per-step NLL of ``series`` under each view the ``reference`` uses: the online flows
+        (fine-tuned on the past), the fitted flows, or both (in that order)."""
         windows, starts = self._windows(series)
-        self.flow_.eval()
+        for flow in self.flows_:
+            flow.eval()
         maps = []
         if self._online:
             maps.append(self._adapted_maps(windows, starts))
         if self.reference != "train+past":
-            maps.append(self._window_maps(self.flow_, windows))
+            maps.append(self._window_maps(windows))
         return [window_maps_to_steps(m.cpu().numpy(), starts, len(series)) for m in maps]
 
     def _combined(self, views: list[np.ndarray]) -> np.ndarray:
@@ -423,16 +456,22 @@ class MSFlow(Detector):
         return "−log-likelihood per scale (rows) and step (columns) of the window around t"
 
     def _heatmap(self, series: np.ndarray, t: int) -> np.ndarray:
-        """The score map of the window whose middle is nearest ``t`` among those covering it."""
+        """The score map of the window whose middle is nearest ``t`` among those covering it
+        (the mean over the fitted flows)."""
         windows, starts = self._windows(series)
         length = windows.shape[1]
         covering = np.flatnonzero((starts <= t) & (t < starts + length))
         k = int(covering[np.argmin(np.abs(starts[covering] + length / 2 - t))])
+        maps = []
         with torch.no_grad():
-            z, _ = self.flow_(self._features(windows[k : k + 1]))
-        if self.route == "image":
-            return position_scores(z, self.image_size)[0].cpu().numpy()
-        return scale_maps(z, length)[0].cpu().numpy()
+            features = self._features(windows[k : k + 1])
+            for flow in self.flows_:
+                z, _ = flow(features)
+                if self.route == "image":
+                    maps.append(position_scores(z, self.image_size)[0])
+                else:
+                    maps.append(scale_maps(z, length)[0])
+        return torch.stack(maps).mean(0).cpu().numpy()
 
     # ---- persistence --------------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:
@@ -461,14 +500,38 @@ class MSFlow(Detector):
         self._stats = None
 
     def _save_extra(self, path: Path) -> None:
-        with atomic_path(path / "flow.pt") as tmp:
-            torch.save(self.flow_.state_dict(), tmp)
+        for k, flow in enumerate(self.flows_):
+            with atomic_path(path / _flow_file(k)) as tmp:
+                torch.save(flow.state_dict(), tmp)
 
     def _load_extra(self, path: Path) -> None:
         self._build()
-        state = torch.load(path / "flow.pt", map_location=self.device_, weights_only=True)
-        self.flow_.load_state_dict(state)
-        self.flow_.eval()
+        for k, flow in enumerate(self.flows_):
+            state = torch.load(path / _flow_file(k), map_location=self.device_, weights_only=True)
+            flow.load_state_dict(state)
+            flow.eval()
+
+
+def _flow_file(k: int) -> str:
+    """The weights file of flow ``k`` (the first keeps the name of single-flow models)."""
+    return "flow.pt" if k == 0 else f"flow_{k + 1}.pt"
+
+
+def _merged_history(histories: list[list[dict]]) -> list[dict]:
+    """One row per epoch: the first flow's keys as they are, flow ``k``'s suffixed
+    ``" (flow k)"``; an epoch a flow did not reach (it stopped early) is NaN for it."""
+    if len(histories) == 1:
+        return histories[0]
+    rows = []
+    for epoch in range(max(len(h) for h in histories)):
+        row = {"epoch": epoch + 1}
+        for k, history in enumerate(histories):
+            suffix = "" if k == 0 else f" (flow {k + 1})"
+            for key in ("train_loss", "val_loss", "seconds"):
+                value = history[epoch][key] if epoch < len(history) else float("nan")
+                row[key + suffix] = value
+        rows.append(row)
+    return rows
 
 
 def _mean_std(features: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
