@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
+from conftest import make_run
 from mstad.report import build_report
+from mstad.report.figures import loss_figure
+from mstad.runs.rundir import read_json
 from mstad.runs.view import RunError, open_run, strongest_events
 
 
@@ -44,6 +47,25 @@ def test_report_of_mscred_draws_residual_heatmaps(mscred_run, tmp_path):
     assert events, "the tiny MSCRED run should detect something at its validation threshold"
     duration = run.duration(name, events[0].start, events[0].end)
     assert duration and f"duration class: {duration}" in html.unescape(index.read_text())
+
+
+def test_loss_history_is_kept_in_the_run_without_saved_models(tmp_path):
+    """A deep detector's loss per epoch goes into the entity's part, so the report plots it
+    with or without --save-models; two flows: both flows' losses, and no seconds."""
+    tiny = {"window": 16, "stride": 8, "epochs": 2, "widths": [8, 8, 8], "blocks": [1, 1, 1]}
+    path = make_run(tmp_path / "runs", "msflow", {**tiny, "flows": 2, "reference": "train"})
+    run = open_run(path)
+    name = run.entity_names[0]
+    assert run.detector(name) is None  # nothing saved …
+    part = read_json(path / "parts" / f"{name}.json")
+    assert [h["epoch"] for h in part["history"]] == [1, 2]
+    assert run.history(name) == part["history"]  # … the part holds the history
+    assert {"train_loss", "val_loss (flow 2)", "seconds (flow 2)"} <= set(part["history"][0])
+    index = build_report(path, out=tmp_path / "report")
+    loss = index.parent / f"loss_{name}.png"
+    assert loss.is_file() and loss.name in index.read_text()
+    labels = [line.get_label() for line in loss_figure(part["history"], name).axes[0].lines]
+    assert labels == ["train loss", "val loss", "train loss (flow 2)", "val loss (flow 2)"]
 
 
 def test_report_names_an_unknown_entity(zscore_run, tmp_path):

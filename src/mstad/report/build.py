@@ -80,8 +80,7 @@ def _entity_section(run, name, out, top_k, notes) -> str:
     elif top_k:
         notes.add(NO_HEATMAP.replace("No heatmap", "no heatmaps"))
     parts.append(_root_cause_tables(run, name, out))
-    detector = run.detector(name)
-    history = getattr(detector, "history_", None) if detector is not None else None
+    history = run.history(name)
     if history:
         fig = loss_figure(history, name)
         parts.append(f'<img src="{_save(fig, out / f"loss_{_safe(name)}.png")}">')

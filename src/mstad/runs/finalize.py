@@ -39,6 +39,9 @@ class EntityResult:
     score_s: float
     calibration: dict[str, Any]
     threshold: dict[str, Any]
+    #: loss per training epoch of a deep detector (``Detector.history_``); None for the others
+    #: and in parts written before it was kept
+    history: list[dict[str, Any]] | None = None
 
 
 def save_part(run_dir: Path, result: EntityResult) -> None:

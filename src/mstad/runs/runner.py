@@ -129,6 +129,7 @@ def fit_score_entity(
         score_s=score_s,
         calibration=detector.calibration_.to_dict(),
         threshold=vars(fitted),
+        history=getattr(detector, "history_", None) or None,
     )
 
 

@@ -167,6 +167,16 @@ class RunView:
         except MstadError as exc:
             raise RunError(str(exc)) from None
 
+    def history(self, name: str) -> list[dict[str, Any]] | None:
+        """Loss per training epoch of a deep detector: kept in the entity's part (with or
+        without ``--save-models``), else read from the saved detector; None for the others."""
+        part = self._folder.part(name, ".json")
+        history = read_json(part).get("history") if part.is_file() else None
+        if history:
+            return history
+        detector = self.detector(name)
+        return getattr(detector, "history_", None) if detector is not None else None
+
     def heatmap(
         self, name: str, t: int, half: int = 100, detector: Any = "saved"
     ) -> HeatMap | None:
