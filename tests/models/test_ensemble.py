@@ -153,6 +153,7 @@ def test_bad_parameters():
         dict(weighting="oracle"),
         dict(selection="best"),
         dict(margin=2.0),
+        dict(power=0),
         dict(copies=0),
         dict(smoothing=0.5),
     ):
@@ -172,6 +173,11 @@ def test_gate_then_judge_judges_only_the_members_the_structure_gate_lets_through
     aurocs = shared.member_auroc_
     assert np.isfinite(aurocs).all() and aurocs.min() > 0.8
     np.testing.assert_allclose(shared.weights_, (aurocs - 0.5) / (aurocs - 0.5).sum())
+    squared = make_detector("best", power=2).fit(factor_data(3000, 10))  # the same judgement
+    np.testing.assert_allclose(squared.member_auroc_, aurocs)
+    gain = (aurocs - 0.5) ** 2
+    np.testing.assert_allclose(squared.weights_, gain / gain.sum())
+    assert squared.weights_[1] > shared.weights_[1] > 0.5  # leans harder on the better member
     close = make_detector("best", selection="close").fit(factor_data(3000, 10))
     keep = aurocs >= aurocs.max() - close.margin
     assert keep.tolist() == [False, True]  # discord more than 0.05 below pca: dropped

@@ -14,8 +14,9 @@ fit repeats), and
 
 * ``selection="close"`` keeps the members whose AUROC there is within ``margin`` of the best
   member's, combined with equal weight (a member clearly worse is dropped);
-* ``selection="weighted"`` weighs every member by ``max(AUROC - 0.5, 0)`` (equal weights when
-  none is above chance; the default since round 19);
+* ``selection="weighted"`` weighs every member by ``max(AUROC - 0.5, 0) ** power`` (equal
+  weights when none is above chance; the default since round 19, ``power=1``; a larger
+  ``power`` leans harder on the member the injected copies rank better);
 * ``selection="subset"`` scores every combination of the members (each alone, each pair, …,
   all; equal weights, combined as the ensemble combines) on the same injected copies and keeps
   the one that ranks them best — a pair whose members see different anomalies can beat both
@@ -120,6 +121,7 @@ class EnsembleDetector(Detector):
         "weighting": spec(choices=("injected", "structure", "structure+injected", "none")),
         "selection": spec(choices=SELECTIONS),
         "margin": spec(ge=0, le=0.5),
+        "power": spec(gt=0, le=10),
         "copies": spec(ge=1),
         "smoothing": spec(ge=0),
         "discord_reference": spec(choices=REFERENCES),
@@ -142,6 +144,7 @@ class EnsembleDetector(Detector):
         weighting: str = "structure+injected",
         selection: str = "weighted",
         margin: float = 0.05,
+        power: float = 1.0,
         copies: int = 3,
         smoothing: float = 0,
         discord_reference: str = "both",
@@ -161,6 +164,7 @@ class EnsembleDetector(Detector):
         self.weighting = weighting
         self.selection = selection
         self.margin = float(margin)
+        self.power = float(power)
         self.copies = copies
         if 0 < smoothing < 1:
             raise ValueError(f"smoothing: an EWMA span >= 1, or 0 for none, got {smoothing}")
@@ -238,7 +242,7 @@ class EnsembleDetector(Detector):
                     if auroc > best_auroc:
                         best, best_auroc = weights, auroc
             return best
-        gain = np.maximum(aurocs - 0.5, 0.0)
+        gain = np.maximum(aurocs - 0.5, 0.0) ** self.power
         return gain / gain.sum() if gain.sum() > 0 else np.full(len(aurocs), 1.0 / len(aurocs))
 
     def _member_weights(self, x: np.ndarray, head: int | None) -> np.ndarray:
