@@ -274,13 +274,15 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
 # pinned to the ensemble defaults each variant ran with: its discord member's past reference
 # (the default is "both" since round 15) unless a variant sets the member itself, the
 # combination its id names (the default was "mean" until round 7, "max" until round 16), and
-# the close rule among judged members (the only one before round 19's "subset")
+# the close rule among judged members (the only one before round 19's "subset"), and the first
+# power of the weights (the default is 2 since round 21)
 for _id, (_model, _params) in VARIANTS.items():
     if _model == "ensemble":
         if "DISCORD" not in _params:
             _params.setdefault("discord_reference", "train+past")
         _params.setdefault("combine", "max" if "-max" in _id else "mean")
         _params.setdefault("selection", "close")
+        _params.setdefault("power", 1)
     if _model == "discord":  # every discord variant ran with the past reference until round 20
         _params.setdefault("reference", "train+past")
 

@@ -69,19 +69,22 @@ def test_save_load_round_trip(tmp_path):
 
 
 def test_the_discord_member_takes_the_ensembles_reference_and_old_saves_keep_the_past(tmp_path):
-    """Round 15: best's discord member scores against training and training + past ("both");
-    an ensemble saved before the parameter existed is rebuilt with the past reference."""
+    """Round 21: best's discord member scores against training alone, weights squared (from
+    round 15 to 20: training and training + past, "both"); an ensemble saved before either
+    parameter existed is rebuilt with the past reference and the first power."""
     train = factor_data(1200, 2)
     best = make_detector("best").fit(train)
-    assert best.discord_reference == "both"
-    assert best.members_[0].reference == "both" and best.members_[0].views == 2
-    assert make_detector("best", discord_reference="train")._member("discord").reference == "train"
+    assert best.discord_reference == "train" and best.power == 2
+    assert best.members_[0].reference == "train" and best.members_[0].views == 1
+    both = make_detector("best", discord_reference="both")._member("discord")
+    assert both.reference == "both" and both.views == 2
     best.save(tmp_path / "best")
     meta_file = tmp_path / "best" / "detector.json"
     meta = json.loads(meta_file.read_text())
-    del meta["params"]["discord_reference"]
+    del meta["params"]["discord_reference"], meta["params"]["power"]
     meta_file.write_text(json.dumps(meta))
-    assert Detector.load(tmp_path / "best").discord_reference == "train+past"
+    old = Detector.load(tmp_path / "best")
+    assert old.discord_reference == "train+past" and old.power == 1
 
 
 def test_judged_members_drop_the_one_that_sees_nothing():
@@ -164,20 +167,21 @@ def test_bad_parameters():
 
 def test_gate_then_judge_judges_only_the_members_the_structure_gate_lets_through():
     """weighting="structure+injected": independent sensors keep discord alone, unjudged;
-    sensors on shared factors get both members judged, each weighed by its AUROC - 0.5 (the
-    default since round 19), or kept only within the margin of the best (the close rule)."""
+    sensors on shared factors get both members judged, each weighed by the square of its
+    AUROC - 0.5 (the default since round 21; the first power since round 19), or kept only
+    within the margin of the best (the close rule)."""
     rng = np.random.default_rng(9)
     alone = make_detector("best").fit(rng.normal(size=(3000, 4)))
     assert alone.weights_.tolist() == [1.0, 0.0] and np.isnan(alone.member_auroc_).all()
     shared = make_detector("best").fit(factor_data(3000, 10))
     aurocs = shared.member_auroc_
     assert np.isfinite(aurocs).all() and aurocs.min() > 0.8
-    np.testing.assert_allclose(shared.weights_, (aurocs - 0.5) / (aurocs - 0.5).sum())
-    squared = make_detector("best", power=2).fit(factor_data(3000, 10))  # the same judgement
-    np.testing.assert_allclose(squared.member_auroc_, aurocs)
     gain = (aurocs - 0.5) ** 2
-    np.testing.assert_allclose(squared.weights_, gain / gain.sum())
-    assert squared.weights_[1] > shared.weights_[1] > 0.5  # leans harder on the better member
+    np.testing.assert_allclose(shared.weights_, gain / gain.sum())
+    linear = make_detector("best", power=1).fit(factor_data(3000, 10))  # the same judgement
+    np.testing.assert_allclose(linear.member_auroc_, aurocs)
+    np.testing.assert_allclose(linear.weights_, (aurocs - 0.5) / (aurocs - 0.5).sum())
+    assert shared.weights_[1] > linear.weights_[1] > 0.5  # leans harder on the better member
     close = make_detector("best", selection="close").fit(factor_data(3000, 10))
     keep = aurocs >= aurocs.max() - close.margin
     assert keep.tolist() == [False, True]  # discord more than 0.05 below pca: dropped
@@ -192,7 +196,7 @@ def test_gate_then_judge_falls_back_to_the_gate_where_the_tail_is_too_short_to_j
     longer = make_detector("best").fit(factor_data(1500, 3))
     aurocs = longer.member_auroc_
     assert np.isfinite(aurocs).all()
-    np.testing.assert_allclose(longer.weights_, (aurocs - 0.5) / (aurocs - 0.5).sum())
+    np.testing.assert_allclose(longer.weights_, (aurocs - 0.5) ** 2 / ((aurocs - 0.5) ** 2).sum())
 
 
 def test_subset_selection_keeps_the_combination_the_injected_copies_rank_best():

@@ -15,8 +15,8 @@ fit repeats), and
 * ``selection="close"`` keeps the members whose AUROC there is within ``margin`` of the best
   member's, combined with equal weight (a member clearly worse is dropped);
 * ``selection="weighted"`` weighs every member by ``max(AUROC - 0.5, 0) ** power`` (equal
-  weights when none is above chance; the default since round 19, ``power=1``; a larger
-  ``power`` leans harder on the member the injected copies rank better);
+  weights when none is above chance; the default since round 19; ``power=2`` since round 21 —
+  a larger ``power`` leans harder on the member the injected copies rank better);
 * ``selection="subset"`` scores every combination of the members (each alone, each pair, …,
   all; equal weights, combined as the ensemble combines) on the same injected copies and keeps
   the one that ranks them best — a pair whose members see different anomalies can beat both
@@ -34,17 +34,18 @@ columns. The weights and the AUROCs behind them are kept (``weights_``, ``member
 
 ``--model best`` is this ensemble at its defaults: ``discord`` and ``pca``; ``pca`` gated by the
 structure test, and where it passes, both members judged on injected validation anomalies
-(``weighting="structure+injected"``, round 17) and weighed by their injected AUROC − 0.5
-(``selection="weighted"``, round 19: on sixteen sets, four of them families no earlier round had
-seen, worst shortfall 0.014 against 0.023 for dropping a member more than ``margin`` below the
-other), combined by the weighted **mean** (round 16: the mean keeps ``discord``'s false alarms
-on coupled sensors at half strength); ``benchmarks/results/calibration_log.md`` §14–§18. Where
-``pca`` is gated out, nothing is judged: ``discord`` alone.
+(``weighting="structure+injected"``, round 17) and weighed by the square of their injected
+AUROC − 0.5 (``selection="weighted"``, round 19: on sixteen sets, four of them families no
+earlier round had seen, worst shortfall 0.014 against 0.023 for dropping a member more than
+``margin`` below the other; ``power=2``, round 21: worst shortfall 0.007 against 0.025 for the
+first power), combined by the weighted **mean** (round 16: the mean keeps ``discord``'s false
+alarms on coupled sensors at half strength); ``benchmarks/results/calibration_log.md``
+§14–§18, §20. Where ``pca`` is gated out, nothing is judged: ``discord`` alone.
 
-``discord_reference`` is the ``reference`` its ``discord`` member is made with: ``"both"`` by
-default (round 15 of the label-free selection: train-only and train+past distances, their
-surprises averaged — a long anomaly keeps half its alarm), where ``discord`` on its own compares
-with training alone since round 20 (``benchmarks/results/calibration_log.md`` §13, §19).
+``discord_reference`` is the ``reference`` its ``discord`` member is made with: ``"train"`` by
+default since round 21 (training alone, as ``discord`` on its own since round 20; from round 15
+to 20 ``"both"``: train-only and train+past distances, their surprises averaged;
+``benchmarks/results/calibration_log.md`` §13, §19, §20).
 
 ``smoothing`` is the span of a causal EWMA of the combined score and of its explanation
 (:mod:`mstad.models.smoothing`), applied to validation and test alike before the entity's
@@ -128,7 +129,8 @@ class EnsembleDetector(Detector):
         "seed": SEED_SPEC,
     }
     #: ensembles saved before round 15 made their discord member with discord's default
-    params_before_added = {"discord_reference": "train+past"}
+    #: (and before round 21 weighed by the first power of the injected AUROC − 0.5)
+    params_before_added = {"discord_reference": "train+past", "power": 1.0}
 
     state_shapes = {"columns": ("C",), "weights": ("M",), "member_auroc": ("M",)}
     state_nonfinite = ("member_auroc",)  # NaN where members were not judged
@@ -144,10 +146,10 @@ class EnsembleDetector(Detector):
         weighting: str = "structure+injected",
         selection: str = "weighted",
         margin: float = 0.05,
-        power: float = 1.0,
+        power: float = 2.0,
         copies: int = 3,
         smoothing: float = 0,
-        discord_reference: str = "both",
+        discord_reference: str = "train",
         seed: int = 0,
     ):
         members = tuple(members)
