@@ -20,6 +20,10 @@ worst per-set shortfall in entity AUROC against that set's best variant is small
 batches 00–01 as training and 02–03, with injected anomalies, as test (three seeds) — later
 batches drift from earlier ones, as the plant's test batches do from its training batches.
 
+``smap-drift`` (round 22, not in ``SETS``): ``smap-injected`` with the scored tail's telemetry
+value stepped to a new level (1–4 head SDs) part-way through — normal data at an operating level
+training never showed, as SMAP's test splits often are.
+
 Long anomalies (round 13, ``LONG_SETS``): ``smap-long`` — every SMAP channel's training split as
 in ``smap-injected`` but with **one** anomaly lasting 10–40 % of the tail (no spikes), and the
 ``-long`` families of :mod:`mstad.data.families` (2 anomalies of 150–600 steps). The earlier
@@ -42,6 +46,7 @@ import argparse
 import os
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +55,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from mstad.data import load_dataset
 from mstad.data.families import FAMILIES, LATER_FAMILIES, LONG_FAMILIES, make_family
-from mstad.data.inject import KINDS, MULTI_KINDS, injected_holdout
+from mstad.data.inject import KINDS, MULTI_KINDS, injected_holdout, sensor_spreads
 from mstad.models import make_detector
 
 MS = (25, 50, 100, 200)
@@ -310,6 +315,13 @@ def selection_sets(names: list[str], data_dir: Path, draw: int = 0) -> dict[str,
                 for i, e in enumerate(smap.entities)
                 if len(e.train) >= 500
             ]
+        elif name == "smap-drift":  # round 22: the tail moves to an operating level of its own
+            smap = load_dataset("smap", data_dir)
+            sets[name] = [
+                injected_holdout(_drifted(e, seed=draw + i), seed=draw + i)
+                for i, e in enumerate(smap.entities)
+                if len(e.train) >= 500
+            ]
         elif name == "smd-injected":  # anomalies in any sensor that moves in training
             smd = load_dataset("smd", data_dir)
             sets[name] = [
@@ -340,6 +352,20 @@ def selection_sets(names: list[str], data_dir: Path, draw: int = 0) -> dict[str,
         else:
             raise SystemExit(f"unknown selection set {name!r}")
     return sets
+
+
+def _drifted(entity, seed: int, fraction: float = 0.4):
+    """``entity`` with its telemetry value (dim 0) moved to a new level part-way through the
+    tail that :func:`injected_holdout` scores — a step of 1–4 head standard deviations, either
+    sign, from a point in the tail's first half to its end: normal data at an operating level
+    training never showed, as SMAP's unlabelled test splits often sit away from their training
+    split (round 22; labelled normal, the injected anomalies come on top)."""
+    rng = np.random.default_rng(seed + 7919)  # not the injection's stream
+    train = entity.train.astype(np.float64)
+    cut = int(round(len(train) * (1 - fraction)))
+    onset = cut + int(rng.integers(0, (len(train) - cut) // 2))
+    train[onset:, 0] += rng.choice([-1, 1]) * rng.uniform(1, 4) * sensor_spreads(train[:cut])[0]
+    return replace(entity, train=train.astype(entity.train.dtype))
 
 
 def _long_span(entity, fraction: float = 0.4) -> tuple[int, int]:
