@@ -193,4 +193,4 @@ def test_a_twice_repeated_anomaly_scores_high_both_times_with_k2():
     # 1-NN against the past: the second one looks normal (it matches the first)
     assert peaks[1, "train+past"][0] > 1.5 and peaks[1, "train+past"][1] < 1.0
     assert min(peaks[2, "train+past"]) > 1.5  # k = 2: both stand out
-    assert min(peaks[1, "train"]) > 1.5  # the default compares with training only: both
+    assert min(peaks[1, "train"]) > 1.5  # compared with training only: both
