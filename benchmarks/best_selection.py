@@ -191,22 +191,18 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
         ),
     ),
     # round 21 (calibration_log §20): the weights squared; the discord member on training alone
-    "ens-gate-weighted2-mean-both": (
-        "ensemble",
-        dict(
-            weighting="structure+injected", selection="weighted", power=2, discord_reference="both"
-        ),
-    ),
-    "ens-gate-weighted-mean-train": (
-        "ensemble",
-        dict(weighting="structure+injected", selection="weighted", discord_reference="train"),
-    ),
-    "ens-gate-weighted2-mean-train": (
-        "ensemble",
-        dict(
-            weighting="structure+injected", selection="weighted", power=2, discord_reference="train"
-        ),
-    ),
+    **{
+        f"ens-gate-weighted{'2' if power == 2 else ''}-mean-{reference}": (
+            "ensemble",
+            dict(
+                weighting="structure+injected",
+                selection="weighted",
+                power=power,
+                discord_reference=reference,
+            ),
+        )
+        for power, reference in ((2, "both"), (1, "train"), (2, "train"))
+    },
     # round 16: round 10's runners-up again, with the default's two-view discord member
     "ens-structure-mean-both": (
         "ensemble",
