@@ -64,8 +64,14 @@ def test_loss_history_is_kept_in_the_run_without_saved_models(tmp_path):
     index = build_report(path, out=tmp_path / "report")
     loss = index.parent / f"loss_{name}.png"
     assert loss.is_file() and loss.name in index.read_text()
-    labels = [line.get_label() for line in loss_figure(part["history"], name).axes[0].lines]
+    lines = loss_figure(part["history"], name).axes[0].lines
+    labels = [line.get_label() for line in lines if line.get_marker() == "o"]
     assert labels == ["train loss", "val loss", "train loss (flow 2)", "val loss (flow 2)"]
+    stars = [line for line in lines if line.get_marker() == "*"]  # the restored epochs
+    for star, key in zip(stars, ["val_loss", "val_loss (flow 2)"], strict=True):
+        values = [h[key] for h in part["history"]]
+        assert star.get_ydata()[0] == min(values)
+        assert star.get_xdata()[0] == 1 + values.index(min(values))
 
 
 def test_report_names_an_unknown_entity(zscore_run, tmp_path):
