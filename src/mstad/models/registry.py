@@ -26,10 +26,10 @@ _MODULES = (
     "mstad.models.ensemble",
 )
 #: Named defaults: ``--model best`` is mstad's best detector with fixed parameters: the
-#: ensemble's defaults, chosen by the label-free selection rounds (issue 16, last rounds 15-19,
+#: ensemble's defaults, chosen by the label-free selection rounds (issue 16, last rounds 15-22,
 #: ``benchmarks/results/calibration_log.md``): discord (training and training + past views), and
-#: pca where the sensors share structure — there both weighed by how well they find anomalies
-#: injected into validation data — combined by the mean.
+#: pca where the sensors share structure — there both weighed by the square of how well they
+#: find anomalies injected into validation data (AUROC − 0.5) — combined by the mean.
 ALIASES: dict[str, tuple[str, dict[str, Any]]] = {"best": ("ensemble", {})}
 
 

@@ -147,15 +147,17 @@ def loss_figure(history: list[dict], entity: str) -> Figure:
     marks each validation curve's lowest epoch — the weights early stopping restored."""
     fig, ax = plt.subplots(figsize=(8, 3.2), layout="constrained")
     epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
+    star_label = "lowest validation loss (weights kept)"  # in the legend once
     for key in [k for k in history[0] if "loss" in k]:  # not the seconds per epoch
         values = [h.get(key) for h in history]
         values = np.array([np.nan if v is None else float(v) for v in values])
         (line,) = ax.plot(epochs, values, marker="o", label=key.replace("_", " "))
         if key.startswith("val_loss") and np.isfinite(values).any():  # the weights kept
             best = int(np.nanargmin(values))
-            starred = any(m.get_marker() == "*" for m in ax.lines)
-            label = "_nolegend_" if starred else "lowest validation loss (weights kept)"
-            ax.plot(epochs[best], values[best], "*", ms=14, color=line.get_color(), label=label)
+            ax.plot(
+                epochs[best], values[best], "*", ms=14, color=line.get_color(), label=star_label
+            )
+            star_label = "_nolegend_"
     ax.set(xlabel="epoch", ylabel="loss", title=f"{entity}: training history")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the curves
