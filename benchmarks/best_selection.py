@@ -271,6 +271,9 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "mscred-continuous": ("mscred", dict(inputs="continuous")),
     # round 3: both views (hidden in every step, and in the last step only)
     "mscred-both": ("mscred", dict(mask_steps="both")),
+    # round 8: today's defaults, and a training batch as one run of 16 consecutive samples
+    "mscred": ("mscred", {}),
+    "mscred-runs16": ("mscred", dict(run_length=16)),
 }
 # pinned to the ensemble defaults each variant ran with: its discord member's past reference
 # (the default is "both" since round 15) unless a variant sets the member itself, the

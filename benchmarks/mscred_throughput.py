@@ -10,6 +10,10 @@ time steps/s (one sample per gap = 10 steps), for
 * the detector's default ``width`` (``MSCRED().width``), float32;
 * the default width with ``precision="bfloat16"`` (autocast, as the detector runs it) — fast only
   on CPUs with native bf16 (AVX-512 BF16 / AMX); emulated elsewhere, and then much slower;
+* the default width, float32, with a batch drawn as one run of ``batch`` consecutive samples
+  (``-p run_length=16``): each of the run's ``batch + h - 1`` matrices goes through the encoder
+  and the ConvLSTM input convolutions once, shared by the samples that overlap it
+  (``MSCREDNetwork.forward_runs``), instead of ``h`` times;
 
 and each one's ratio to the reference, measured in the same run.
 
@@ -66,16 +70,17 @@ def main() -> None:
         f"ConvLSTM kernels {args.kernels}"
     )
     default = MSCRED().width
-    settings = {
-        "reference (width 32, float32)": (32, "float32", True),
-        "width 32, float32": (32, "float32", False),
-        f"default (width {default}, float32)": (default, "float32", False),
-        f"width {default}, bfloat16": (default, "bfloat16", False),
+    settings = {  # width, precision, sliced recurrence (the reference), one run per batch
+        "reference (width 32, float32)": (32, "float32", True, False),
+        "width 32, float32": (32, "float32", False, False),
+        f"default (width {default}, float32)": (default, "float32", False, False),
+        f"width {default}, bfloat16": (default, "bfloat16", False, False),
+        f"width {default}, float32, runs": (default, "float32", False, True),
     }
     for n in args.sensors:
         rates = {}
-        for label, (width, precision, sliced) in settings.items():
-            train, score, params = measure(n, args, device, precision, width, sliced)
+        for label, (width, precision, sliced, runs) in settings.items():
+            train, score, params = measure(n, args, device, precision, width, sliced, runs)
             rates[label] = train, score
             t_ref, s_ref = next(iter(rates.values()))
             print(
@@ -93,6 +98,7 @@ def measure(
     precision: str,
     width: int,
     sliced: bool,
+    runs: bool,
 ) -> tuple[float, float, int]:
     torch.manual_seed(0)
     net = MSCREDNetwork(n, lstm_kernels=args.kernels, width=width)
@@ -101,12 +107,18 @@ def measure(
             lstm.__class__ = SlicedRecurrence
     net = net.to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
-    x = torch.rand(args.batch, 5, 3, n, n, device=device)  # min-max scaled inputs are in [0, 1]
+    steps = 5
+    # min-max scaled inputs are in [0, 1]; one run of `batch` samples has batch + steps - 1
+    run = torch.rand(1, args.batch + steps - 1, 3, n, n, device=device)
+    x = run[0].unfold(0, steps, 1).movedim(-1, 1).contiguous()  # its samples, (batch, h, S, n, n)
+
+    def forward():
+        return net.forward_runs(run, steps) if runs else net(x)
 
     def train_step():
         optimiser.zero_grad()
         with autocast(device, precision):
-            output = net(x).float()
+            output = forward().float()
         loss = ((output - x[:, -1]) ** 2).mean()
         loss.backward()
         optimiser.step()
@@ -114,7 +126,7 @@ def measure(
     @torch.no_grad()
     def score_step():
         with autocast(device, precision):
-            net(x)
+            forward()
 
     params = sum(p.numel() for p in net.parameters())
     return (

@@ -365,3 +365,45 @@ def test_a_folder_saved_before_width_existed_loads_at_the_paper_width(entity, tm
     assert loaded.width == 32 and loaded.step_scores == "sample" and loaded.inputs == "all"
     assert loaded.columns_.tolist() == list(range(6))
     np.testing.assert_allclose(loaded.score(entity.test), old.score(entity.test), rtol=1e-5)
+
+
+def test_run_batches_cover_every_training_sample_once_per_epoch():
+    detector = make_detector("mscred", **{**TINY, "run_length": 4})
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # a fresh random offset each epoch
+        batches = detector._run_batches(np.arange(10, 60), rng)
+        covered = [
+            i for runs in batches for first, count in runs for i in range(first, first + count)
+        ]
+        assert sorted(covered) == list(range(10, 60))
+        for runs in batches:  # two full runs of 4 (batch 8), or one shorter edge run alone
+            counts = [count for _, count in runs]
+            assert counts in ([4, 4], [4]) or (len(counts) == 1 and counts[0] < 4)
+
+
+@pytest.mark.parametrize("target", ["next", "last", "masked"])
+def test_run_loss_is_the_loss_of_its_samples_one_by_one(entity, target):
+    """A run's loss (shared convolutions, one mask per run) = the per-sample loss of the same
+    samples with the same masks."""
+    detector = make_detector("mscred", **{**TINY, "epochs": 1, "target": target, "run_length": 4})
+    detector.fit(entity.train)
+    stacks, _ = detector._samples(entity.train)
+    runs = [(3, 4), (20, 4)]
+    state = detector._mask_generator.get_state()
+    shared = detector._run_loss(detector._runs(stacks, runs)).item()
+    batch = detector._batch(stacks, np.r_[3:7, 20:24])
+    if target == "masked":
+        detector._mask_generator.set_state(state)
+        masks = detector._random_masks(2).repeat_interleave(4, dim=0)
+        alone = detector._loss(batch, masks).item()
+    else:
+        alone = detector._loss(batch).item()
+    assert shared == pytest.approx(alone, rel=1e-5)
+
+
+def test_training_in_runs_still_finds_the_anomalies(entity):
+    detector = make_detector("mscred", **{**TINY, "run_length": 8}).fit(entity.train)
+    assert roc_auc_score(entity.labels, detector.score(entity.test)) > 0.7
+    assert len(detector.history_) >= 1
+    with pytest.raises(ConfigError, match="run_length > 1 .* use run_length=1"):
+        make_detector("mscred", run_length=4, mask_steps="both")

@@ -67,3 +67,23 @@ def test_narrow_network_keeps_the_shapes_and_scales_the_channels(n):
     count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
     # every weight matrix is C_in × C_out: a quarter of the width, about 1/16 of the weights
     assert 14 < count(wide) / count(narrow) < 17
+
+
+@pytest.mark.parametrize("all_steps", [False, True])
+def test_runs_share_convolutions_and_give_every_sample_what_forward_gives(all_steps):
+    """Two runs of 7 matrices = 2 × 3 samples of 5 steps: the same outputs and the same
+    parameter gradients as the six stacks one by one."""
+    torch.manual_seed(0)
+    net = MSCREDNetwork(9, width=4)
+    runs = torch.rand(2, 7, 3, 9, 9)
+    stacks = runs.unfold(1, 5, 1).movedim(-1, 2).flatten(0, 1)  # (6, 5, 3, 9, 9)
+    assert torch.equal(stacks[4], runs[1, 1:6])
+    shared = net.forward_runs(runs, 5, all_steps=all_steps)
+    shared.square().sum().backward()
+    grads = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    alone = net(stacks, all_steps=all_steps)
+    alone.square().sum().backward()
+    assert torch.allclose(shared, alone, atol=1e-6)
+    for grad, p in zip(grads, net.parameters(), strict=True):
+        assert torch.allclose(grad, p.grad, rtol=1e-4, atol=1e-6)

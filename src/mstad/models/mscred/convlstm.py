@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -72,12 +73,16 @@ class AttentionConvLSTM(nn.Module):
         self.temperature = temperature
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        gates_x = self.cell.input_gates(x)
-        state, outputs = (None, None), []
         # unbind, not gates_x[:, t]: the backward of h slices zero-fills h full-size gradients
         # and adds them up; unbind's backward stacks the step gradients once (1.02-1.10x per
         # training step, benchmarks/results/mscred_log.md section 17)
-        for gates_t in gates_x.unbind(1):  # the recurrence: state carries over the steps
+        return self.recur(self.cell.input_gates(x).unbind(1))
+
+    def recur(self, gates_x: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The recurrence from the input gates of each step, ``h`` tensors ``(B, 4C, H, W)``
+        (computed once per matrix and shared by the samples that overlap it: ``forward_runs``)."""
+        state, outputs = (None, None), []
+        for gates_t in gates_x:  # the recurrence: state carries over the steps
             state = self.cell.step(gates_t, state)
             outputs.append(state[0])
         hidden = torch.stack(outputs, dim=1)

@@ -171,12 +171,13 @@ class MSCRED(Detector):
         "mask_fraction": spec(gt=0, lt=1),
         "mask_steps": spec(choices=MASK_STEPS),
         "step_scores": spec(choices=STEP_SCORES),
+        "run_length": spec(ge=1),
         "inputs": spec(choices=INPUTS),
         "precision": spec(choices=PRECISIONS),
     }
 
     # folders saved before a parameter existed load with the value they were fitted with
-    params_before_added = {"width": 32, "step_scores": "sample", "inputs": "all"}
+    params_before_added = {"width": 32, "step_scores": "sample", "inputs": "all", "run_length": 1}
 
     state_shapes = {
         "columns?": ("C",),  # optional: saved before inputs existed (then every sensor)
@@ -213,6 +214,7 @@ class MSCRED(Detector):
         mask_fraction: float = 0.1,
         mask_steps: str = "all",
         step_scores: str = "window",
+        run_length: int = 1,
         inputs: str = "continuous",
         precision: str = "float32",
         device: str = "auto",
@@ -221,6 +223,11 @@ class MSCRED(Detector):
         if target != "last" and loss_steps == "all":
             raise ValueError(
                 "loss_steps='all' reconstructs the input steps; use it with target='last'"
+            )
+        if run_length > 1 and mask_steps == "both":
+            raise ValueError(
+                "run_length > 1 shares each matrix's convolutions between the samples of a run, "
+                "which mask_steps='both' hides differently per sample; use run_length=1"
             )
         if not isinstance(temperature, str) and temperature <= 0:
             raise ValueError(f"temperature must be > 0 or 'sqrt', got {temperature}")
@@ -242,6 +249,7 @@ class MSCRED(Detector):
         self.mask_fraction = mask_fraction
         self.mask_steps = mask_steps
         self.step_scores = step_scores
+        self.run_length = run_length
         self.inputs = inputs
         self.precision = precision
         self.device = device
@@ -318,6 +326,57 @@ class MSCRED(Detector):
         inputs, target = self._split(batch)
         return torch.mean((self._net(inputs) - target) ** 2)
 
+    def _run_loss(self, runs: torch.Tensor) -> torch.Tensor:
+        """:meth:`_loss` of every sample inside ``runs (R, r + len - 1, S, n, n)`` — runs of ``r``
+        consecutive samples — with each matrix's convolutions shared by the samples that overlap
+        it (:meth:`MSCREDNetwork.forward_runs`); the masked target hides the same sensors in the
+        whole run (one random draw per run)."""
+        steps = self.steps
+        if self._target == "masked":
+            masks = self._random_masks(runs.shape[0])
+            output = self._net_runs(hide_sensors(runs, masks), steps)
+            per_sample = masks.repeat_interleave(runs.shape[1] - steps + 1, dim=0)
+            return masked_mse(output, runs[:, steps - 1 :].flatten(0, 1), per_sample)
+        if self.loss_steps == "all":
+            stacks = runs.unfold(1, steps, 1).movedim(-1, 2).flatten(0, 1)
+            return torch.mean((self._net_runs(runs, steps, all_steps=True) - stacks) ** 2)
+        if self._target == "next":  # inputs end one matrix before their target
+            return torch.mean(
+                (self._net_runs(runs[:, :-1], steps) - runs[:, steps:].flatten(0, 1)) ** 2
+            )
+        return torch.mean((self._net_runs(runs, steps) - runs[:, steps - 1 :].flatten(0, 1)) ** 2)
+
+    def _net_runs(self, runs: torch.Tensor, steps: int, **options) -> torch.Tensor:
+        with autocast(self.device_, self.precision):
+            return self.network_.forward_runs(runs, steps, **options).float()
+
+    def _run_batches(self, fit_idx: np.ndarray, generator: np.random.Generator) -> list:
+        """One epoch's training batches as lists of runs ``(first sample, samples)``: the
+        training samples (one consecutive range, ``fit_idx``) cut into runs of ``run_length``
+        at a random offset (so a sample's run-mates change between epochs), full runs shuffled
+        and grouped ``batch_size // run_length`` to a batch, each shorter edge run a batch of
+        its own."""
+        r = self.run_length
+        first, count = int(fit_idx[0]), len(fit_idx)
+        offset = int(generator.integers(r))
+        cuts = [0, *range(offset, count, r), count]
+        runs = [(first + a, b - a) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+        full = [run for run in runs if run[1] == r]
+        short = [[run] for run in runs if run[1] < r]
+        full = [full[i] for i in generator.permutation(len(full))]
+        per_batch = max(1, self.batch_size // r)
+        batches = [full[i : i + per_batch] for i in range(0, len(full), per_batch)] + short
+        return [batches[i] for i in generator.permutation(len(batches))]
+
+    def _runs(self, stacks: np.ndarray, runs: list) -> torch.Tensor:
+        """The matrices of equally long runs ``(first sample, samples)``: sample ``i`` is
+        ``stacks[i]``, so a run is its first stack and the last matrix of each later one."""
+        arrays = [
+            np.concatenate([stacks[first], stacks[first + 1 : first + count, -1]])
+            for first, count in runs
+        ]
+        return torch.from_numpy(np.stack(arrays)).to(self.device_)
+
     # ---- masked reconstruction ----------------------------------------------------------------
     @property
     def _mask_size(self) -> int:
@@ -371,6 +430,8 @@ class MSCRED(Detector):
 
         def run_epoch() -> float:
             self.network_.train()
+            if self.run_length > 1:
+                return run_epoch_in_runs()
             total = 0.0
             order = generator.permutation(fit_idx)
             for start in range(0, len(order), self.batch_size):
@@ -380,6 +441,16 @@ class MSCRED(Detector):
                 loss.backward()
                 optimiser.step()
                 total += loss.item() * len(index)
+            return total / len(fit_idx)
+
+        def run_epoch_in_runs() -> float:
+            total = 0.0
+            for runs in self._run_batches(fit_idx, generator):
+                optimiser.zero_grad()
+                loss = self._run_loss(self._runs(stacks, runs))
+                loss.backward()
+                optimiser.step()
+                total += loss.item() * sum(count for _, count in runs)
             return total / len(fit_idx)
 
         validation = (lambda: self._mean_loss(stacks, val_idx)) if len(val_idx) else None

@@ -68,12 +68,24 @@ class MSCREDNetwork(nn.Module):
         return self.act(self.deconv1(torch.cat([d, a1], 1)))
 
     def forward(self, x: torch.Tensor, all_steps: bool = False) -> torch.Tensor:
-        batch, steps = x.shape[:2]
-        feature = x.flatten(0, 1)  # fold B·h through the convolutions
+        return self.forward_runs(x, x.shape[1], all_steps)
+
+    def forward_runs(self, runs: torch.Tensor, steps: int, all_steps: bool = False) -> torch.Tensor:
+        """Every sample of ``steps`` consecutive matrices inside ``runs (R, L, S, n, n)``, in run
+        order: the output of :meth:`forward` on the ``R·(L - steps + 1)`` stacks, computed with
+        each matrix's convolutions (encoder, ConvLSTM input gates) done once and shared by the
+        samples that overlap it — consecutive samples share ``steps - 1`` of their matrices, so a
+        run of 16 samples costs 20 matrices' convolutions instead of 80."""
+        n_runs, length = runs.shape[:2]
+        feature = runs.flatten(0, 1)  # fold R·L through the convolutions
         attended, hidden = [], []
         for conv, lstm in zip(self.encoder, self.lstms, strict=True):
             feature = conv(feature)
-            out, states = lstm(feature.unflatten(0, (batch, steps)))
+            gates = lstm.cell.input_gates(feature.unflatten(0, (n_runs, length)))
+            samples = length - steps + 1  # per run; step t of sample j is matrix j + t
+            out, states = lstm.recur(
+                [gates[:, t : t + samples].flatten(0, 1) for t in range(steps)]
+            )
             attended.append(out)
             hidden.append(states)
         if not all_steps:
