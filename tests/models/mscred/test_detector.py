@@ -131,12 +131,17 @@ def test_forecast_target_cannot_see_the_matrix_it_scores(entity):
     batch = torch.from_numpy(np.ascontiguousarray(stacks[:4]))
     changed = batch.clone()
     changed[:, -1] += 1.0  # only the matrix to forecast
-    inputs, target = detector._split(batch)
-    inputs_after, target_after = detector._split(changed)
+    inputs, target = detector._split_runs(batch)  # four runs of one sample each
+    inputs_after, target_after = detector._split_runs(changed)
     assert inputs.shape[1] == 3 and torch.equal(inputs, inputs_after)
     assert not torch.equal(target, target_after)
     with torch.no_grad():
         assert torch.equal(detector.network_(inputs), detector.network_(inputs_after))
+    # one run of 4 samples (7 matrices): sample j reads matrices j..j+2 and forecasts j+3
+    run = detector._runs(stacks, [(0, 4)])
+    inputs, target = detector._split_runs(run)
+    assert inputs.shape[1] == 6 and torch.equal(target[2], run[0, 5])
+    assert torch.equal(target, batch[:, -1])
 
 
 def test_bad_parameters():
@@ -381,11 +386,13 @@ def test_run_batches_cover_every_training_sample_once_per_epoch():
             assert counts in ([4, 4], [4]) or (len(counts) == 1 and counts[0] < 4)
 
 
-@pytest.mark.parametrize("target", ["next", "last", "masked"])
+@pytest.mark.parametrize("target", ["next", "last", "masked", "last-all"])
 def test_run_loss_is_the_loss_of_its_samples_one_by_one(entity, target):
     """A run's loss (shared convolutions, one mask per run) = the per-sample loss of the same
-    samples with the same masks."""
-    detector = make_detector("mscred", **{**TINY, "epochs": 1, "target": target, "run_length": 4})
+    samples with the same masks (``last-all``: the paper's loss over every input step)."""
+    target, _, steps = target.partition("-")
+    options = {"target": target, "loss_steps": steps or "last", "run_length": 4}
+    detector = make_detector("mscred", **{**TINY, "epochs": 1, **options})
     detector.fit(entity.train)
     stacks, _ = detector._samples(entity.train)
     runs = [(3, 4), (20, 4)]
@@ -407,3 +414,15 @@ def test_training_in_runs_still_finds_the_anomalies(entity):
     assert len(detector.history_) >= 1
     with pytest.raises(ConfigError, match="run_length > 1 .* use run_length=1"):
         make_detector("mscred", run_length=4, mask_steps="both")
+
+
+@pytest.mark.parametrize("target", ["next", "masked"])
+def test_scoring_in_runs_gives_each_sample_its_own_residual(entity, target):
+    """Scores come from chunks of consecutive samples sharing their convolutions: the same
+    residuals as scoring every sample alone."""
+    detector = make_detector("mscred", **{**TINY, "epochs": 1, "target": target})
+    detector.fit(entity.test)
+    stacks, _ = detector._samples(entity.test)
+    shared = detector._residual_of(stacks[10:30])  # chunks of 8: runs of 8, 8 and 4 samples
+    alone = np.concatenate([detector._residual_of(stacks[i : i + 1]) for i in range(10, 30)])
+    np.testing.assert_allclose(shared, alone, rtol=1e-4, atol=1e-9)
