@@ -13,7 +13,8 @@ time steps/s (one sample per gap = 10 steps), for
 * the default width, float32, with a batch drawn as one run of ``batch`` consecutive samples
   (``-p run_length=16``): each of the run's ``batch + h - 1`` matrices goes through the encoder
   and the ConvLSTM input convolutions once, shared by the samples that overlap it
-  (``MSCREDNetwork.forward_runs``), instead of ``h`` times;
+  (``MSCREDNetwork.forward_runs``), instead of ``h`` times — how the detector *scores* at its
+  defaults (its training draws random samples unless ``run_length`` says otherwise);
 
 and each one's ratio to the reference, measured in the same run.
 
@@ -75,7 +76,7 @@ def main() -> None:
         "width 32, float32": (32, "float32", False, False),
         f"default (width {default}, float32)": (default, "float32", False, False),
         f"width {default}, bfloat16": (default, "bfloat16", False, False),
-        f"width {default}, float32, runs": (default, "float32", False, True),
+        f"width {default}, float32, in runs": (default, "float32", False, True),
     }
     for n in args.sensors:
         rates = {}
