@@ -84,7 +84,7 @@ def _graph(model: DeployedModel, train: np.ndarray | None):
 def _mscred_inputs(detector, train: np.ndarray) -> torch.Tensor:
     stacks, _ = detector._samples(train)
     batch = detector._batch(stacks, np.arange(min(8, len(stacks))))
-    inputs, _ = detector._split(batch)
+    inputs, _ = detector._split_runs(batch)  # a batch of stacks: runs of one sample each
     return inputs
 
 
