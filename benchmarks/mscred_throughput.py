@@ -39,7 +39,7 @@ GAP = 10
 class SlicedRecurrence(AttentionConvLSTM):
     """The recurrence as landed before the unbind change (same values, slower backward)."""
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, steps: int | None = None):  # runs of one sample only
         gates_x = self.cell.input_gates(x)
         state, outputs = (None, None), []
         for t in range(x.shape[1]):

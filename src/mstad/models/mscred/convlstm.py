@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -65,24 +64,33 @@ def temporal_attention(hidden: torch.Tensor, temperature: float | str = 5.0) -> 
 
 
 class AttentionConvLSTM(nn.Module):
-    """Runs the cell over ``x (B, h, C, H, W)``; returns (attended output, all hidden states)."""
+    """Runs the cell over each sample's steps; returns (attended output, all hidden states)."""
 
     def __init__(self, channels: int, kernel: int, temperature: float | str = 5.0):
         super().__init__()
         self.cell = ConvLSTMCell(channels, kernel)
         self.temperature = temperature
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # unbind, not gates_x[:, t]: the backward of h slices zero-fills h full-size gradients
-        # and adds them up; unbind's backward stacks the step gradients once (1.02-1.10x per
-        # training step, benchmarks/results/mscred_log.md section 17)
-        return self.recur(self.cell.input_gates(x).unbind(1))
-
-    def recur(self, gates_x: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The recurrence from the input gates of each step, ``h`` tensors ``(B, 4C, H, W)``
-        (computed once per matrix and shared by the samples that overlap it: ``forward_runs``)."""
+    def forward(
+        self, x: torch.Tensor, steps: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x (R, L, C, H, W)``: runs of ``L`` consecutive inputs, each window of ``steps`` of
+        them a sample (default ``L``: one sample per run) -> (attended ``(R·W, C, H, W)``,
+        hidden states ``(R·W, steps, C, H, W)``), ``W = L - steps + 1`` samples per run in run
+        order. The input gates are computed once per input and shared by the samples that
+        overlap it (:meth:`MSCREDNetwork.forward_runs`)."""
+        gates = self.cell.input_gates(x)
+        steps = x.shape[1] if steps is None else steps
+        samples = x.shape[1] - steps + 1
+        if samples == 1:
+            # unbind, not gates[:, t]: the backward of h slices zero-fills h full-size
+            # gradients and adds them up; unbind's backward stacks the step gradients once
+            # (1.02-1.10x per training step, benchmarks/results/mscred_log.md section 17)
+            per_step = gates.unbind(1)
+        else:  # step t of sample j is input j + t
+            per_step = [gates[:, t : t + samples].flatten(0, 1) for t in range(steps)]
         state, outputs = (None, None), []
-        for gates_t in gates_x:  # the recurrence: state carries over the steps
+        for gates_t in per_step:  # the recurrence: state carries over the steps
             state = self.cell.step(gates_t, state)
             outputs.append(state[0])
         hidden = torch.stack(outputs, dim=1)

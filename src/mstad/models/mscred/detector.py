@@ -41,7 +41,7 @@
 * ``run_length`` (training batches): ``1`` draws ``batch_size`` samples at random; ``R > 1``
   draws ``batch_size // R`` runs of ``R`` consecutive samples, whose shared matrices go through
   the encoder and the ConvLSTM input convolutions once (:meth:`MSCREDNetwork.forward_runs`,
-  the same outputs and gradients per sample; 1.3× faster training steps at ``R = 16``). Not
+  the same outputs and gradients per sample; 1.4× faster training steps at ``R = 16``). Not
   the default: a batch of neighbours behind one mask shows the network one stretch of the
   series, and ``R = 16`` lost 0.08–0.12 entity AUROC wherever the masked target was chosen
   (gaining 0.02 with the forecast; ``mscred_log.md`` §19). Scoring always runs in chunks of

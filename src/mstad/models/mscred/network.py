@@ -81,11 +81,7 @@ class MSCREDNetwork(nn.Module):
         attended, hidden = [], []
         for conv, lstm in zip(self.encoder, self.lstms, strict=True):
             feature = conv(feature)
-            gates = lstm.cell.input_gates(feature.unflatten(0, (n_runs, length)))
-            samples = length - steps + 1  # per run; step t of sample j is matrix j + t
-            out, states = lstm.recur(
-                [gates[:, t : t + samples].flatten(0, 1) for t in range(steps)]
-            )
+            out, states = lstm(feature.unflatten(0, (n_runs, length)), steps)
             attended.append(out)
             hidden.append(states)
         if not all_steps:
