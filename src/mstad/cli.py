@@ -562,14 +562,27 @@ def score(
             )
         view = Table(title=title)
         shown = [c for c in ("start", "end", "peak", "start_time", "top_sensors") if c in events]
+        zone = fitted.local_zone
+        if "start_time" in shown:
+            picked = picked.assign(start_time=_local_times(picked["start_time"], zone))
         for column in shown:
-            view.add_column(column.replace("_", " "))
+            header = column.replace("_", " ")
+            view.add_column(f"{header} ({zone})" if column == "start_time" else header)
         for row in picked[shown].itertuples(index=False):
             view.add_row(*[_cell(v) for v in row])
         console.print(view)
     if out is not None:
         written = write_scored(scored, out, fmt)
         console.print(f"written: {', '.join(str(p) for p in written)}", highlight=False)
+
+
+def _local_times(times, zone: str):
+    """Zone-aware timestamps (the files keep UTC) shown in the plant's own zone, where the
+    operators' schedules and labels are written; naive ones are shown as they are."""
+    import pandas as pd
+
+    times = pd.to_datetime(times)
+    return times.dt.tz_convert(zone) if times.dt.tz is not None else times
 
 
 def _cell(value: Any) -> str:

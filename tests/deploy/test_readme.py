@@ -49,6 +49,9 @@ def test_the_plant_walkthrough_runs_as_written_and_stream_equals_score(tmp_path)
             assert done.returncode == 0, f"{part}: {done.stderr}"
             if words[1] == "score":
                 assert "alarms" in done.stdout and "top sensors" in done.stdout
+                # times in the plant's own zone, as labels.csv and the schedule write them
+                # (the files keep UTC): the labelled fault starts at 06:10:36 local
+                assert "(Europe/Berlin)" in done.stdout and "2024-01-13 06:10:36" in done.stdout
     scores = pd.read_csv(tmp_path / "plant/scored/scores.csv")
     streamed = pd.read_csv(tmp_path / "plant/stream.csv")
     assert len(streamed) == len(scores) == 1200

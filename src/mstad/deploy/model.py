@@ -95,6 +95,13 @@ class DeployedModel:
     def preparation(self) -> dict[str, Any]:
         return self.info["preparation"]
 
+    @property
+    def local_zone(self) -> str:
+        """Time zone the data's owners read times in: a plant's ``prepare`` timezone, else UTC."""
+        if self.preparation["kind"] == "plant":
+            return str(self.preparation["config"].get("timezone", "UTC"))
+        return "UTC"
+
     # ---- data --------------------------------------------------------------------------------
     def read(self, source: Path | str, schedule: Path | None = None) -> Table:
         """``source`` (file, prepared folder, raw batch folder) as this model's input."""
