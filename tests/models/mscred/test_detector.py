@@ -426,3 +426,50 @@ def test_scoring_in_runs_gives_each_sample_its_own_residual(entity, target):
     shared = detector._residual_of(stacks[10:30])  # chunks of 8: runs of 8, 8 and 4 samples
     alone = np.concatenate([detector._residual_of(stacks[i : i + 1]) for i in range(10, 30)])
     np.testing.assert_allclose(shared, alone, rtol=1e-4, atol=1e-9)
+
+
+def test_pooled_stacks_index_like_their_concatenation():
+    from mstad.models.mscred.detector import PooledStacks
+
+    rng = np.random.default_rng(0)
+    parts = [rng.normal(size=(n, 2, 1, 3, 3)).astype(np.float32) for n in (5, 7, 4)]
+    pool, joined = PooledStacks(parts), np.concatenate(parts)
+    assert len(pool) == 16
+    index = rng.permutation(16)[:9]
+    np.testing.assert_array_equal(pool[index], joined[index])
+
+
+def test_augmented_training_draws_as_many_samples_from_every_speed(entity, monkeypatch):
+    """augment adds the training part at other speeds; an epoch still trains on as many samples
+    as the series alone gives (the same time), drawn from the original and warped ones."""
+    from mstad.models.mscred import detector as module
+
+    drawn, real_batch = {}, module.MSCRED._batch
+    plain = make_detector("mscred", **{**TINY, "epochs": 1})
+    augmented = make_detector("mscred", **{**TINY, "epochs": 1, "augment": (0.8, 1.25)})
+    for name, detector in (("plain", plain), ("augmented", augmented)):
+        batches = []
+
+        def spy(self, stacks, index, batches=batches):
+            batches.append((stacks, np.asarray(index).copy()))
+            return real_batch(self, stacks, index)
+
+        monkeypatch.setattr(module.MSCRED, "_batch", spy)
+        detector.fit(entity.train)
+        drawn[name] = batches
+    pooled = [(s, i) for s, i in drawn["augmented"] if isinstance(s, module.PooledStacks)]
+    # the rest (validation loss and scales) is the same in both fits: training draws as many
+    own = sum(len(i) for _, i in drawn["plain"])
+    rest = sum(len(i) for s, i in drawn["augmented"] if not isinstance(s, module.PooledStacks))
+    assert sum(len(i) for _, i in pooled) == own - rest > 0
+    pool = pooled[0][0]
+    assert len(pool.parts) == 3
+    # the 0.8× copy is longer, the 1.25× copy shorter than the training part (80 % of train)
+    assert len(pool.parts[1]) > len(pool.parts[0]) * 0.8 > len(pool.parts[2])
+    used = np.concatenate([i for _, i in pooled])
+    assert (used >= pool.offsets[1]).any() and (used < pool.offsets[1]).any()
+    assert np.isfinite(augmented.score(entity.test)).all()
+    with pytest.raises(ConfigError, match="augment draws training samples .* use one of them"):
+        make_detector("mscred", augment=(0.8,), run_length=4)
+    with pytest.raises(ConfigError, match="augment=.* is not valid"):
+        make_detector("mscred", augment=(0.0,))

@@ -46,6 +46,12 @@
   series, and ``R = 16`` lost 0.08–0.12 entity AUROC wherever the masked target was chosen
   (gaining 0.02 with the forecast; ``mscred_log.md`` §19). Scoring always runs in chunks of
   ``batch_size`` consecutive samples this way (exact: nothing about training changes).
+* ``augment`` (speeds, default none): the training part is also played at each of these speeds
+  (:mod:`mstad.features.warp`, e.g. ``(0.8, 1.25)``) and every epoch draws as many samples as
+  the series alone has from the original and warped samples together — the same training time.
+  Why: on the example plant at generator seed 2 one test batch's slow cycles run faster than in
+  any training batch, and MSCRED flags that whole batch (AUROC 0.737; ``mscred_log.md`` §21).
+  Not the default until a selection round says so.
 * ``width=16`` (default since issue 17's round 2; the paper's is 32): channels per level
   ``width · (1, 2, 4, 8)``. Half the paper's width trains about 3× faster and ranked the
   selection sets as well or better (example plant 0.958 against 0.978, the other three sets
@@ -85,6 +91,7 @@ from mstad.features.columns import INPUTS, input_columns
 from mstad.features.scaling import MinMaxScaler
 from mstad.features.signature import signature_matrices, step_stacks
 from mstad.features.structure import shares_structure
+from mstad.features.warp import time_warp
 from mstad.features.windows import windows_to_steps
 from mstad.models.base import Detector
 from mstad.models.device import PRECISIONS, TRAINING_SPECS, autocast, pick_device
@@ -98,6 +105,27 @@ EXPLAIN_MODES = ("relative", "median", "sum", "count")
 TARGETS = ("last", "next", "masked", "auto")
 MASK_STEPS = ("all", "both")
 STEP_SCORES = ("sample", "window")
+
+
+class PooledStacks:
+    """Sample stacks of several series indexed as one collection, without copying them:
+    ``pool[index]`` is the ``[len(index), h, S, n, n]`` array of those samples."""
+
+    def __init__(self, parts: list[np.ndarray]):
+        self.parts = parts
+        self.offsets = np.cumsum([0] + [len(p) for p in parts])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def __getitem__(self, index: np.ndarray) -> np.ndarray:
+        index = np.asarray(index)
+        part = np.searchsorted(self.offsets, index, side="right") - 1
+        out = np.empty((len(index), *self.parts[0].shape[1:]), dtype=self.parts[0].dtype)
+        for k in np.unique(part):
+            chosen = part == k
+            out[chosen] = self.parts[k][index[chosen] - self.offsets[k]]
+        return out
 
 
 def samples_to_steps(values: np.ndarray, sample_ends: np.ndarray, gap: int, n_steps: int):
@@ -180,6 +208,7 @@ class MSCRED(Detector):
         "mask_steps": spec(choices=MASK_STEPS),
         "step_scores": spec(choices=STEP_SCORES),
         "run_length": spec(ge=1),
+        "augment": spec(item_ge=0.1),
         "inputs": spec(choices=INPUTS),
         "precision": spec(choices=PRECISIONS),
     }
@@ -223,6 +252,7 @@ class MSCRED(Detector):
         mask_steps: str = "all",
         step_scores: str = "window",
         run_length: int = 1,
+        augment: tuple[float, ...] = (),
         inputs: str = "continuous",
         precision: str = "float32",
         device: str = "auto",
@@ -236,6 +266,11 @@ class MSCRED(Detector):
             raise ValueError(
                 "run_length > 1 shares each matrix's convolutions between the samples of a run, "
                 "which mask_steps='both' hides differently per sample; use run_length=1"
+            )
+        if augment and run_length > 1:
+            raise ValueError(
+                "augment draws training samples from several series, run_length > 1 cuts runs "
+                "of one; use one of them"
             )
         if not isinstance(temperature, str) and temperature <= 0:
             raise ValueError(f"temperature must be > 0 or 'sqrt', got {temperature}")
@@ -258,6 +293,7 @@ class MSCRED(Detector):
         self.mask_steps = mask_steps
         self.step_scores = step_scores
         self.run_length = run_length
+        self.augment = tuple(float(v) for v in augment)
         self.inputs = inputs
         self.precision = precision
         self.device = device
@@ -436,17 +472,19 @@ class MSCRED(Detector):
             fit_idx = np.flatnonzero(ends <= head)
             val_idx = np.flatnonzero(ends - self.gap >= head)
         optimiser = torch.optim.Adam(self.network_.parameters(), lr=self.lr)
+        pool, pool_idx = self._augmented(stacks, fit_idx, train if head is None else train[:head])
 
         def run_epoch() -> float:
             self.network_.train()
             if self.run_length > 1:
                 return run_epoch_in_runs()
             total = 0.0
-            order = generator.permutation(fit_idx)
+            # as many samples per epoch as the series alone has: augmenting costs no time
+            order = generator.permutation(pool_idx)[: len(fit_idx)]
             for start in range(0, len(order), self.batch_size):
                 index = order[start : start + self.batch_size]
                 optimiser.zero_grad()
-                loss = self._loss(self._batch(stacks, index))
+                loss = self._loss(self._batch(pool, index))
                 loss.backward()
                 optimiser.step()
                 total += loss.item() * len(index)
@@ -480,6 +518,16 @@ class MSCRED(Detector):
         return steps[int(held_ends[0]) - self.gap :], fitted_on
 
     @torch.no_grad()
+    def _augmented(self, stacks: np.ndarray, fit_idx: np.ndarray, fit_series: np.ndarray):
+        """(samples to train on, their indices): the series' own training samples, plus with
+        ``augment`` every sample of the training part played at each of those speeds
+        (:func:`~mstad.features.warp.time_warp`) — the validation tail stays as recorded."""
+        if not self.augment:
+            return stacks, fit_idx
+        parts = [stacks] + [self._samples(time_warp(fit_series, v))[0] for v in self.augment]
+        pool = PooledStacks(parts)
+        return pool, np.concatenate([fit_idx, np.arange(len(stacks), len(pool))])
+
     def _mean_loss(self, stacks: np.ndarray, index: np.ndarray) -> float:
         """Validation loss; with ``target="masked"`` validation sample ``i`` hides scoring group
         ``i mod G`` — fixed, so that epochs compare, and one pass per sample instead of G (with
