@@ -20,6 +20,11 @@ worst per-set shortfall in entity AUROC against that set's best variant is small
 batches 00–01 as training and 02–03, with injected anomalies, as test (three seeds) — later
 batches drift from earlier ones, as the plant's test batches do from its training batches.
 
+``plant-seeds`` (2026-12-06, not in ``SETS``; information so far): the example plant's generator
+at seeds ``draw + 1 … draw + 4`` — the same design (decoupling faults on 3 labelled causes),
+other loadings, gains and, per batch, other periods of the shared slow cycles; the walk-through's
+plant is seed 0, which every round has seen.
+
 ``smap-drift`` (round 22, not in ``SETS``): ``smap-injected`` with the scored tail's telemetry
 value stepped to a new level (1–4 head SDs) part-way through — normal data at an operating level
 training never showed, as SMAP's test splits often are.
@@ -93,6 +98,7 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 5 (issue 16): members judged on their entity's validation tail with injected
     # anomalies; single detectors as candidates too
     "discord": ("discord", {}),
+    "best": ("ensemble", {}),  # `--model best` at today's defaults
     "pca": ("pca", {}),
     "zscore": ("zscore", {}),
     "ens-inj-close-0.02": (
@@ -274,6 +280,9 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 8: today's defaults, and a training batch as one run of 16 consecutive samples
     "mscred": ("mscred", {}),
     "mscred-runs16": ("mscred", dict(run_length=16)),
+    # round 9: the training part also played at 0.8x and 1.25x speed (mscred_log.md section 21)
+    "mscred-augment": ("mscred", dict(augment=(0.8, 1.25))),
+    "mscred-augment-e60": ("mscred", dict(augment=(0.8, 1.25), epochs=60)),
 }
 # pinned to the ensemble defaults each variant ran with: its discord member's past reference
 # (the default is "both" since round 15) unless a variant sets the member itself, the
@@ -281,6 +290,8 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
 # the close rule among judged members (the only one before round 19's "subset"), and the first
 # power of the weights (the default is 2 since round 21)
 for _id, (_model, _params) in VARIANTS.items():
+    if _id == "best":  # today's defaults, whatever they are
+        continue
     if _model == "ensemble":
         if "DISCORD" not in _params:
             _params.setdefault("discord_reference", "train+past")
@@ -338,6 +349,10 @@ def selection_sets(names: list[str], data_dir: Path, draw: int = 0) -> dict[str,
             sets[name] = list(load_dataset("synthetic", data_dir).entities)
         elif name == "plant":
             sets[name] = _plant()
+        elif name == "plant-seeds":  # the same generator at other seeds (1-4 in draw 0)
+            sets[name] = [
+                replace(_plant(draw + k)[0], name=f"plant-seed-{draw + k}") for k in range(1, 5)
+            ]
         elif name == "plant-batches":  # later training batches against earlier ones (drift)
             plant = _plant()[0]
             sets[name] = [
@@ -378,14 +393,14 @@ def _moving(train: np.ndarray) -> tuple[int, ...]:
     return tuple(int(j) for j in np.flatnonzero(np.ptp(head, axis=0) > 0))
 
 
-def _plant() -> list:
-    """The example plant of ``mstad prepare --example``, prepared in a temporary folder."""
+def _plant(seed: int = 0) -> list:
+    """The example plant of ``mstad example-plant --seed SEED``, prepared in a temporary folder."""
     import tempfile
 
     from mstad.data.plant import load_prepare_config, make_example_plant, prepare
 
     folder = Path(tempfile.mkdtemp(prefix="mstad-plant-"))
-    result = prepare(load_prepare_config(make_example_plant(folder)))
+    result = prepare(load_prepare_config(make_example_plant(folder, seed=seed)))
     return list(load_dataset("csv", result.output_dir).entities)
 
 
