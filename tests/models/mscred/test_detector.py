@@ -469,6 +469,13 @@ def test_augmented_training_draws_as_many_samples_from_every_speed(entity, monke
     used = np.concatenate([i for _, i in pooled])
     assert (used >= pool.offsets[1]).any() and (used < pool.offsets[1]).any()
     assert np.isfinite(augmented.score(entity.test)).all()
+    # a copy too short for one sample is left out, not an error
+    short = make_detector("mscred", **{**TINY, "epochs": 1, "augment": (3.0, 0.5)})
+    assert np.isfinite(short.fit(entity.train[:75]).score(entity.test[:200])).all()
+    head = entity.train[: short.min_steps + 5]  # 3x faster: shorter than one sample
+    stacks = short._samples(head)[0]
+    pool, index = short._augmented(stacks, np.arange(len(stacks)), head)
+    assert len(pool.parts) == 2 and len(index) == len(pool)  # the 0.5x copy only
     with pytest.raises(ConfigError, match="augment draws training samples .* use one of them"):
         make_detector("mscred", augment=(0.8,), run_length=4)
     with pytest.raises(ConfigError, match="augment=.* is not valid"):

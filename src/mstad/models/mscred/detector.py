@@ -522,9 +522,11 @@ class MSCRED(Detector):
         """(samples to train on, their indices): the series' own training samples, plus with
         ``augment`` every sample of the training part played at each of those speeds
         (:func:`~mstad.features.warp.time_warp`) — the validation tail stays as recorded."""
-        if not self.augment:
+        warped = [time_warp(fit_series, v) for v in self.augment]
+        warped = [w for w in warped if len(w) >= self.min_steps]  # a short copy has no sample
+        if not warped:
             return stacks, fit_idx
-        parts = [stacks] + [self._samples(time_warp(fit_series, v))[0] for v in self.augment]
+        parts = [stacks] + [self._samples(w)[0] for w in warped]
         pool = PooledStacks(parts)
         return pool, np.concatenate([fit_idx, np.arange(len(stacks), len(pool))])
 
