@@ -283,6 +283,7 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 9: the training part also played at 0.8x and 1.25x speed (mscred_log.md section 21)
     "mscred-augment": ("mscred", dict(augment=(0.8, 1.25))),
     "mscred-augment-e60": ("mscred", dict(augment=(0.8, 1.25), epochs=60)),
+    "mscred-e60": ("mscred", dict(epochs=60)),
 }
 # pinned to the ensemble defaults each variant ran with: its discord member's past reference
 # (the default is "both" since round 15) unless a variant sets the member itself, the
