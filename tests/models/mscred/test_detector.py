@@ -480,3 +480,19 @@ def test_augmented_training_draws_as_many_samples_from_every_speed(entity, monke
         make_detector("mscred", augment=(0.8,), run_length=4)
     with pytest.raises(ConfigError, match="augment=.* is not valid"):
         make_detector("mscred", augment=(0.0,))
+
+
+def test_validation_loss_builds_no_autograd_graph(fitted, entity, monkeypatch):
+    """The per-epoch validation loss is inference: no graph, no gradients kept."""
+    from mstad.models.mscred import detector as module
+
+    seen, real_loss = [], module.MSCRED._loss
+
+    def spy(self, *args, **kwargs):
+        seen.append(torch.is_grad_enabled())
+        return real_loss(self, *args, **kwargs)
+
+    monkeypatch.setattr(module.MSCRED, "_loss", spy)
+    stacks = fitted._samples(entity.train)[0]
+    loss = fitted._mean_loss(stacks, np.arange(min(20, len(stacks))))
+    assert np.isfinite(loss) and seen and not any(seen)

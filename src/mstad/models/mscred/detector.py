@@ -517,7 +517,6 @@ class MSCRED(Detector):
         steps = self._steps_of(self._scale_parts(residual), held_ends, int(held_ends[-1]))
         return steps[int(held_ends[0]) - self.gap :], fitted_on
 
-    @torch.no_grad()
     def _augmented(self, stacks: np.ndarray, fit_idx: np.ndarray, fit_series: np.ndarray):
         """(samples to train on, their indices): the series' own training samples, plus with
         ``augment`` every sample of the training part played at each of those speeds
@@ -530,6 +529,7 @@ class MSCRED(Detector):
         pool = PooledStacks(parts)
         return pool, np.concatenate([fit_idx, np.arange(len(stacks), len(pool))])
 
+    @torch.no_grad()
     def _mean_loss(self, stacks: np.ndarray, index: np.ndarray) -> float:
         """Validation loss; with ``target="masked"`` validation sample ``i`` hides scoring group
         ``i mod G`` — fixed, so that epochs compare, and one pass per sample instead of G (with
