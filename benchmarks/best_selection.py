@@ -442,7 +442,8 @@ def structure_quiet(quiet: float | None | str):
 
 
 def score_entity(model: str, params: dict, entity) -> tuple:
-    """(name, calibrated test scores, labels, calibrated validation scores, calibration)."""
+    """(name, calibrated test scores, labels, calibrated validation scores, calibration, fit +
+    score seconds on one core)."""
     import numba
     import torch
 
@@ -450,6 +451,7 @@ def score_entity(model: str, params: dict, entity) -> tuple:
     numba.set_num_threads(1)  # one worker per core
     params = dict(params)
     quiet = params.pop("QUIET", "default")
+    start = time.perf_counter()
     with discord_member(params.pop("DISCORD", {})), structure_quiet(quiet):
         detector = make_detector(model, **params).fit(entity.train)
         scores = detector.score(entity.test)
@@ -459,6 +461,7 @@ def score_entity(model: str, params: dict, entity) -> tuple:
         entity.labels,
         detector.validation_scores_,
         detector.calibration_.to_dict(),
+        time.perf_counter() - start,
     )
 
 
@@ -542,33 +545,46 @@ def main() -> None:
         "| s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    ranking, dumped, table = {}, {}, {}
+    runs = []  # (variant, set, draw label, params, entities): one row of the table each
     for variant in args.variants.split(","):
         model, params = VARIANTS[variant]
+        for set_name in names:
+            for i, draw in enumerate(draws[:1] if set_name in FIXED_SETS and not seeds else draws):
+                run_params = params if seeds is None else {**params, "seed": seeds[i]}
+                label = draw if seeds is None else f"{draw}/seed {seeds[i]}"
+                runs.append((variant, set_name, label, model, run_params, per_draw[draw][set_name]))
+    # Every entity of every run in one pool, so that no core idles on a one-entity set; the
+    # table's seconds are each run's fit + score seconds summed over its entities (one core).
+    jobs = [(r, e) for r, (_, _, _, model, p, entities) in enumerate(runs) for e in entities]
+    outputs = Parallel(n_jobs=args.n_jobs, return_as="generator")(
+        delayed(score_entity)(runs[r][3], runs[r][4], e) for r, e in jobs
+    )
+    per_run = {r: [] for r in range(len(runs))}
+    figures, dumped = {}, {}
+    for (r, _), result in zip(jobs, outputs, strict=True):
+        per_run[r].append(result)
+        variant, set_name, label, _, _, entities = runs[r]
+        if len(per_run[r]) < len(entities):
+            continue
+        results = per_run.pop(r)
+        m = evaluate(results)
+        figures.setdefault((variant, set_name), []).append(m)
+        dumped[(variant, set_name, label)] = [res[:5] for res in results]
+        lines.append(
+            f"| {variant} | {set_name} | {label} | {len(entities)} | "
+            f"{m['entity_auroc']:.3f} | {m['entity_ap']:.3f} | {m['concat_auroc']:.3f} "
+            f"| {m['concat_ap']:.3f} | {sum(res[5] for res in results):.0f} |"
+        )
+        print(lines[-1], flush=True)
+    ranking, table = {}, {}
+    for variant in args.variants.split(","):
         objective = []
         for set_name in names:
-            figures = []
-            for i, draw in enumerate(draws[:1] if set_name in FIXED_SETS and not seeds else draws):
-                entities = per_draw[draw][set_name]
-                run_params = params if seeds is None else {**params, "seed": seeds[i]}
-                start = time.perf_counter()
-                results = Parallel(n_jobs=args.n_jobs)(
-                    delayed(score_entity)(model, run_params, e) for e in entities
-                )
-                m = evaluate(results)
-                figures.append(m)
-                dumped[(variant, set_name, draw)] = results
-                label = draw if seeds is None else f"{draw}/seed {seeds[i]}"
-                lines.append(
-                    f"| {variant} | {set_name} | {label} | {len(entities)} | "
-                    f"{m['entity_auroc']:.3f} | {m['entity_ap']:.3f} | {m['concat_auroc']:.3f} "
-                    f"| {m['concat_ap']:.3f} | {time.perf_counter() - start:.0f} |"
-                )
-                print(lines[-1], flush=True)
-            m = {key: float(np.mean([f[key] for f in figures])) for key in figures[0]}
+            drawn = figures[(variant, set_name)]
+            m = {key: float(np.mean([f[key] for f in drawn])) for key in drawn[0]}
             table[(variant, set_name)] = m
             objective.append((m["entity_auroc"] + m["entity_ap"]) / 2)
-            if len(figures) > 1:
+            if len(drawn) > 1:
                 lines.append(
                     f"| {variant} | {set_name} | mean | | {m['entity_auroc']:.3f} | "
                     f"{m['entity_ap']:.3f} | {m['concat_auroc']:.3f} | {m['concat_ap']:.3f} | |"
