@@ -41,6 +41,9 @@ machines: 6 injected anomalies, the default's entity AUROC 0.49–0.65 over four
 ``--seeds`` pairs a model seed with each draw (MSFlow round 8): a trained model's figures vary
 with its seed too, so both are averaged (the fixed sets then run once per pair).
 
+Every entity of every run goes into one pool of ``--n-jobs`` workers (2026-12-06); the table's
+``s`` column is each run's fit + score seconds summed over its entities on one core.
+
     python benchmarks/best_selection.py [--sets smap-injected,synthetic,plant] [--variants a,b]
         [--draws 0]
 """
@@ -545,7 +548,7 @@ def main() -> None:
         "| s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    runs = []  # (variant, set, draw label, params, entities): one row of the table each
+    runs = []  # (variant, set, draw label, model, params, entities): one table row each
     for variant in args.variants.split(","):
         model, params = VARIANTS[variant]
         for set_name in names:
@@ -555,7 +558,7 @@ def main() -> None:
                 runs.append((variant, set_name, label, model, run_params, per_draw[draw][set_name]))
     # Every entity of every run in one pool, so that no core idles on a one-entity set; the
     # table's seconds are each run's fit + score seconds summed over its entities (one core).
-    jobs = [(r, e) for r, (_, _, _, model, p, entities) in enumerate(runs) for e in entities]
+    jobs = [(r, e) for r, run in enumerate(runs) for e in run[5]]
     outputs = Parallel(n_jobs=args.n_jobs, return_as="generator")(
         delayed(score_entity)(runs[r][3], runs[r][4], e) for r, e in jobs
     )
