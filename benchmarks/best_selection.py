@@ -290,6 +290,8 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "mscred-augment": ("mscred", dict(augment=(0.8, 1.25), epochs=30)),
     "mscred-augment-e60": ("mscred", dict(augment=(0.8, 1.25), epochs=60)),
     "mscred-e60": ("mscred", dict(augment=(), epochs=60)),
+    # round 11: early stopping that waits 10 epochs for a better validation loss (default 3)
+    "mscred-patience10": ("mscred", dict(patience=10)),
 }
 # pinned to the ensemble defaults each variant ran with: its discord member's past reference
 # (the default is "both" since round 15) unless a variant sets the member itself, the
