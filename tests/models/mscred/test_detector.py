@@ -9,7 +9,7 @@ from mstad.data import make_synthetic
 from mstad.errors import ConfigError
 from mstad.evaluation.rootcause import recall_at_k
 from mstad.models import Detector, make_detector
-from mstad.models.mscred.detector import samples_to_steps, scale_windows_to_steps
+from mstad.models.mscred.samples import scale_windows_to_steps
 
 TINY = {
     "windows": (5, 10),
@@ -89,24 +89,6 @@ def test_forecast_target_ranks_the_causes_of_shocks_on_independent_sensors(entit
     assert recall_at_k(forecast.explain(entity.test), entity.intervals, 3) > 0.75
 
 
-def test_samples_map_to_the_steps_they_cover():
-    ends = np.array([20, 25, 30])
-    steps = samples_to_steps(np.array([1.0, 2.0, 3.0]), ends, 5, 30)
-    assert steps[:20].tolist() == [1.0] * 20  # warm-up takes the first sample's value
-    assert steps[20:25].tolist() == [2.0] * 5 and steps[25:].tolist() == [3.0] * 5
-
-
-def test_each_scale_spreads_over_its_own_window_then_the_scales_add_up():
-    ends = np.array([20, 25, 30])
-    parts = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])  # scale windows 5 and 10
-    steps = scale_windows_to_steps(parts, ends, (5, 10), 30)
-    short = [1.0] * 20 + [2.0] * 5 + [3.0] * 5  # window 5 = the gap: each sample its own steps
-    long = [10.0] * 15 + [15.0] * 5 + [25.0] * 5 + [30.0] * 5  # [e-10, e): overlaps average
-    np.testing.assert_allclose(steps, np.add(short, long))
-    per_sensor = scale_windows_to_steps(np.stack([parts, 2 * parts], axis=2), ends, (5, 10), 30)
-    np.testing.assert_allclose(per_sensor, np.stack([steps, 2 * steps], axis=1))
-
-
 def test_window_step_scores_are_the_sample_parts_spread_and_calibrated_on_steps(entity):
     detector = make_detector("mscred", **{**TINY, "epochs": 1, "step_scores": "window"})
     detector.fit(entity.train)
@@ -155,23 +137,6 @@ def test_bad_parameters():
         ConfigError, match="lstm_kernels=.* is not valid.*at least 4 long, at most 4 long"
     ):
         make_detector("mscred", lstm_kernels=(3, 3))
-
-
-def test_hidden_sensors_are_zeroed_in_every_step_and_scale_and_only_they_count():
-    from mstad.models.mscred.detector import hide_sensors, masked_mse
-
-    stacks = torch.ones(2, 3, 2, 4, 4)
-    masks = torch.tensor([[False, True, False, False], [True, False, False, True]])
-    hidden = hide_sensors(stacks, masks)
-    assert hidden[0, :, :, 1].abs().sum() == 0 and hidden[0, :, :, :, 1].abs().sum() == 0
-    assert hidden[0, :, :, 0, 2].eq(1).all()  # entry of two visible sensors kept
-    assert hidden[1, :, :, 0].abs().sum() == 0 and hidden[1, :, :, 3].abs().sum() == 0
-    target = torch.zeros(2, 2, 4, 4)
-    output = torch.zeros(2, 2, 4, 4)
-    output[0, :, 0, 2] = 5.0  # a visible entry: not in the loss
-    assert masked_mse(output, target, masks) == 0
-    output[0, :, 1, 2] = 1.0  # a hidden one: 2 scales × 1 entry over 2·(7 + 12) hidden entries
-    assert masked_mse(output, target, masks).item() == pytest.approx(2 / (2 * (7 + 12)))
 
 
 def _decoupled(seed: int = 0):
@@ -326,18 +291,6 @@ def test_a_sensor_constant_in_training_is_scaled_by_a_span_of_one():
     assert scaled[:, 0].min() == pytest.approx(0) and scaled[:, 0].max() == pytest.approx(1)
 
 
-def test_last_only_view_hides_the_last_step_and_keeps_the_past():
-    from mstad.models.mscred.detector import hide_sensors
-
-    stacks = torch.ones(2, 3, 2, 4, 4)
-    masks = torch.zeros(2, 4, dtype=torch.bool)
-    masks[:, 1] = True
-    out = hide_sensors(stacks, masks, torch.tensor([False, True]))
-    assert out[0, :, :, 1].abs().sum() == 0 and out[0, :, :, :, 1].abs().sum() == 0  # every step
-    assert out[1, -1, :, 1].abs().sum() == 0 and out[1, :-1].min() == 1  # last step only
-    assert out[:, :, :, 0, 0].min() == 1  # visible entries untouched
-
-
 def test_both_views_score_with_their_own_scales_and_survive_save_load(entity, tmp_path):
     detector = make_detector(
         "mscred", **{**TINY, "epochs": 2, "target": "masked", "mask_steps": "both"}
@@ -429,17 +382,6 @@ def test_scoring_in_runs_gives_each_sample_its_own_residual(entity, target):
     shared = detector._residual_of(stacks[10:30])  # chunks of 8: runs of 8, 8 and 4 samples
     alone = np.concatenate([detector._residual_of(stacks[i : i + 1]) for i in range(10, 30)])
     np.testing.assert_allclose(shared, alone, rtol=1e-4, atol=1e-8)  # float32 summation order
-
-
-def test_pooled_stacks_index_like_their_concatenation():
-    from mstad.models.mscred.detector import PooledStacks
-
-    rng = np.random.default_rng(0)
-    parts = [rng.normal(size=(n, 2, 1, 3, 3)).astype(np.float32) for n in (5, 7, 4)]
-    pool, joined = PooledStacks(parts), np.concatenate(parts)
-    assert len(pool) == 16
-    index = rng.permutation(16)[:9]
-    np.testing.assert_array_equal(pool[index], joined[index])
 
 
 def test_augmented_training_draws_as_many_samples_from_every_speed(entity, monkeypatch):
