@@ -74,6 +74,15 @@ def test_loss_history_is_kept_in_the_run_without_saved_models(tmp_path):
         assert star.get_xdata()[0] == 1 + values.index(min(values))
 
 
+def test_loss_axis_is_logarithmic_for_positive_losses_over_a_decade_and_linear_otherwise():
+    mse = [{"epoch": e, "train_loss": 0.03 / e, "val_loss": 0.025 / e} for e in range(1, 40)]
+    assert loss_figure(mse, "plant").axes[0].get_yscale() == "log"
+    nll = [{"epoch": e, "train_loss": 5.0 - e, "val_loss": 5.5 - e} for e in range(1, 10)]
+    assert loss_figure(nll, "flow").axes[0].get_yscale() == "linear"  # negative: no log
+    flat = [{"epoch": e, "train_loss": 1.0 + 0.01 * e} for e in range(1, 5)]
+    assert loss_figure(flat, "flat").axes[0].get_yscale() == "linear"  # within a decade
+
+
 def test_report_names_an_unknown_entity(zscore_run, tmp_path):
     with pytest.raises(RunError, match="no entity 'nope'"):
         build_report(zscore_run, out=tmp_path, entities=["nope"])

@@ -144,13 +144,17 @@ def heatmap_figure(
 
 def loss_figure(history: list[dict], entity: str) -> Figure:
     """Training and validation loss per epoch of a deep detector (its ``history_``); a star
-    marks each validation curve's lowest epoch — the weights early stopping restored."""
+    marks each validation curve's lowest epoch — the weights early stopping restored. Positive
+    losses that span more than a decade get a log axis, so that the late epochs, where early
+    stopping decides, are not drawn flat (an NLL, which can be negative, stays linear)."""
     fig, ax = plt.subplots(figsize=(8, 3.2), layout="constrained")
     epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
     star_label = "lowest validation loss (weights kept)"  # in the legend once
+    drawn = []
     for key in [k for k in history[0] if "loss" in k]:  # not the seconds per epoch
         values = [h.get(key) for h in history]
         values = np.array([np.nan if v is None else float(v) for v in values])
+        drawn.append(values[np.isfinite(values)])
         (line,) = ax.plot(epochs, values, marker="o", label=key.replace("_", " "))
         if key.startswith("val_loss") and np.isfinite(values).any():  # the weights kept
             best = int(np.nanargmin(values))
@@ -159,6 +163,9 @@ def loss_figure(history: list[dict], entity: str) -> Figure:
             )
             star_label = "_nolegend_"
     ax.set(xlabel="epoch", ylabel="loss", title=f"{entity}: training history")
+    finite = np.concatenate(drawn) if drawn else np.zeros(0)
+    if len(finite) and finite.min() > 0 and finite.max() > 10 * finite.min():
+        ax.set_yscale("log")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the curves
     return fig
