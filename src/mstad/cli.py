@@ -185,7 +185,9 @@ def demo(
 
 @app.command()
 def run(
-    dataset: Annotated[str | None, typer.Option(help="smap, msl, smd or synthetic")] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="smap, msl, smd, tsbad, csv or synthetic")
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="data folder; default $MSTAD_DATA")] = None,
     model: Annotated[str | None, typer.Option(help="detector name, see `mstad models`")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file with RunConfig keys")] = None,

@@ -1,5 +1,5 @@
-"""Data sets by name: ``smap``, ``msl``, ``smd``, ``csv`` (a folder written by ``mstad prepare``)
-and ``synthetic`` (built in)."""
+"""Data sets by name: ``smap``, ``msl``, ``smd``, ``tsbad`` (a folder of TSB-AD files), ``csv`` (a
+folder written by ``mstad prepare``) and ``synthetic`` (built in)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from mstad.data.nasa import load_nasa
 from mstad.data.plant.loader import load_prepared
 from mstad.data.smd import load_smd
 from mstad.data.synthetic import SYNTHETIC_SPECS, load_synthetic, make_synthetic
+from mstad.data.tsbad import load_tsbad
 from mstad.errors import ConfigError, DataError, MstadError
 from mstad.params import spec, validate_call
 
@@ -33,6 +34,10 @@ def _smd(data_dir: Path, entities: Sequence[str] | None = None, **options: Any) 
     return load_smd(data_dir, entities, **options)
 
 
+def _tsbad(data_dir: Path, entities: Sequence[str] | None = None, **options: Any) -> Dataset:
+    return load_tsbad(data_dir, entities, **options)
+
+
 def _csv(data_dir: Path, entities: Sequence[str] | None = None, **options: Any) -> Dataset:
     return load_prepared(data_dir, entities, **options)
 
@@ -45,6 +50,7 @@ LOADERS: dict[str, Callable[..., Dataset]] = {
     "smap": _nasa("SMAP"),
     "msl": _nasa("MSL"),
     "smd": _smd,
+    "tsbad": _tsbad,
     "csv": _csv,
     "synthetic": _synthetic,
 }
