@@ -25,6 +25,10 @@ at seeds ``draw + 1 … draw + 4`` — the same design (decoupling faults on 3 l
 other loadings, gains and, per batch, other periods of the shared slow cycles; the walk-through's
 plant is seed 0, which every round has seen.
 
+``gutentag`` (round 23, not in ``SETS``): 16 series per draw from GutenTAG, TimeEval's
+generator of labelled anomalies (``benchmarks/gutentag_sets.py``; files under
+``$MSTAD_GUTENTAG/draw-<draw>``) — a generator mstad's authors did not write.
+
 ``smap-drift`` (round 22, not in ``SETS``): ``smap-injected`` with the scored tail's telemetry
 value stepped to a new level (1–4 head SDs) part-way through — normal data at an operating level
 training never showed, as SMAP's test splits often are.
@@ -199,7 +203,8 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
             discord_reference="both",
         ),
     ),
-    # round 21 (calibration_log §20): the weights squared; the discord member on training alone
+    # round 21 (calibration_log §20): the weights squared; the discord member on training alone;
+    # round 23 (§22): the member on the train + past reference
     **{
         f"ens-gate-weighted{'2' if power == 2 else ''}-mean-{reference}": (
             "ensemble",
@@ -210,7 +215,7 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
                 discord_reference=reference,
             ),
         )
-        for power, reference in ((2, "both"), (1, "train"), (2, "train"))
+        for power, reference in ((2, "both"), (1, "train"), (2, "train"), (2, "train+past"))
     },
     # round 16: round 10's runners-up again, with the default's two-view discord member
     "ens-structure-mean-both": (
@@ -370,11 +375,25 @@ def selection_sets(names: list[str], data_dir: Path, draw: int = 0) -> dict[str,
                 )
                 for seed in range(3)
             ]
+        elif name == "gutentag":  # round 23: TimeEval's generator (benchmarks/gutentag_sets.py)
+            sets[name] = list(load_dataset("tsbad", _gutentag_dir(draw)).entities)
         elif name in (*FAMILIES, *LONG_FAMILIES, *LATER_FAMILIES):
             sets[name] = list(make_family(name, seed=draw).entities)
         else:
             raise SystemExit(f"unknown selection set {name!r}")
     return sets
+
+
+def _gutentag_dir(draw: int) -> Path:
+    """Draw ``draw`` of the GutenTAG set, written by ``benchmarks/gutentag_sets.py`` under
+    ``$MSTAD_GUTENTAG`` (GutenTAG is not a dependency of mstad, so the files are made apart)."""
+    folder = Path(os.environ.get("MSTAD_GUTENTAG", "gutentag")) / f"draw-{draw}"
+    if not folder.is_dir():
+        raise SystemExit(
+            f"{folder}: missing; write it with `python benchmarks/gutentag_sets.py "
+            f"$MSTAD_GUTENTAG --draws {draw}` where timeeval-gutentag is installed"
+        )
+    return folder
 
 
 def _drifted(entity, seed: int, fraction: float = 0.4):
