@@ -101,3 +101,19 @@ def test_heatmap_times_are_the_highest_peaks_in_distinct_events():
     score[50:52] = [3, 4]
     assert heatmap_times(score, 0.5, 3) == [11, 51]
     assert heatmap_times(score, None, 2) == [11, 51]  # no threshold: the highest steps
+
+
+def test_entity_panels_keep_room_above_the_data_for_their_legends(zscore_run):
+    from mstad.report.figures import HEADROOM, entity_figure
+
+    run = open_run(zscore_run)
+    name = run.entity_names[0]
+    figure = entity_figure(run, name, sensors=[0, 1])
+    sensor_ax, score_ax = figure.axes[:2]
+    score = run.score(name)
+    low, high = score_ax.get_ylim()
+    # the top quarter of the score panel holds no score: the legend's row is free
+    assert score.max() <= high - HEADROOM * (high - low) + 1e-9
+    series = run.series(name)[:, [0, 1]]
+    low, high = sensor_ax.get_ylim()
+    assert series.max() <= high - HEADROOM * (high - low) + 1e-9

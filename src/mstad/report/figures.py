@@ -58,6 +58,17 @@ def _shade(ax, intervals, color, alpha, label=None) -> None:
         ax.axvspan(start, end + 1, color=color, alpha=alpha, lw=0, label=label if k == 0 else None)
 
 
+#: share of an entity panel's height kept free above the data for its one-row legend
+HEADROOM = 0.25
+
+
+def _headroom(ax) -> None:
+    """Raise the panel's top so its legend (upper left, one row) sits above the curves
+    rather than on them."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + HEADROOM / (1 - HEADROOM) * (high - low))
+
+
 def entity_figure(
     run: RunView,
     name: str,
@@ -82,6 +93,7 @@ def entity_figure(
             ax.plot(t, series[:, i], lw=0.8, label=names[i] if i < len(names) else f"s{i}")
         _shade(ax, truth, TRUE, 0.15)
         ax.set_ylabel("sensor value")
+        _headroom(ax)
         ax.legend(loc="upper left", fontsize=8, ncol=min(len(sensors), 6))
         ax.grid(alpha=0.3)
     ax = axes[-1, 0]
@@ -103,6 +115,7 @@ def entity_figure(
             label="detected" if k == 0 else None,
         )
     ax.set(xlabel="test time step", ylabel="surprise (decades)")
+    _headroom(ax)
     ax.legend(loc="upper left", fontsize=8, ncol=4)
     ax.grid(alpha=0.3)
     if window is not None:
