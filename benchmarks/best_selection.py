@@ -25,9 +25,10 @@ at seeds ``draw + 1 … draw + 4`` — the same design (decoupling faults on 3 l
 other loadings, gains and, per batch, other periods of the shared slow cycles; the walk-through's
 plant is seed 0, which every round has seen.
 
-``gutentag`` (round 23, not in ``SETS``): 16 series per draw from GutenTAG, TimeEval's
+``gutentag`` (rounds 23–24, not in ``SETS``): 16 series per draw from GutenTAG, TimeEval's
 generator of labelled anomalies (``benchmarks/gutentag_sets.py``; files under
-``$MSTAD_GUTENTAG/draw-<draw>``) — a generator mstad's authors did not write.
+``$MSTAD_GUTENTAG/draw-<draw>``) — a generator mstad's authors did not write. Round 24 uses the
+script's version 2 (round 23's version 1 misread GutenTAG's frequency units).
 
 ``smap-drift`` (round 22, not in ``SETS``): ``smap-injected`` with the scored tail's telemetry
 value stepped to a new level (1–4 head SDs) part-way through — normal data at an operating level

@@ -2,7 +2,7 @@
 VLDB 2022; https://github.com/TimeEval/GutenTAG) — written as TSB-AD files (``--dataset tsbad``).
 
 An out-of-pool family for the label-free selection (``best_selection.py --sets gutentag``,
-calibration round 23): a generator mstad's authors did not write, whose design — oscillations,
+calibration rounds 23–24): a generator mstad's authors did not write, whose design — oscillations,
 anomaly kinds and lengths — is fixed below, before any run on it. Per series: 1–20 channels of
 sine, random walk, cylinder-bell-funnel, random mode jumps, sawtooth or square waves with white
 noise; 2–4 anomalies of GutenTAG's kinds (amplitude, extremum, mean, platform, variance, trend,
@@ -10,12 +10,13 @@ pattern, frequency, pattern shift, mode correlation), 1 step (extrema) or 50–4
 in one channel; 10,000 normal training steps (GutenTAG's ``train_no_anomaly``, a separate
 realisation) and 10,000 test steps. ECG is left out: its generator needs a SciPy API removed in
 SciPy 1.14. A design GutenTAG rejects (a kind that does not fit an oscillation) is drawn again.
+This is version 2 (round 24); :func:`oscillation` says what version 1 (round 23) got wrong.
 
 GutenTAG is not a dependency of mstad (it pins its own SciPy and pandas); run this script where it
 is installed, e.g.::
 
     python -m venv /tmp/gtenv && /tmp/gtenv/bin/pip install timeeval-gutentag
-    /tmp/gtenv/bin/python benchmarks/gutentag_sets.py OUT --draws 41000,42000,43000
+    /tmp/gtenv/bin/python benchmarks/gutentag_sets.py OUT --draws 44000,45000,46000
 
 and point ``MSTAD_GUTENTAG`` at ``OUT`` (its ``draw-<k>/`` folders) for ``best_selection.py``.
 """
@@ -37,10 +38,18 @@ BASES = ("sine", "random-walk", "cylinder-bell-funnel", "random-mode-jump", "saw
 
 
 def oscillation(kind: str, rnd: random.Random) -> dict:
-    """One channel's base oscillation (GutenTAG's configuration keys)."""
+    """One channel's base oscillation (GutenTAG's configuration keys).
+
+    Units, as GutenTAG 1.5's code reads them: a periodic wave's ``frequency`` is cycles per 100
+    points (0.2–2: periods of 50–500 steps); a random mode jump's is the number of equal
+    segments the whole series is cut into, each at a random mode (10–50: a jump every 200–1,000
+    steps; its schema's "per 100 points" is not what the code does). Round 23 ran version 1 of
+    this design (commit 6b674bf): periods of 1,250–5,000 steps and ``frequency=0.01`` for mode
+    jumps — one mode per realisation, so training and test sat in opposite modes half the time
+    by construction (calibration_log §22–§23)."""
     noise = {"variance": 0.05}
     return {
-        "sine": {"kind": "sine", "frequency": rnd.choice([0.02, 0.04, 0.08]), "amplitude": 1},
+        "sine": {"kind": "sine", "frequency": rnd.choice([0.2, 0.5, 1.0, 2.0]), "amplitude": 1},
         "random-walk": {"kind": "random-walk", "amplitude": 2, "smoothing": 0.01},
         "cylinder-bell-funnel": {
             "kind": "cylinder-bell-funnel",
@@ -50,12 +59,12 @@ def oscillation(kind: str, rnd: random.Random) -> dict:
         },
         "random-mode-jump": {
             "kind": "random-mode-jump",
-            "frequency": 0.01,
+            "frequency": rnd.choice([10, 20, 50]),
             "channel-diff": 1,
             "channel-offset": 1,
         },
-        "sawtooth": {"kind": "sawtooth", "frequency": 0.02, "amplitude": 1, "width": 0.5},
-        "square": {"kind": "square", "frequency": 0.02, "amplitude": 1, "duty": 0.5},
+        "sawtooth": {"kind": "sawtooth", "frequency": 0.5, "amplitude": 1, "width": 0.5},
+        "square": {"kind": "square", "frequency": 0.5, "amplitude": 1, "duty": 0.5},
     }[kind] | noise
 
 
