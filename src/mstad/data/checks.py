@@ -7,6 +7,7 @@ first position), constant sensors are a warning that travels with the entity.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,16 @@ def check_name(name: object, where: str) -> str:
             "'_', '-'; no '/', no leading '.'); rename it"
         )
     return name
+
+
+def find_folder(data_dir: Path, sub: str, holds: Callable[[Path], bool], fix: str) -> Path:
+    """``data_dir`` itself or ``data_dir/sub``, whichever ``holds`` the data set's files (every
+    file-based loader accepts both); otherwise a :class:`DataError` ending in ``fix``."""
+    data_dir = Path(data_dir)
+    for candidate in (data_dir, data_dir / sub):
+        if holds(candidate):
+            return candidate
+    raise DataError(f"{data_dir}: {fix.format(here=data_dir / sub)}")
 
 
 def load_npy(path: Path) -> np.ndarray:

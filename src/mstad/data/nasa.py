@@ -21,6 +21,7 @@ from mstad.data.checks import (
     check_same_width,
     check_series,
     constant_sensor_warnings,
+    find_folder,
     load_npy,
 )
 from mstad.data.entity import Dataset, Entity, Interval
@@ -34,13 +35,12 @@ SPACECRAFT = ("SMAP", "MSL")
 
 def find_nasa_dir(data_dir: Path) -> Path:
     """The folder holding ``labeled_anomalies.csv``: ``data_dir`` itself or ``data_dir/nasa``."""
-    data_dir = Path(data_dir)
-    for candidate in (data_dir, data_dir / "nasa"):
-        if (candidate / LABELS_FILE).is_file():
-            return candidate
-    raise DataError(
-        f"{data_dir}: no {LABELS_FILE} here or in {data_dir / 'nasa'}; download the telemanom "
-        "SMAP/MSL bundle (labeled_anomalies.csv, train/, test/) and pass its folder as --data-dir"
+    return find_folder(
+        data_dir,
+        "nasa",
+        lambda d: (d / LABELS_FILE).is_file(),
+        f"no {LABELS_FILE} here or in {{here}}; download the telemanom SMAP/MSL bundle "
+        "(labeled_anomalies.csv, train/, test/) and pass its folder as --data-dir",
     )
 
 

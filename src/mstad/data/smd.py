@@ -17,7 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mstad.data.checks import check_name, check_same_width, check_series, constant_sensor_warnings
+from mstad.data.checks import (
+    check_name,
+    check_same_width,
+    check_series,
+    constant_sensor_warnings,
+    find_folder,
+)
 from mstad.data.entity import Dataset, Entity, Interval
 from mstad.errors import DataError
 
@@ -26,13 +32,12 @@ _LINE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*:\s*(\d+(?:\s*,\s*\d+)*)\s*$")
 
 def find_smd_dir(data_dir: Path) -> Path:
     """The folder holding ``train/`` and ``test/``: ``data_dir`` itself or ``data_dir/smd``."""
-    data_dir = Path(data_dir)
-    for candidate in (data_dir, data_dir / "smd"):
-        if (candidate / "train").is_dir() and (candidate / "test").is_dir():
-            return candidate
-    raise DataError(
-        f"{data_dir}: no train/ and test/ folders here or in {data_dir / 'smd'}; download the "
-        "OmniAnomaly ServerMachineDataset and pass its folder as --data-dir"
+    return find_folder(
+        data_dir,
+        "smd",
+        lambda d: (d / "train").is_dir() and (d / "test").is_dir(),
+        "no train/ and test/ folders here or in {here}; download the OmniAnomaly "
+        "ServerMachineDataset and pass its folder as --data-dir",
     )
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mstad.data.checks import check_name, check_series, constant_sensor_warnings
+from mstad.data.checks import check_name, check_series, constant_sensor_warnings, find_folder
 from mstad.data.entity import Dataset, Entity
 from mstad.data.labels import labels_to_intervals
 from mstad.errors import DataError, reason
@@ -34,13 +34,12 @@ LABEL = "Label"
 
 def find_tsbad_dir(data_dir: Path) -> Path:
     """The folder holding the ``*.csv`` files: ``data_dir`` itself or ``data_dir/tsbad``."""
-    data_dir = Path(data_dir)
-    for candidate in (data_dir, data_dir / "tsbad"):
-        if candidate.is_dir() and any(candidate.glob("*.csv")):
-            return candidate
-    raise DataError(
-        f"{data_dir}: no TSB-AD .csv files here or in {data_dir / 'tsbad'}; download TSB-AD-U or "
-        "TSB-AD-M (https://github.com/TheDatumOrg/TSB-AD) and pass the folder as --data-dir"
+    return find_folder(
+        data_dir,
+        "tsbad",
+        lambda d: d.is_dir() and any(d.glob("*.csv")),
+        "no TSB-AD .csv files here or in {here}; download TSB-AD-U or TSB-AD-M "
+        "(https://github.com/TheDatumOrg/TSB-AD) and pass the folder as --data-dir",
     )
 
 
