@@ -34,6 +34,8 @@ def test_entity_rejects_mismatched_shapes():
     with pytest.raises(DataError, match="19 labels for 20 test steps"):
         Entity("e", x, x, np.zeros(19, bool))
     assert Entity("e", x, x, None).sensors == ("s0", "s1", "s2")
+    with pytest.raises(DataError, match=r"flag sensors \[1, 3\] are not all among the 3"):
+        Entity("e", x, x, None, flags=(1, 3))
 
 
 def test_dataset_select_names_unknown_entities():

@@ -178,3 +178,23 @@ def test_the_terminal_shows_the_highest_peaks_in_time_order_when_events_are_many
     assert len(shown) == 20 and shown.start.is_monotonic_increasing
     assert {200, 260} <= set(shown.start) and not {0, 50} & set(shown.start)
     assert events_to_show(events.head(12)).equals(events.head(12))
+
+
+def test_fitting_on_a_nasa_channel_uses_the_declared_flags(tmp_path):
+    """`mstad fit --dataset smap --entity A-1` fits as `mstad run` does: the telemetry stuck at
+    0 in training is read alone, not guessed a flag among the 24 command columns."""
+    from mstad.deploy.fit import dataset_table
+    from tests.data.test_bad_input import nasa_folder
+
+    rng = np.random.default_rng(0)
+    train, test = (
+        np.column_stack([np.zeros(n), rng.random((n, 24)) < 0.1]).astype(np.float32)
+        for n in (600, 40)
+    )
+    rows = ('A-1,SMAP,"[[10, 14]]",[point],40',)
+    root = nasa_folder(tmp_path / "nasa", rows=rows, train=train, test=test)
+    table, preparation, training = dataset_table("smap", root, "A-1", "train")
+    assert table.flags == tuple(range(1, 25))
+    model = tmp_path / "model"
+    fit_model(table, preparation, training, model, "discord", {}, 0, {"method": "pot"})
+    assert np.load(model / "detector" / "state.npz")["columns"].tolist() == [0]

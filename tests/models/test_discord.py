@@ -6,8 +6,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from mstad.data import load_dataset
-from mstad.errors import ConfigError
-from mstad.features.columns import continuous_columns
+from mstad.errors import ConfigError, DataError
+from mstad.features.columns import continuous_columns, flags_within, input_columns
 from mstad.models import make_detector
 from mstad.models.base import Detector
 from mstad.models.calibration import past_median_removed
@@ -29,6 +29,43 @@ def test_continuous_columns_drop_binary_flags_but_never_everything():
     assert continuous_columns(x[:, 1:]).tolist() == [0, 1, 2]  # only flags: keep them all
     x[:, 0] = -1.0  # telemetry constant in train (SMAP P-4) is still telemetry
     assert continuous_columns(x).tolist() == [0]
+
+
+def stuck_telemetry(n: int, seed: int) -> np.ndarray:
+    """NASA-shaped: a telemetry value stuck at exactly 0 (a valve shut all through training)
+    beside 8 command flags switching at random."""
+    rng = np.random.default_rng(seed)
+    return np.column_stack([np.zeros(n), (rng.random((n, 8)) < 0.1).astype(float)])
+
+
+def test_declared_flags_override_the_guess():
+    x = stuck_telemetry(300, 0)
+    assert continuous_columns(x).tolist() == list(range(9))  # the guess: all flags, keep all
+    flags = tuple(range(1, 9))
+    assert input_columns(x, "continuous", flags).tolist() == [0]
+    assert input_columns(x, "all", flags).tolist() == list(range(9))
+    assert input_columns(x, "continuous", range(9)).tolist() == list(range(9))  # never nothing
+    assert flags_within(flags, np.array([0, 3, 5])) == (1, 2)
+    assert flags_within(None, np.array([0, 3])) is None
+
+
+@pytest.mark.parametrize("model", ["discord", "best"])
+def test_a_stuck_telemetry_value_is_not_swamped_by_flags_when_they_are_declared(model):
+    """The telemetry moves off its training value in test: news on the one column that matters.
+    Guessed, the random flags are inputs too and the departure drowns (AUROC measured 0.82
+    for both); declared, it is found (1.0)."""
+    train, test = stuck_telemetry(1500, 0), stuck_telemetry(1200, 1)
+    test[600:700, 0] = 0.3
+    labels = np.zeros(len(test), bool)
+    labels[600:700] = True
+    declared = make_detector(model).fit(train, flags=range(1, 9))
+    assert (declared.columns_ == [0]).all()
+    assert roc_auc_score(labels, declared.score(test)) > 0.99
+    guessed = make_detector(model).fit(train)
+    assert len(guessed.columns_) == 9
+    assert roc_auc_score(labels, guessed.score(test)) < 0.9
+    with pytest.raises(DataError, match=r"flags \[9\] are not all among the 9 sensors"):
+        make_detector(model).fit(train, flags=[9])
 
 
 def test_scores_are_the_exact_left_discord_distances():

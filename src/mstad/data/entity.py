@@ -39,7 +39,9 @@ class Entity:
     """One monitored system (a SMAP channel, an SMD machine, a plant).
 
     ``train`` and ``test`` are float32 ``[T, D]``; ``labels`` is bool ``[T_test]`` or ``None``
-    when the test split is unlabelled.
+    when the test split is unlabelled. ``flags`` lists the sensors the data set declares as 0/1
+    command flags (NASA: every column but the telemetry), or is ``None`` when it says nothing
+    and detectors infer them from training values (:mod:`mstad.features.columns`).
     """
 
     name: str
@@ -49,6 +51,7 @@ class Entity:
     intervals: tuple[Interval, ...] = ()
     sensors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    flags: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         check_name(self.name, "entity")
@@ -73,6 +76,11 @@ class Entity:
             raise DataError(f"entity {self.name}: {len(self.sensors)} sensor names for {d} sensors")
         if not self.sensors:
             object.__setattr__(self, "sensors", tuple(f"s{i}" for i in range(d)))
+        if self.flags is not None and not set(self.flags) <= set(range(d)):
+            raise DataError(
+                f"entity {self.name}: flag sensors {sorted(self.flags)} are not all among the "
+                f"{d} sensors (0-based indices)"
+            )
 
     @property
     def n_sensors(self) -> int:

@@ -127,4 +127,5 @@ def injected_holdout(
         labels=intervals_to_labels(intervals, len(test)),
         intervals=tuple(intervals),
         sensors=entity.sensors,
+        flags=entity.flags,
     )

@@ -151,6 +151,9 @@ def load_nasa(
                 intervals=tuple(intervals),
                 sensors=sensors,
                 warnings=tuple(constant_sensor_warnings(train, str(train_src))),
+                # declared, not inferred: a telemetry value constant at 0 or 1 in training
+                # would otherwise pass for a flag (features.columns)
+                flags=tuple(range(1, train.shape[1])),
             )
         )
     return Dataset(spacecraft.lower(), tuple(entities))

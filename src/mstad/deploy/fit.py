@@ -24,7 +24,11 @@ def dataset_table(
         )
     item = next(iter(loaded))
     table = Table(
-        getattr(item, split), list(item.sensors), None, f"{dataset}:{item.name} ({split})"
+        getattr(item, split),
+        list(item.sensors),
+        None,
+        f"{dataset}:{item.name} ({split})",
+        flags=item.flags,
     )
     prepared = Path(data_dir) if dataset == "csv" and data_dir is not None else None
     preparation = plant_preparation(prepared) if prepared else {"kind": "none"}
@@ -67,7 +71,9 @@ def fit_model(
     force: bool = False,
 ) -> DeployedModel:
     """Fit as ``mstad run`` fits (:func:`mstad.runs.runner.fit_detector`) and write ``out``."""
-    detector, fitted, fit_s = fit_detector(table.values, model, params, seed, threshold)
+    detector, fitted, fit_s = fit_detector(
+        table.values, model, params, seed, threshold, flags=table.flags
+    )
     training = {**training, "fit_s": round(fit_s, 3)}
     return write_model(out, detector, vars(fitted), table, preparation, training, seed, force)
 

@@ -36,13 +36,15 @@ SUFFIXES = (".npy", ".csv", ".parquet")
 @dataclass
 class Table:
     """Values ``[T, D]`` float32 with sensor names, key columns (or None) and where from;
-    ``raw``: for a raw plant batch, its rows before normalisation (to replay with ``stream``)."""
+    ``raw``: for a raw plant batch, its rows before normalisation (to replay with ``stream``);
+    ``flags``: the sensors its data set declares as 0/1 command flags (``Entity.flags``)."""
 
     values: np.ndarray
     sensors: list[str]
     keys: pd.DataFrame | None
     source: str
     raw: pd.DataFrame | None = None
+    flags: tuple[int, ...] | None = None
 
 
 def is_prepared(path: Path) -> bool:

@@ -2,10 +2,15 @@
 
 NASA telemetry (SMAP/MSL) has one telemetry value (dim 0) and 24 binary command flags; the flags
 swamp any distance or likelihood over the one value that carries the anomalies, so detectors
-offer ``inputs="continuous"``. The columns are chosen on training data only.
+offer ``inputs="continuous"``. The columns are chosen on training data only: the flags a data
+set declares (``Entity.flags``, the NASA loader's 24 command columns), else the sensors whose
+training values are all 0 or 1 — a guess that takes a telemetry value constant at exactly 0 or 1
+in training for a flag, which is why loaders that know should declare.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -19,8 +24,20 @@ def continuous_columns(train: np.ndarray) -> np.ndarray:
     return np.asarray(keep or range(train.shape[1]), dtype=np.int64)
 
 
-def input_columns(train: np.ndarray, inputs: str) -> np.ndarray:
-    """The columns of ``train`` a detector with ``inputs`` (one of :data:`INPUTS`) reads."""
-    if inputs == "continuous":
+def input_columns(train: np.ndarray, inputs: str, flags: Sequence[int] | None = None) -> np.ndarray:
+    """The columns of ``train`` a detector with ``inputs`` (one of :data:`INPUTS`) reads;
+    ``flags`` are the declared flag sensors (None: inferred, :func:`continuous_columns`)."""
+    if inputs != "continuous":
+        return np.arange(train.shape[1], dtype=np.int64)
+    if flags is None:
         return continuous_columns(train)
-    return np.arange(train.shape[1], dtype=np.int64)
+    keep = [j for j in range(train.shape[1]) if j not in set(flags)]
+    return np.asarray(keep or range(train.shape[1]), dtype=np.int64)
+
+
+def flags_within(flags: Sequence[int] | None, columns: np.ndarray) -> tuple[int, ...] | None:
+    """Declared ``flags`` renumbered as positions in ``columns`` (a detector passing a subset
+    of its sensors on to another), or None when nothing was declared."""
+    if flags is None:
+        return None
+    return tuple(i for i, c in enumerate(columns.tolist()) if c in set(flags))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -95,9 +96,19 @@ class Detector:
         return MIN_STEPS
 
     # ---- the API ------------------------------------------------------------------------------
-    def fit(self, train: np.ndarray) -> Detector:
+    def fit(self, train: np.ndarray, flags: Sequence[int] | None = None) -> Detector:
+        """Fit on normal data ``train`` ``[T, D]``; ``flags``: the sensors the data set declares
+        as 0/1 command flags (``Entity.flags``), None to let ``inputs="continuous"`` infer them
+        from training values (:mod:`mstad.features.columns`)."""
         train = check_series(train, "train", self.min_steps)
         self.n_sensors_ = train.shape[1]
+        if flags is not None and not set(flags) <= set(range(self.n_sensors_)):
+            raise DataError(
+                f"flags {sorted(flags)} are not all among the {self.n_sensors_} sensors of train "
+                "(0-based column indices)"
+            )
+        #: the declared flag sensors, or None (inferred); read when choosing input columns
+        self.flags_ = None if flags is None else tuple(sorted({int(f) for f in flags}))
         #: per-sensor training minimum and maximum ``[2, D]``: what normal data spanned
         self.sensor_range_ = np.stack([train.min(axis=0), train.max(axis=0)]).astype(np.float64)
         head = validation_split(len(train), self.min_steps)

@@ -151,7 +151,7 @@ class DiscordDetector(Detector):
         self._lengths = sorted({min(w, cap) for w in self.windows})
         # one set of input columns too, chosen on all of train: the head alone can see a sensor
         # as a 0/1 flag that moves otherwise later, and the groups would then not line up
-        self._columns = input_columns(train, self.inputs)
+        self._columns = input_columns(train, self.inputs, self.flags_)
         if head is None:
             self._fit(train)
             groups = self._group_scores(train)

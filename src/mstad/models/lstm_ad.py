@@ -124,7 +124,7 @@ class LSTMAD(WindowNet):
         return self.window + 1
 
     def _fit_columns(self, train: np.ndarray) -> None:
-        self.columns_ = input_columns(train, self.inputs)
+        self.columns_ = input_columns(train, self.inputs, self.flags_)
 
     def _network(self) -> nn.Module:
         return Forecaster(

@@ -78,11 +78,13 @@ def fit_detector(
     seed: int,
     threshold: dict[str, Any],
     threads: int | None = None,
+    flags: tuple[int, ...] | None = None,
 ):
     """The one fitting step of ``mstad run`` and ``mstad fit``: a seeded detector fitted on
     ``train`` and its threshold fitted on validation scores. Returns (detector, fitted
     threshold, seconds). ``threads`` caps torch's and numba's threads (one per core per worker)
-    for the fit and everything after it in this process."""
+    for the fit and everything after it in this process; ``flags``: the data set's declared
+    command-flag sensors (``Entity.flags``), None to infer them."""
     detector = make_detector(model, **seeded(model, params, seed))
     if threads is not None:
         if "torch" in sys.modules:
@@ -93,7 +95,7 @@ def fit_detector(
             )
     seed_everything(seed)
     start = time.perf_counter()
-    detector.fit(train)
+    detector.fit(train, flags)
     fit_s = time.perf_counter() - start
     fitted = detector.fit_threshold(threshold["method"], **threshold.get("params", {}))
     return detector, fitted, fit_s
@@ -111,7 +113,9 @@ def fit_score_entity(
 ) -> EntityResult:
     """Fit on ``entity.train``, fit the threshold on validation scores, score ``entity.test``."""
     report(f"{entity.name}: fit", 0, 3)
-    detector, fitted, fit_s = fit_detector(entity.train, model, params, seed, threshold, threads)
+    detector, fitted, fit_s = fit_detector(
+        entity.train, model, params, seed, threshold, threads, entity.flags
+    )
     start = time.perf_counter()
     report(f"{entity.name}: score", 1, 3)
     scores = detector.score(entity.test)

@@ -401,7 +401,7 @@ class MSCRED(Detector):
         torch.manual_seed(self.seed)
         generator = np.random.default_rng(self.seed)
         self._mask_generator = torch.Generator().manual_seed(self.seed)
-        self.columns_ = input_columns(train, self.inputs)
+        self.columns_ = input_columns(train, self.inputs, self.flags_)
         x = train[:, self.columns_]
         self.min_, self.max_ = x.min(axis=0).astype(np.float64), x.max(axis=0)
         if self.target == "auto":  # a fact of the training data, decided once

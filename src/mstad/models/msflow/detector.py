@@ -259,7 +259,7 @@ class MSFlow(Detector):
 
     def _fit_with_validation(self, train: np.ndarray, head: int | None):
         fit_part = train if head is None else train[:head]
-        self.columns_ = input_columns(fit_part, self.inputs)
+        self.columns_ = input_columns(fit_part, self.inputs, self.flags_)
         self.scaler_ = Standardizer().fit(fit_part[:, self.columns_])
         fit_windows, _ = self._windows(fit_part)
         self._build(fit_windows)
