@@ -220,6 +220,12 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
         )
         for power, reference in ((2, "both"), (1, "train"), (2, "train"), (2, "train+past"))
     },
+    # round 25 (calibration_log §24): each member weighed by its expected squared gain given
+    # the judge's standard error, not the observed one
+    "ens-gate-expected2-mean-both": (
+        "ensemble",
+        dict(weighting="structure+injected", selection="expected", discord_reference="both"),
+    ),
     # round 16: round 10's runners-up again, with the default's two-view discord member
     "ens-structure-mean-both": (
         "ensemble",

@@ -11,7 +11,7 @@ from mstad.errors import ConfigError
 from mstad.models import make_detector
 from mstad.models.base import Detector, validation_split
 from mstad.models.calibration import CAP
-from mstad.models.ensemble import EnsembleDetector, combine_scores
+from mstad.models.ensemble import EnsembleDetector, combine_scores, expected_gain, judge_spread
 from mstad.models.smoothing import smoothed
 from mstad.models.streaming import stream_scores
 
@@ -211,3 +211,37 @@ def test_subset_selection_keeps_the_combination_the_injected_copies_rank_best():
     labels, scores = subset._injected_scores(x, head, np.arange(2))
     pair = roc_auc_score(labels, combine_scores(subset.weights_, scores, "mean"))
     assert pair > subset.member_auroc_.max()
+
+
+def test_judge_spread_is_hanley_mcneil_counted_in_anomalies():
+    labels = np.zeros(1000, bool)
+    for start in (100, 400, 700, 900):  # four anomalies of 25 steps: n1 = 4, n0 = 900 / 25
+        labels[start : start + 25] = True
+    n1, n0 = 4, 900 / 25
+    assert judge_spread(labels) == pytest.approx(np.sqrt((n1 + n0 + 1) / (12 * n1 * n0)))
+
+
+def test_expected_gain_matches_the_closed_form_and_shrinks_only_what_is_noise():
+    """E[max(g, 0)²] for g ~ N(mu, s²) is (mu² + s²) Φ(mu/s) + mu s φ(mu/s)."""
+    from scipy.stats import norm
+
+    mu, s = np.array([-0.1, 0.0, 0.05, 0.3]), 0.1
+    closed = (mu**2 + s**2) * norm.cdf(mu / s) + mu * s * norm.pdf(mu / s)
+    np.testing.assert_allclose(expected_gain(mu, s, 2.0), closed, rtol=1e-6)
+    np.testing.assert_allclose(expected_gain(mu, 0.0, 1.0), np.maximum(mu, 0))  # no error
+    np.testing.assert_allclose(expected_gain(mu, 1e-3, 1.0), np.maximum(mu, 0), atol=1e-3)
+    noise = expected_gain(np.array([0.015, 0.048]), 0.1, 2.0)
+    assert 0.35 < noise[0] / noise.sum() < 0.45  # observed squares give 0.09: a ratio of noise
+    clear = expected_gain(np.array([0.45, 0.0]), 0.05, 2.0)
+    assert clear[0] / clear.sum() > 0.99
+
+
+def test_expected_selection_weighs_by_the_expected_gain_of_the_judged_aurocs():
+    x = factor_data(3000, 10).astype(np.float32)
+    plain = make_detector("best").fit(x)
+    expected = make_detector("best", selection="expected").fit(x)
+    np.testing.assert_allclose(expected.member_auroc_, plain.member_auroc_)
+    head = validation_split(len(x), expected.min_steps)
+    labels, _ = expected._injected_scores(x, head, np.arange(2))
+    gain = expected_gain(expected.member_auroc_ - 0.5, judge_spread(labels), 2.0)
+    np.testing.assert_allclose(expected.weights_, gain / gain.sum())

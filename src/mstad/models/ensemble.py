@@ -79,7 +79,7 @@ from mstad.models.smoothing import smoothed
 from mstad.params import SEED_SPEC, spec
 
 #: how judged members are weighed (see the module docstring)
-SELECTIONS = ("close", "weighted", "subset")
+SELECTIONS = ("close", "weighted", "subset", "expected")
 #: injected anomalies per 1,000 validation steps (at least :data:`MIN_INJECTED`)
 INJECTED_PER_1000 = 4.0
 MIN_INJECTED = 3
@@ -98,6 +98,35 @@ def injected_validation(
         tail, range(tail.shape[1]), n, seed, sensor_spreads(head), kinds, span=(10, 100)
     )
     return series, intervals_to_labels(intervals, len(tail))
+
+
+def judge_spread(labels: np.ndarray) -> float:
+    """Standard error of an AUROC on injected ``labels`` when the scores carry no signal
+    (Hanley & McNeil 1982: ``sqrt((n1 + n0 + 1) / (12 n1 n0))``), counted in anomalies rather
+    than steps — the steps of one anomaly, and of a stretch of normal data that long, move
+    together: ``n1`` injected anomalies, ``n0`` normal steps over their mean length."""
+    runs = np.flatnonzero(np.diff(np.concatenate([[0], labels.astype(np.int8)])) == 1)
+    n1 = max(len(runs), 1)
+    length = max(labels.sum() / n1, 1.0)
+    n0 = max((~labels.astype(bool)).sum() / length, 1.0)
+    return float(np.sqrt((n1 + n0 + 1) / (12 * n1 * n0)))
+
+
+def expected_gain(gain: np.ndarray, spread: float, power: float) -> np.ndarray:
+    """``E[max(g, 0) ** power]`` for ``g ~ N(gain, spread²)``: a member's weight when its
+    injected AUROC − 0.5 is measured with that error. Near-random judges (both members within
+    an error of 0.5) get near-equal weights instead of weights that are ratios of noise; a
+    clear gap keeps its lead."""
+    from scipy.stats import norm
+
+    return np.array(
+        [
+            norm.expect(lambda g: g**power, loc=mu, scale=spread, lb=0.0)
+            if spread > 0
+            else max(mu, 0.0) ** power
+            for mu in np.asarray(gain, dtype=np.float64)
+        ]
+    )
 
 
 def combine_scores(
@@ -246,7 +275,10 @@ class EnsembleDetector(Detector):
                     if auroc > best_auroc:
                         best, best_auroc = weights, auroc
             return best
-        gain = np.maximum(aurocs - 0.5, 0.0) ** self.power
+        if self.selection == "expected":
+            gain = expected_gain(aurocs - 0.5, judge_spread(labels), self.power)
+        else:
+            gain = np.maximum(aurocs - 0.5, 0.0) ** self.power
         return gain / gain.sum() if gain.sum() > 0 else np.full(len(aurocs), 1.0 / len(aurocs))
 
     def _member_weights(self, x: np.ndarray, head: int | None) -> np.ndarray:
