@@ -64,7 +64,9 @@ def test_a_stuck_telemetry_value_is_not_swamped_by_flags_when_they_are_declared(
     guessed = make_detector(model).fit(train)
     assert len(guessed.columns_) == 9
     assert roc_auc_score(labels, guessed.score(test)) < 0.9
-    with pytest.raises(DataError, match=r"flags \[9\] are not all among the 9 sensors"):
+    with pytest.raises(
+        DataError, match=r"train: flag sensors \[9\] are not all among the 9 sensors"
+    ):
         make_detector(model).fit(train, flags=[9])
 
 

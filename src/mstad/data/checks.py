@@ -7,7 +7,7 @@ first position), constant sensors are a warning that travels with the entity.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +111,17 @@ def check_same_width(train: np.ndarray, test: np.ndarray, train_src: str, test_s
             f"{test_src}: {test.shape[1]} sensors but {train_src} has {train.shape[1]}; "
             "train and test need the same columns in the same order"
         )
+
+
+def check_flags(flags: Sequence[int] | None, n_sensors: int, where: str) -> tuple[int, ...] | None:
+    """Declared command-flag sensors as sorted unique 0-based indices (None stays None: the
+    flags are then guessed from training values, :mod:`mstad.features.columns`)."""
+    if flags is None:
+        return None
+    declared = tuple(sorted({int(f) for f in flags}))
+    if not set(declared) <= set(range(n_sensors)):
+        raise DataError(
+            f"{where}: flag sensors {list(declared)} are not all among the {n_sensors} sensors "
+            "(0-based column indices)"
+        )
+    return declared

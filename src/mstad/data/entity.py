@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mstad.data.checks import check_name
+from mstad.data.checks import check_flags, check_name
 from mstad.errors import DataError
 
 
@@ -76,11 +76,7 @@ class Entity:
             raise DataError(f"entity {self.name}: {len(self.sensors)} sensor names for {d} sensors")
         if not self.sensors:
             object.__setattr__(self, "sensors", tuple(f"s{i}" for i in range(d)))
-        if self.flags is not None and not set(self.flags) <= set(range(d)):
-            raise DataError(
-                f"entity {self.name}: flag sensors {sorted(self.flags)} are not all among the "
-                f"{d} sensors (0-based indices)"
-            )
+        object.__setattr__(self, "flags", check_flags(self.flags, d, f"entity {self.name}"))
 
     @property
     def n_sensors(self) -> int:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from mstad.atomic import save_npz, write_text
-from mstad.data.checks import MIN_STEPS, check_series
+from mstad.data.checks import MIN_STEPS, check_flags, check_series
 from mstad.errors import DataError, MstadError
 from mstad.models.calibration import Calibration
 from mstad.params import checked_init
@@ -102,13 +102,8 @@ class Detector:
         from training values (:mod:`mstad.features.columns`)."""
         train = check_series(train, "train", self.min_steps)
         self.n_sensors_ = train.shape[1]
-        if flags is not None and not set(flags) <= set(range(self.n_sensors_)):
-            raise DataError(
-                f"flags {sorted(flags)} are not all among the {self.n_sensors_} sensors of train "
-                "(0-based column indices)"
-            )
         #: the declared flag sensors, or None (inferred); read when choosing input columns
-        self.flags_ = None if flags is None else tuple(sorted({int(f) for f in flags}))
+        self.flags_ = check_flags(flags, self.n_sensors_, "train")
         #: per-sensor training minimum and maximum ``[2, D]``: what normal data spanned
         self.sensor_range_ = np.stack([train.min(axis=0), train.max(axis=0)]).astype(np.float64)
         head = validation_split(len(train), self.min_steps)

@@ -20,7 +20,11 @@ fit repeats), and
 * ``selection="subset"`` scores every combination of the members (each alone, each pair, …,
   all; equal weights, combined as the ensemble combines) on the same injected copies and keeps
   the one that ranks them best — a pair whose members see different anomalies can beat both
-  members alone, which ``close`` cannot see (a tie keeps the larger combination).
+  members alone, which ``close`` cannot see (a tie keeps the larger combination);
+* ``selection="expected"`` weighs as ``weighted`` by the *expected* ``max(g, 0) ** power``
+  with ``g`` the AUROC − 0.5 measured with the judge's standard error (:func:`judge_spread`):
+  judges near chance give near-equal weights, not ratios of noise. Round 25 lost 0.002–0.007
+  on six sets against ``weighted`` and tied on the rest (calibration_log §24): an option.
 
 With ``weighting="structure"`` no injection is made: a correlation model (``pca``) joins
 only where the training data have correlation structure (95 % of their standardised variance
