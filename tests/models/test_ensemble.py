@@ -245,3 +245,19 @@ def test_expected_selection_weighs_by_the_expected_gain_of_the_judged_aurocs():
     labels, _ = expected._injected_scores(x, head, np.arange(2))
     gain = expected_gain(expected.member_auroc_ - 0.5, judge_spread(labels), 2.0)
     np.testing.assert_allclose(expected.weights_, gain / gain.sum())
+
+
+def test_declared_flags_reach_the_members_renumbered():
+    """With inputs="all" the ensemble passes every sensor on, and its discord member (inputs
+    "continuous") leaves out the declared flags — by their positions among what it was given —
+    and keeps a telemetry value stuck at 0, which a guess would take for one more flag."""
+    rng = np.random.default_rng(0)
+    flags, stuck = rng.random((800, 2)) < 0.1, np.zeros((800, 1))
+    x = np.column_stack([flags, stuck, factor_data(800, 1)[:, :2]]).astype(float)
+    ensemble = make_detector("best", inputs="all").fit(x, flags=(0, 1))
+    assert ensemble.columns_.tolist() == [0, 1, 2, 3, 4]
+    assert ensemble.members_[0].columns_.tolist() == [2, 3, 4]
+    assert make_detector("best", inputs="all").fit(x).members_[0].columns_.tolist() == [3, 4]
+    continuous = make_detector("best").fit(x, flags=(0, 1))
+    assert continuous.columns_.tolist() == [2, 3, 4]
+    assert continuous.members_[0].columns_.tolist() == [0, 1, 2]
