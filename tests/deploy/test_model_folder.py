@@ -198,3 +198,30 @@ def test_fitting_on_a_nasa_channel_uses_the_declared_flags(tmp_path):
     model = tmp_path / "model"
     fit_model(table, preparation, training, model, "discord", {}, 0, {"method": "pot"})
     assert np.load(model / "detector" / "state.npz")["columns"].tolist() == [0]
+
+
+def test_a_channel_fitted_from_the_data_set_scores_its_npy_file_by_position(tmp_path):
+    """`mstad fit --dataset smap --entity A-1`, then `mstad score MODEL test/A-1.npy`: the .npy
+    has no column names, so its 25 columns are the training sensors in order; the events name
+    the telemetry, not the command flags that contributed nothing."""
+    from tests.data.test_bad_input import nasa_folder
+
+    rng = np.random.default_rng(1)
+    train = np.column_stack([np.sin(np.arange(600) / 9), rng.random((600, 24)) < 0.1])
+    test = np.column_stack([np.sin(np.arange(300) / 9), rng.random((300, 24)) < 0.1])
+    test[150:170, 0] += 3.0
+    rows = ('A-1,SMAP,"[[150, 169]]",[point],300',)
+    root = nasa_folder(tmp_path / "nasa", rows=rows, train=train, test=test)
+    model = tmp_path / "model"
+    done = mstad("fit", "--dataset", "smap", "--data-dir", root, "--entity", "A-1", "--out", model)
+    assert done.returncode == 0, done.stderr
+    done = mstad("score", model, root / "test" / "A-1.npy", "--out", tmp_path / "scores")
+    assert done.returncode == 0, done.stderr
+    events = pd.read_csv(tmp_path / "scores" / "events.csv")
+    fault = events[(events.start <= 169) & (events.end >= 150)]
+    assert fault.top_sensors.tolist() == ["telemetry (100 %)"]
+    np.save(tmp_path / "narrow.npy", test[:, :3])
+    one_line_error(
+        mstad("score", model, tmp_path / "narrow.npy"),
+        "narrow.npy: 3 columns, but the model was fitted on 25 sensors (telemetry, command_01",
+    )

@@ -332,11 +332,10 @@ def downloads(run, entity: str, score: np.ndarray, threshold: float) -> None:
     names = run.sensors(entity)
     rows = []
     for event in sorted(strongest_events(score, threshold), key=lambda e: e.start):
-        top = (
-            rank_sensors(explain, event.start, event.end, names)["sensor"].head(3).tolist()
-            if explain is not None
-            else []
-        )
+        top = []
+        if explain is not None:
+            ranked = rank_sensors(explain, event.start, event.end, names)
+            top = ranked[ranked["share"] > 0]["sensor"].head(3).tolist()
         rows.append(
             {
                 "start": event.start,

@@ -37,7 +37,9 @@ SUFFIXES = (".npy", ".csv", ".parquet")
 class Table:
     """Values ``[T, D]`` float32 with sensor names, key columns (or None) and where from;
     ``raw``: for a raw plant batch, its rows before normalisation (to replay with ``stream``);
-    ``flags``: the sensors its data set declares as 0/1 command flags (``Entity.flags``)."""
+    ``flags``: the sensors its data set declares as 0/1 command flags (``Entity.flags``);
+    ``named``: False for a source without column names (``.npy``: ``s0``, ``s1``, … stand in),
+    whose columns a model then takes by position."""
 
     values: np.ndarray
     sensors: list[str]
@@ -45,6 +47,7 @@ class Table:
     source: str
     raw: pd.DataFrame | None = None
     flags: tuple[int, ...] | None = None
+    named: bool = True
 
 
 def is_prepared(path: Path) -> bool:
@@ -97,7 +100,8 @@ def read_file(path: Path) -> Table:
                 f"{path}: need a numeric 2-D array [steps, sensors], got {values.shape}"
             )
         values = check_series(values.astype(np.float64), str(path)).astype(np.float32)
-        return Table(values, [f"s{i}" for i in range(values.shape[1])], None, str(path))
+        sensors = [f"s{i}" for i in range(values.shape[1])]
+        return Table(values, sensors, None, str(path), named=False)
     frame = read_frame(path)
     sensors = [str(c) for c in frame.columns if c not in KEYS]
     if not sensors:

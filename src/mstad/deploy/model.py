@@ -142,9 +142,18 @@ class DeployedModel:
         return Table(values, self.sensors, keys, str(path))
 
     def align(self, table: Table) -> Table:
-        """The table's columns in the model's sensor order; missing or extra sensors are named."""
+        """The table's columns in the model's sensor order; missing or extra sensors are named.
+        A source without names (``.npy``) is taken column by column in the training order."""
         if table.sensors == self.sensors:
             return table
+        if not table.named:
+            if table.values.shape[1] != len(self.sensors):
+                raise DataError(
+                    f"{table.source}: {table.values.shape[1]} columns, but the model was fitted "
+                    f"on {len(self.sensors)} sensors ({_names(self.sensors)}); a .npy file has "
+                    "no column names, so give its columns in that order"
+                )
+            return Table(table.values, self.sensors, table.keys, table.source)
         self.check_sensors(table.sensors, table.source)
         order = [table.sensors.index(s) for s in self.sensors]
         return Table(table.values[:, order], self.sensors, table.keys, table.source)

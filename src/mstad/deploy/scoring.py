@@ -11,7 +11,7 @@ import pandas as pd
 from mstad.atomic import atomic_path, write_text
 from mstad.deploy.inputs import Table
 from mstad.deploy.model import DeployedModel
-from mstad.runs.view import rank_sensors, strongest_events
+from mstad.runs.view import rank_sensors, strongest_events, top_sensors
 
 #: sensors named per event
 TOP_SENSORS = 3
@@ -56,9 +56,7 @@ def score_table(model: DeployedModel, table: Table, explain: bool = True) -> Sco
             row["end_time"] = table.keys["timestamp"].iloc[event.end]
         if contributions is not None:
             ranked = rank_sensors(contributions, event.start, event.end, table.sensors)
-            row["top_sensors"] = "; ".join(
-                f"{r.sensor} ({100 * r.share:.0f} %)" for r in ranked.head(TOP_SENSORS).itertuples()
-            )
+            row["top_sensors"] = top_sensors(ranked, TOP_SENSORS)
         rows.append(row)
     columns = ["start", "end", "steps", "peak_step", "peak"]
     events_frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else columns)

@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mstad.data.entity import Interval
 from mstad.errors import MstadError, reason
 from mstad.evaluation.labels import segments
+from mstad.evaluation.rootcause import rank_sensors as ranked_indices
 from mstad.runs.rundir import (
     CONFIG,
     ENTITIES,
@@ -273,10 +275,12 @@ def strongest_events(score: np.ndarray, threshold: float) -> list[Event]:
 
 
 def rank_sensors(explain: np.ndarray, start: int, end: int, sensors: list[str]) -> pd.DataFrame:
-    """Sensors ranked by their summed contribution over ``[start, end]`` (inclusive)."""
+    """Sensors ranked by their summed contribution over ``[start, end]`` (inclusive), in the
+    order root-cause metrics use (:func:`mstad.evaluation.rootcause.rank_sensors`), with names
+    and shares."""
     total = explain[start : end + 1].sum(axis=0)
     share = total / total.sum() if total.sum() > 0 else np.zeros_like(total)
-    order = np.argsort(-total, kind="stable")
+    order = ranked_indices(explain, Interval(start, end))
     return pd.DataFrame(
         {
             "rank": np.arange(1, len(order) + 1),
@@ -286,6 +290,13 @@ def rank_sensors(explain: np.ndarray, start: int, end: int, sensors: list[str]) 
             "share": share[order],
         }
     )
+
+
+def top_sensors(ranked: pd.DataFrame, k: int) -> str:
+    """The first ``k`` of :func:`rank_sensors` that contributed at all, as ``name (share %)``
+    joined by ``; `` (a sensor with no share — a command flag left out — is not a cause)."""
+    shown = ranked[ranked["share"] > 0].head(k)
+    return "; ".join(f"{r.sensor} ({100 * r.share:.0f} %)" for r in shown.itertuples())
 
 
 def pick_sensors(run: RunView, name: str, k: int = 3) -> list[int]:
