@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from mstad.runs.view import RunError, detected_events, find_runs, open_run, rank_sensors
+from mstad.runs.view import (
+    RunError,
+    contributing,
+    detected_events,
+    find_runs,
+    open_run,
+    rank_sensors,
+    top_sensors,
+)
 
 
 def test_open_run_reads_scores_labels_thresholds_and_series(zscore_run):
@@ -58,3 +66,13 @@ def test_detected_events_and_sensor_ranking():
     table = rank_sensors(explain, 1, 2, ["a", "b", "c"])
     assert table["sensor"].tolist() == ["c", "a", "b"]
     assert table["share"].tolist() == pytest.approx([10 / 12, 2 / 12, 0.0])
+
+
+def test_event_tables_name_only_sensors_that_contributed():
+    explain = np.zeros((10, 4))
+    explain[2:5, 2] = [1.0, 2.0, 1.0]
+    explain[2:5, 0] = 1.0
+    ranked = rank_sensors(explain, 2, 4, ["a", "b", "c", "d"])
+    assert ranked["sensor"].tolist()[:2] == ["c", "a"]  # 4 / 7 and 3 / 7 of the event
+    assert top_sensors(ranked, 3) == "c (57 %); a (43 %)"  # b and d gave nothing
+    assert contributing(rank_sensors(explain, 6, 9, ["a", "b", "c", "d"]), 3).empty

@@ -23,6 +23,7 @@ from mstad.runs.rundir import RunFolder
 from mstad.runs.view import (
     NO_HEATMAP,
     RunError,
+    contributing,
     find_runs,
     open_run,
     pick_sensors,
@@ -335,7 +336,7 @@ def downloads(run, entity: str, score: np.ndarray, threshold: float) -> None:
         top = []
         if explain is not None:
             ranked = rank_sensors(explain, event.start, event.end, names)
-            top = ranked[ranked["share"] > 0]["sensor"].head(3).tolist()
+            top = contributing(ranked, 3)["sensor"].tolist()
         rows.append(
             {
                 "start": event.start,

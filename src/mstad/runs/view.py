@@ -292,10 +292,15 @@ def rank_sensors(explain: np.ndarray, start: int, end: int, sensors: list[str]) 
     )
 
 
+def contributing(ranked: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The first ``k`` rows of :func:`rank_sensors` that contributed at all: a sensor with no
+    share (a command flag the detector left out) is not a cause to show."""
+    return ranked[ranked["share"] > 0].head(k)
+
+
 def top_sensors(ranked: pd.DataFrame, k: int) -> str:
-    """The first ``k`` of :func:`rank_sensors` that contributed at all, as ``name (share %)``
-    joined by ``; `` (a sensor with no share — a command flag left out — is not a cause)."""
-    shown = ranked[ranked["share"] > 0].head(k)
+    """:func:`contributing` as ``name (share %)`` joined by ``; `` (event tables)."""
+    shown = contributing(ranked, k)
     return "; ".join(f"{r.sensor} ({100 * r.share:.0f} %)" for r in shown.itertuples())
 
 
