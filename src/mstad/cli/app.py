@@ -1,6 +1,5 @@
-"""The ``mstad`` application: options shared by every command, the console, the entry point.
-
-The ``mstad`` command line (typer). Errors the user can fix print one line, exit code 2;
+"""The ``mstad`` application: the typer app the commands register on, the options every command
+shares, the console and the entry point. Errors the user can fix print one line, exit code 2;
 ``--debug`` shows the traceback.
 
 Heavy libraries (numpy, pandas, scikit-learn, torch, plotting) are imported inside the
