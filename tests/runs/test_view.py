@@ -9,6 +9,7 @@ from mstad.runs.view import (
     detected_events,
     find_runs,
     open_run,
+    pick_sensors,
     rank_sensors,
     top_sensors,
 )
@@ -76,3 +77,23 @@ def test_event_tables_name_only_sensors_that_contributed():
     assert ranked["sensor"].tolist()[:2] == ["c", "a"]  # 4 / 7 and 3 / 7 of the event
     assert top_sensors(ranked, 3) == "c (57 %); a (43 %)"  # b and d gave nothing
     assert contributing(rank_sensors(explain, 6, 9, ["a", "b", "c", "d"]), 3).empty
+
+
+def test_entity_panels_draw_only_sensors_that_contributed():
+    class Run:  # the two RunView methods pick_sensors reads
+        def __init__(self, explain):
+            self._explain = explain
+
+        def explain(self, name):
+            return self._explain
+
+        def sensors(self, name):
+            return ["telemetry", "command_01", "command_02", "command_03"]
+
+    explain = np.zeros((50, 4))
+    explain[10:20, 0] = 1.0
+    assert pick_sensors(Run(explain), "M-4") == [0]  # not the three silent flags after it
+    explain[30:35, 3] = 1.0
+    assert pick_sensors(Run(explain), "M-4") == [0, 3]
+    assert pick_sensors(Run(np.zeros((50, 4))), "M-4") == [0, 1, 2]  # nothing: the first k
+    assert pick_sensors(Run(None), "M-4", k=2) == [0, 1]

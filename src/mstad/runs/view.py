@@ -305,12 +305,16 @@ def top_sensors(ranked: pd.DataFrame, k: int) -> str:
 
 
 def pick_sensors(run: RunView, name: str, k: int = 3) -> list[int]:
-    """Sensors to draw: the top contributors when the run has explanations, else the first k."""
+    """Sensors to draw: up to ``k`` top contributors when the run has explanations (only
+    sensors that contributed: a command flag the detector left out is not drawn as a cause),
+    else the first ``k``."""
     explain = run.explain(name)
-    n = len(run.sensors(name))
+    sensors = run.sensors(name)
     if explain is not None:
-        return [int(i) for i in np.argsort(-explain.sum(axis=0))[:k]]
-    return list(range(min(k, n)))
+        ranked = contributing(rank_sensors(explain, 0, len(explain) - 1, sensors), k)
+        if len(ranked):
+            return [int(i) for i in ranked["index"]]
+    return list(range(min(k, len(sensors))))
 
 
 def _read(path: Path, kind: type, what: str) -> Any:
