@@ -24,7 +24,7 @@ from joblib import Parallel, delayed
 
 from mstad.evaluation.rootcause import recall_at_k
 from mstad.models import make_detector
-from mstad.models.mscred.detector import EXPLAIN_MODES
+from mstad.models.mscred.scores import EXPLAIN_MODES
 
 sys.path.insert(0, str(Path(__file__).parent))
 from best_selection import selection_sets, shortfall_lines  # noqa: E402

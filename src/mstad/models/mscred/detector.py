@@ -111,12 +111,18 @@ from mstad.models.mscred.samples import (
     scale_windows_to_steps,
     typical_residual,
 )
+from mstad.models.mscred.scores import (
+    EXPLAIN_MODES,
+    SCORE_MODES,
+    sample_scores,
+    scale_counts,
+    scale_parts,
+    sensor_parts,
+)
 from mstad.models.registry import register
 from mstad.models.training import train_with_early_stopping
 from mstad.params import spec
 
-SCORE_MODES = ("relative", "sse", "count", "count_upper")
-EXPLAIN_MODES = ("relative", "median", "sum", "count")
 TARGETS = ("last", "next", "masked", "auto")
 MASK_STEPS = ("all", "both")
 STEP_SCORES = ("sample", "window")
@@ -450,7 +456,7 @@ class MSCRED(Detector):
         held_out = val_idx if len(val_idx) else np.arange(len(stacks))
         self.view_scale_ = self._view_scale(stacks[held_out])
         residual = self._residual_of(stacks[held_out])
-        self.validation_scale_scores_ = self._scale_counts(residual)
+        self.validation_scale_scores_ = scale_counts(residual, self.theta)
         self.residual_scale_ = typical_residual(residual)
         fitted_on = "validation" if len(val_idx) else "train"
         if self.step_scores == "sample":
@@ -580,30 +586,11 @@ class MSCRED(Detector):
         self._cache = (key, residual, ends)
         return residual, ends
 
-    def _scale_counts(self, residual: np.ndarray) -> np.ndarray:
-        """Entries with R > θ per scale, ``[N, S]`` (full matrix, as the paper counts)."""
-        return (residual > self.theta).sum(axis=(2, 3)).astype(np.float64)
-
     def _sample_scores(self, residual: np.ndarray) -> np.ndarray:
-        if self.score_mode == "relative":
-            return (residual / self.residual_scale_).mean(axis=(1, 2, 3))
-        if self.score_mode == "sse":
-            return residual.sum(axis=(1, 2, 3))
-        broken = residual[:, 0] > self.theta
-        if self.score_mode == "count_upper":
-            broken = broken & np.triu(np.ones(broken.shape[1:], dtype=bool))
-        return broken.sum(axis=(1, 2)).astype(np.float64)
+        return sample_scores(residual, self.score_mode, self.residual_scale_, self.theta)
 
     def _scale_parts(self, residual: np.ndarray) -> np.ndarray:
-        """Each scale's share of :meth:`_sample_scores`, ``[N, S]`` (their sum is the score; the
-        count modes count scale 0 only, so the other scales' shares are 0)."""
-        if self.score_mode == "relative":
-            return (residual / self.residual_scale_).mean(axis=(2, 3)) / residual.shape[1]
-        if self.score_mode == "sse":
-            return residual.sum(axis=(2, 3))
-        parts = np.zeros(residual.shape[:2])
-        parts[:, 0] = self._sample_scores(residual)
-        return parts
+        return scale_parts(residual, self.score_mode, self.residual_scale_, self.theta)
 
     def _steps_of(self, parts: np.ndarray, ends: np.ndarray, n_steps: int) -> np.ndarray:
         """Per-scale sample shares ``[N, S, ...]`` → per-step values by ``step_scores``."""
@@ -626,7 +613,7 @@ class MSCRED(Detector):
     def scale_scores(self, series: np.ndarray) -> np.ndarray:
         """Per-scale counts of broken entries per time step, ``[T, S]`` (S = short/medium/long)."""
         residual, ends = self._residual(self._check_input(series))
-        return samples_to_steps(self._scale_counts(residual), ends, self.gap, len(series))
+        return samples_to_steps(scale_counts(residual, self.theta), ends, self.gap, len(series))
 
     def duration_class(self, series: np.ndarray, start: int, end: int) -> str:
         """The paper's duration class of the event at steps ``start..end`` (inclusive): the
@@ -653,15 +640,7 @@ class MSCRED(Detector):
 
     def _explain(self, series: np.ndarray) -> np.ndarray:
         residual, ends = self._residual(series)
-        if self.explain_mode == "relative":
-            parts = (residual / self.residual_scale_).mean(axis=3) / residual.shape[1]
-        elif self.explain_mode == "median":
-            parts = np.median(residual / self.residual_scale_, axis=3) / residual.shape[1]
-        elif self.explain_mode == "count":
-            parts = np.zeros(residual.shape[:3])
-            parts[:, 0] = (residual[:, 0] > self.theta).sum(axis=2)
-        else:
-            parts = residual.sum(axis=3)
+        parts = sensor_parts(residual, self.explain_mode, self.residual_scale_, self.theta)
         out = np.zeros((len(series), self.n_sensors_))
         out[:, self.columns_] = self._steps_of(parts, ends, len(series))  # [N, S, n] → [T, n]
         return out
