@@ -7,7 +7,7 @@ from sklearn.metrics import roc_auc_score
 
 from mstad.data import load_dataset
 from mstad.errors import ConfigError, DataError
-from mstad.features.columns import continuous_columns, flags_within, input_columns
+from mstad.features.columns import continuous_columns, input_columns
 from mstad.models import make_detector
 from mstad.models.base import Detector
 from mstad.models.calibration import past_median_removed
@@ -45,8 +45,6 @@ def test_declared_flags_override_the_guess():
     assert input_columns(x, "continuous", flags).tolist() == [0]
     assert input_columns(x, "all", flags).tolist() == list(range(9))
     assert input_columns(x, "continuous", range(9)).tolist() == list(range(9))  # never nothing
-    assert flags_within(flags, np.array([0, 3, 5])) == (1, 2)
-    assert flags_within(None, np.array([0, 3])) is None
 
 
 @pytest.mark.parametrize("model", ["discord", "best"])

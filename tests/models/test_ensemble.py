@@ -247,17 +247,17 @@ def test_expected_selection_weighs_by_the_expected_gain_of_the_judged_aurocs():
     np.testing.assert_allclose(expected.weights_, gain / gain.sum())
 
 
-def test_declared_flags_reach_the_members_renumbered():
-    """With inputs="all" the ensemble passes every sensor on, and its discord member (inputs
-    "continuous") leaves out the declared flags — by their positions among what it was given —
-    and keeps a telemetry value stuck at 0, which a guess would take for one more flag."""
+def test_the_ensemble_chooses_the_columns_and_its_members_read_them_all():
+    """Declared flags are left out once, by the ensemble; with inputs="all" every column reaches
+    the members too — a telemetry value stuck at 0 and 0/1 columns included, which a member's
+    own guess would drop."""
     rng = np.random.default_rng(0)
     flags, stuck = rng.random((800, 2)) < 0.1, np.zeros((800, 1))
     x = np.column_stack([flags, stuck, factor_data(800, 1)[:, :2]]).astype(float)
-    ensemble = make_detector("best", inputs="all").fit(x, flags=(0, 1))
-    assert ensemble.columns_.tolist() == [0, 1, 2, 3, 4]
-    assert ensemble.members_[0].columns_.tolist() == [2, 3, 4]
-    assert make_detector("best", inputs="all").fit(x).members_[0].columns_.tolist() == [3, 4]
-    continuous = make_detector("best").fit(x, flags=(0, 1))
-    assert continuous.columns_.tolist() == [2, 3, 4]
-    assert continuous.members_[0].columns_.tolist() == [0, 1, 2]
+    declared = make_detector("best").fit(x, flags=(0, 1))
+    assert declared.columns_.tolist() == [2, 3, 4]
+    assert declared.members_[0].columns_.tolist() == [0, 1, 2]  # of those three: all
+    guessed = make_detector("best").fit(x)
+    assert guessed.columns_.tolist() == [3, 4]  # the stuck value guessed a flag
+    everything = make_detector("best", inputs="all").fit(x, flags=(0, 1))
+    assert everything.members_[0].columns_.tolist() == [0, 1, 2, 3, 4]

@@ -33,11 +33,3 @@ def input_columns(train: np.ndarray, inputs: str, flags: Sequence[int] | None = 
         return continuous_columns(train)
     keep = [j for j in range(train.shape[1]) if j not in set(flags)]
     return np.asarray(keep or range(train.shape[1]), dtype=np.int64)
-
-
-def flags_within(flags: Sequence[int] | None, columns: np.ndarray) -> tuple[int, ...] | None:
-    """Declared ``flags`` renumbered as positions in ``columns`` (a detector passing a subset
-    of its sensors on to another), or None when nothing was declared."""
-    if flags is None:
-        return None
-    return tuple(i for i, c in enumerate(columns.tolist()) if c in set(flags))

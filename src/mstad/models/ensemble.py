@@ -73,7 +73,7 @@ from sklearn.metrics import roc_auc_score
 from mstad.data.inject import MULTI_KINDS, inject, sensor_spreads
 from mstad.data.labels import intervals_to_labels
 from mstad.errors import ConfigError, MstadError
-from mstad.features.columns import INPUTS, flags_within, input_columns
+from mstad.features.columns import INPUTS, input_columns
 from mstad.features.structure import shares_structure
 from mstad.models.base import Detector
 from mstad.models.calibration import SURPRISE_FLOOR
@@ -86,6 +86,9 @@ from mstad.params import SEED_SPEC, spec
 SELECTIONS = ("close", "weighted", "subset", "expected")
 #: injected anomalies per 1,000 validation steps (at least :data:`MIN_INJECTED`)
 INJECTED_PER_1000 = 4.0
+#: what the ensemble tells its members is a flag: nothing — it has chosen the columns (declared
+#: or guessed flags left out under ``inputs="continuous"``, every column under ``"all"``)
+MEMBER_FLAGS: tuple[int, ...] = ()
 MIN_INJECTED = 3
 
 
@@ -243,7 +246,7 @@ class EnsembleDetector(Detector):
             copy = self._member(self.members[i])
             if len(x[:head]) < copy.min_steps:
                 return None
-            copy.fit(x[:head], self._member_flags)
+            copy.fit(x[:head], MEMBER_FLAGS)
             out.append(np.concatenate([copy.score(series) for series, _ in problems]))
         return labels, out
 
@@ -311,9 +314,8 @@ class EnsembleDetector(Detector):
     def _fit_with_validation(self, train: np.ndarray, head: int | None) -> tuple[np.ndarray, str]:
         self.columns_ = input_columns(train, self.inputs, self.flags_)
         x = train[:, self.columns_]
-        self._member_flags = flags_within(self.flags_, self.columns_)
         self.weights_ = self._member_weights(x, head)
-        self.members_ = [self._member(m).fit(x, self._member_flags) for m in self.members]
+        self.members_ = [self._member(m).fit(x, MEMBER_FLAGS) for m in self.members]
         # each member calibrated on a tail ending where train ends: align them on the shortest
         n = min(len(m.validation_scores_) for m in self.members_)
         validation = self._combine([m.validation_scores_[-n:] for m in self.members_])
