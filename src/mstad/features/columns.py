@@ -1,11 +1,11 @@
 """Which sensors a detector reads: all of them, or only those that are not 0/1 flags.
 
-NASA telemetry (SMAP/MSL) has one telemetry value (dim 0) and 24 binary command flags; the flags
-swamp any distance or likelihood over the one value that carries the anomalies, so detectors
-offer ``inputs="continuous"``. The columns are chosen on training data only: the flags a data
-set declares (``Entity.flags``, the NASA loader's 24 command columns), else the sensors whose
-training values are all 0 or 1 — a guess that takes a telemetry value constant at exactly 0 or 1
-in training for a flag, which is why loaders that know should declare.
+NASA telemetry (SMAP/MSL) has one telemetry value (dim 0) and binary command flags (24 on SMAP,
+54 on MSL); the flags swamp any distance or likelihood over the one value that carries the
+anomalies, so detectors offer ``inputs="continuous"``. The columns are chosen on training data
+only: the flags a data set declares (``Entity.flags``: the NASA loader's command columns), else
+the sensors whose training values are all 0 or 1 — a guess that takes a telemetry value constant
+at exactly 0 or 1 in training for a flag, which is why loaders that know should declare.
 """
 
 from __future__ import annotations
