@@ -177,3 +177,14 @@ def test_an_os_error_is_one_line_naming_the_path(tmp_path):
     done = mstad("report", str(run_dir), "--out", "/proc/version/report")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "/proc/version/report" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_resume_keeps_the_settings_a_run_started_with(tmp_path):
+    done = mstad("-q", "run", "--dataset", "synthetic", "--model", "zscore", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    (run_dir,) = tmp_path.iterdir()
+    done = mstad("run", "--resume", str(run_dir), "--model", "knn", "--seed", "0")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "--model, --seed cannot change there" in done.stderr
+    again = mstad("-q", "run", "--resume", str(run_dir), "--n-jobs", "1")
+    assert again.returncode == 0, again.stderr

@@ -2,6 +2,7 @@
 or thresholds."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -85,3 +86,26 @@ def test_evaluate_recomputes_and_expands(tmp_path):
     wide, target = evaluate_run(run.path, expand=20)
     assert target.name == "metrics_expand20_vus100.json" and target.is_file()
     assert wide["positive_rate"] > metrics["positive_rate"]
+
+
+def test_a_run_records_the_data_folder_it_read_and_resumes_from_any_shell(
+    tmp_path, real_data, monkeypatch
+):
+    """Data found through $MSTAD_DATA are recorded as that absolute folder; a resume needs no
+    environment, may move the data (--data-dir) but not change what is run."""
+    from mstad.errors import MstadError
+    from mstad.runs.runner import read_run_config
+
+    monkeypatch.setenv("MSTAD_DATA", str(real_data))
+    first = run_experiment(RunConfig(dataset="smd", model="zscore", output_dir=tmp_path, n_jobs=1))
+    recorded = read_run_config(first.path).data_dir
+    assert recorded == Path(real_data).resolve() and recorded.is_absolute()
+    (first.path / "parts" / "machine-1-7.json").unlink()
+    monkeypatch.delenv("MSTAD_DATA")
+    assert resume_run(first.path).timing["resumed_entities"] == 1
+    moved = read_run_config(first.path, {"data_dir": tmp_path / "elsewhere", "n_jobs": 2})
+    assert moved.data_dir == tmp_path / "elsewhere" and moved.n_jobs == 2
+    with pytest.raises(MstadError, match="only data_dir, n_jobs, executor, ray_address may"):
+        read_run_config(first.path, {"model": "knn"})
+    synthetic = run_experiment(tiny_config(tmp_path))
+    assert read_run_config(synthetic.path).data_dir is None  # built in: no folder to record

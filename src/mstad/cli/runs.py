@@ -165,9 +165,31 @@ def run(
     from mstad.config import load_config, parse_params
 
     if resume is not None:
+        from mstad.errors import ConfigError
         from mstad.runs.runner import read_run_config
 
-        _execute(read_run_config(resume), run_dir=resume)
+        fixed = {
+            "--dataset": dataset,
+            "--model": model,
+            "--config": config,
+            "--param": param or None,
+            "--entities": entities,
+            "--seed": seed,
+            "--device": device,
+            "--out": out,
+            "--save-models": save_models,
+            "--explain": explain,
+            "--threshold": threshold,
+        }
+        given = [option for option, value in fixed.items() if value is not None]
+        if given:
+            raise ConfigError(
+                f"--resume finishes {resume} with the settings it started with; "
+                f"{', '.join(given)} cannot change there (drop it, or start a new run); "
+                "--data-dir, --n-jobs, --executor and --address may"
+            )
+        where = {"data_dir": data_dir, "n_jobs": n_jobs, "executor": executor}
+        _execute(read_run_config(resume, {**where, "ray_address": address}), run_dir=resume)
         return
     overrides = {
         "dataset": dataset,

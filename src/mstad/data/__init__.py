@@ -3,7 +3,7 @@
 from mstad.data.entity import Dataset, Entity, Interval
 from mstad.data.labels import intervals_to_labels, labels_to_intervals, merge_intervals
 from mstad.data.nasa import load_nasa
-from mstad.data.registry import default_data_dir, load_dataset, survey
+from mstad.data.registry import default_data_dir, load_dataset, reads_files, survey
 from mstad.data.smd import load_smd
 from mstad.data.synthetic import load_synthetic, make_synthetic
 
@@ -12,6 +12,7 @@ __all__ = [
     "Entity",
     "Interval",
     "default_data_dir",
+    "reads_files",
     "intervals_to_labels",
     "labels_to_intervals",
     "load_dataset",

@@ -23,6 +23,11 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("MSTAD_DATA", "data"))
 
 
+def reads_files(name: str) -> bool:
+    """Whether data set ``name`` is read from a folder (every one but the built-in generator)."""
+    return name.lower() != "synthetic"
+
+
 def _nasa(spacecraft: str) -> Callable[..., Dataset]:
     def load(data_dir: Path, entities: Sequence[str] | None = None, **options: Any) -> Dataset:
         return load_nasa(data_dir, spacecraft, entities, **options)
@@ -78,7 +83,7 @@ def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
     """``dataset_options`` checked like detector parameters (:mod:`mstad.params`): the
     synthetic generator's parameters and ``n_entities``; none for data sets read from files."""
     owner = f"dataset {name} option"
-    if name != "synthetic":
+    if reads_files(name):
         return validate_call(_no_options, options, owner)
     specs = {**SYNTHETIC_SPECS, "n_entities": spec(ge=1)}
     return validate_call((_entities, make_synthetic), options, owner, specs)
@@ -105,4 +110,4 @@ def survey(data_dir: Path | str | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-__all__ = ["LOADERS", "DataError", "default_data_dir", "load_dataset", "survey"]
+__all__ = ["LOADERS", "DataError", "default_data_dir", "load_dataset", "reads_files", "survey"]

@@ -19,7 +19,7 @@ from typing import Any
 
 import mstad
 from mstad.config import RunConfig, build_config
-from mstad.data import Dataset, Entity, load_dataset
+from mstad.data import Dataset, Entity, default_data_dir, load_dataset, reads_files
 from mstad.errors import MstadError
 from mstad.models import make_detector
 from mstad.models.device import check_device
@@ -156,8 +156,12 @@ def run_experiment(
     run_dir: Path | None = None,
     dataset: Dataset | None = None,
 ) -> RunResult:
-    """Run ``config``; with ``run_dir`` given, continue that run (finished entities skipped)."""
+    """Run ``config``; with ``run_dir`` given, continue that run (finished entities skipped).
+    A data folder left to ``$MSTAD_DATA`` is recorded as the absolute folder it was, so the
+    run's ``config.yaml`` says what was read and ``--resume`` finds it from any shell."""
     check_config(config)
+    if config.data_dir is None and reads_files(config.dataset):
+        config = config.model_copy(update={"data_dir": default_data_dir().resolve()})
     if dataset is None:
         dataset = load_dataset(
             config.dataset, config.data_dir, config.entities, **config.dataset_options
@@ -185,7 +189,9 @@ def run_experiment(
     model_dir = folder.folder(MODELS_DIR) if config.save_models else None
     folder.mark_running(len(done), len(dataset))
     folder.log(
-        f"start: {config.model} {config.params or ''} on {dataset.name}, {len(dataset)} entities "
+        f"start: {config.model} {config.params or ''} on {dataset.name}"
+        + (f" ({config.data_dir})" if config.data_dir is not None else "")
+        + f", {len(dataset)} entities "
         f"({len(done)} finished before), mstad {mstad.__version__}, pid {os.getpid()}"
     )
     try:
@@ -238,7 +244,13 @@ def _fit_all(config, dataset, folder, todo, resumed, model_dir, on_entity_done) 
     return RunResult(run_dir, metrics, timing, warnings)
 
 
-def read_run_config(run_dir: Path) -> RunConfig:
+#: what ``--resume`` may change: where the data are and how the work is spread, not what is run
+RESUME_OVERRIDES = ("data_dir", "n_jobs", "executor", "ray_address")
+
+
+def read_run_config(run_dir: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """The run's ``config.yaml`` as a :class:`RunConfig`, with ``overrides`` (keys of
+    :data:`RESUME_OVERRIDES`) applied."""
     path = RunFolder(run_dir).file(CONFIG)
     if not path.is_file():
         raise MstadError(f"{run_dir}: no {CONFIG}; point at a folder written by `mstad run`")
@@ -247,7 +259,13 @@ def read_run_config(run_dir: Path) -> RunConfig:
         raise MstadError(f"{path}: expected a mapping of run settings, got {type(data).__name__}")
     for key in ("mstad_version", "git_commit"):
         data.pop(key, None)
-    return build_config(data, str(path))
+    changed = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if set(changed) - set(RESUME_OVERRIDES):
+        raise MstadError(
+            f"{run_dir}: a resumed run keeps its settings; only "
+            f"{', '.join(RESUME_OVERRIDES)} may change, not {', '.join(sorted(changed))}"
+        )
+    return build_config({**data, **changed}, str(path))
 
 
 def resume_run(run_dir: Path, on_entity_done: Callable[[str], None] | None = None) -> RunResult:
