@@ -139,15 +139,16 @@ def write_draw(out: Path, draw: int) -> list[dict]:
     while len(written) < SERIES:
         attempt += 1
         config = design(f"gt{attempt:03d}", rnd)
-        raw = Path(tempfile.mkdtemp(prefix="gutentag-"))
-        try:
-            gt = GutenTAG(seed=draw * 1000 + attempt).load_config_dict({"timeseries": [config]})
-            gt.generate(output_folder=raw)
-        except Exception as exc:  # an anomaly kind that does not fit its oscillation: redraw
-            print(f"draw {draw} design {attempt}: redrawn ({type(exc).__name__})")
-            continue
-        train = pd.read_csv(raw / config["name"] / "train_no_anomaly.csv")
-        test = pd.read_csv(raw / config["name"] / "test.csv")
+        with tempfile.TemporaryDirectory(prefix="gutentag-") as folder:  # GutenTAG's own files
+            raw = Path(folder)
+            try:
+                gt = GutenTAG(seed=draw * 1000 + attempt)
+                gt.load_config_dict({"timeseries": [config]}).generate(output_folder=raw)
+            except Exception as exc:  # an anomaly kind that does not fit its oscillation: redraw
+                print(f"draw {draw} design {attempt}: redrawn ({type(exc).__name__})")
+                continue
+            train = pd.read_csv(raw / config["name"] / "train_no_anomaly.csv")
+            test = pd.read_csv(raw / config["name"] / "test.csv")
         values = [c for c in test.columns if c.startswith("value")]
         frame = pd.concat([train[values], test[values]], ignore_index=True)
         labels = np.r_[np.zeros(len(train), int), test["is_anomaly"].astype(int).to_numpy()]

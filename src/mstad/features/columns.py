@@ -31,5 +31,6 @@ def input_columns(train: np.ndarray, inputs: str, flags: Sequence[int] | None = 
         return np.arange(train.shape[1], dtype=np.int64)
     if flags is None:
         return continuous_columns(train)
-    keep = [j for j in range(train.shape[1]) if j not in set(flags)]
+    declared = set(flags)
+    keep = [j for j in range(train.shape[1]) if j not in declared]
     return np.asarray(keep or range(train.shape[1]), dtype=np.int64)

@@ -16,10 +16,11 @@ on the plant): the two are close, and ``-p reference=train+past`` is the choice 
 move to levels training never showed (``benchmarks/results/calibration_log.md`` §21–§23).
 Nothing about labels is involved in any of them.
 
-* **Inputs.** ``inputs="continuous"`` drops the sensors whose training values are all 0 or 1:
-  on NASA telemetry dims 1–24 are such command flags, which swamp a distance over the one
-  telemetry value (dim 0). A series made only of flags keeps all of them. (A sensor constant in
-  training at another value stays: its leaving that value is news.)
+* **Inputs.** ``inputs="continuous"`` drops the command flags, which swamp a distance over the
+  one telemetry value (dim 0): those the data set declares (NASA's dims 1 onward), else the
+  sensors whose training values are all 0 or 1 (:mod:`mstad.features.columns`). A series made
+  only of flags keeps all of them. (A sensor constant in training at another value stays: its
+  leaving that value is news.)
 * **Scales.** RMS distances to the ``k``-th nearest normal window (per step and sensor, in
   training standard deviations) at every window length of ``windows``, each averaged over the
   windows covering a step, then averaged over scales: short windows localise spikes, long ones
