@@ -1,29 +1,55 @@
 """Progress inside long work, without tying any stage to a user interface.
 
-Stages call :func:`report` (``"epoch", 3, 10``) at natural steps — training epochs, scoring
-blocks, phases of an entity. Whoever shows progress (the CLI's rich bar) installs a reporter
-with :func:`reporting` for the duration of the work. Nothing is installed by default, so a
-call costs one global lookup. Reporters live in the process that installed them: entities
-fitted in pool workers report only when they finish.
+Stages call :func:`report` (``"epoch 3", 3, 10``) at natural steps — training epochs, scoring
+blocks, phases of an entity. Whoever shows progress (the CLI's rich bars, the run log) installs
+a reporter with :func:`reporting` for the duration of the work. Nothing is installed by default,
+so a call costs one global lookup.
+
+A report carries the *lane* it was made in (:func:`in_lane`: the entity being fitted), so
+work done side by side shows as one line per entity, and whether it is a *milestone* (a
+training epoch: worth a line in the run's log, not only a moving bar). Reports made in a pool
+worker reach the parent's reporter through a queue (:func:`forwarding`, installed by
+:mod:`mstad.runs.executors`), so an entity fitted in a worker shows its epochs as they happen,
+not only when it finishes.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
-Reporter = Callable[[str, int, int], None]
+
+@dataclass(frozen=True)
+class Step:
+    """``done`` of ``total`` steps of ``what``, in ``lane``; ``milestone`` asks for a log line."""
+
+    what: str
+    done: int
+    total: int
+    lane: str = ""
+    milestone: bool = False
+
+
+Reporter = Callable[[Step], None]
 _reporter: Reporter | None = None
+_lane = ""
 
 
-def report(what: str, done: int, total: int) -> None:
+def report(what: str, done: int, total: int, *, milestone: bool = False) -> None:
     """``done`` of ``total`` steps of ``what`` (e.g. ``"discord: window 50"``) are finished."""
     if _reporter is not None:
-        _reporter(what, done, total)
+        _reporter(Step(what, done, total, _lane, milestone))
 
 
-@contextmanager
-def reporting(reporter: Reporter) -> Iterator[None]:
+def current() -> Reporter | None:
+    """The reporter installed now (None: nobody is listening)."""
+    return _reporter
+
+
+@contextlib.contextmanager
+def reporting(reporter: Reporter | None) -> Iterator[None]:
     """Send :func:`report` calls to ``reporter`` inside the ``with`` block."""
     global _reporter
     previous, _reporter = _reporter, reporter
@@ -31,3 +57,34 @@ def reporting(reporter: Reporter) -> Iterator[None]:
         yield
     finally:
         _reporter = previous
+
+
+@contextlib.contextmanager
+def in_lane(name: str) -> Iterator[None]:
+    """Reports inside the ``with`` block belong to ``name`` (e.g. the entity being fitted)."""
+    global _lane
+    previous, _lane = _lane, name
+    try:
+        yield
+    finally:
+        _lane = previous
+
+
+def forwarding(queue: Any) -> contextlib.AbstractContextManager[None]:
+    """Install a reporter that puts every :class:`Step` on ``queue`` (a manager queue shared
+    with the parent process). Progress is never worth failing the work for: a queue that is
+    gone (the parent stopped listening) drops the report."""
+
+    def put(step: Step) -> None:
+        with contextlib.suppress(Exception):
+            queue.put_nowait(step)
+
+    return reporting(put)
+
+
+def drain(queue: Any, reporter: Reporter) -> None:
+    """Hand every :class:`Step` on ``queue`` to ``reporter`` until a ``None`` arrives (run in a
+    thread of the parent while workers report)."""
+    while (step := queue.get()) is not None:
+        with contextlib.suppress(Exception):
+            reporter(step)

@@ -133,3 +133,53 @@ def test_a_device_this_machine_lacks_is_one_line_before_any_data_is_read():
     with pytest.raises(ConfigError, match=r"device 'cuda:0': no CUDA GPU here.*--device auto"):
         check_config(config)
     check_config(load_config(None, {"model": "discord", "device": "cuda:0"}))  # CPU model
+
+
+def write_tsbad(folder, names, rows=1200, train=600):
+    """Tiny TSB-AD files (two sensors, one spike each) — a multi-entity data set in tmp_path."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(names):
+        values = np.sin(np.arange(rows)[:, None] / (5 + k) + np.arange(2)) + 0.05 * rng.normal(
+            size=(rows, 2)
+        )
+        labels = np.zeros(rows, dtype=int)
+        values[900:910] += 3.0
+        labels[900:910] = 1
+        table = np.column_stack([values, labels])
+        np.savetxt(
+            folder / f"{k:03d}_{name}_id_{k}_tiny_tr_{train}_1st_900.csv",
+            table,
+            delimiter=",",
+            header="a,b,Label",
+            comments="",
+            fmt=["%.6f", "%.6f", "%d"],
+        )
+
+
+def test_pool_workers_report_their_epochs_to_the_parent_and_to_the_run_log(tmp_path):
+    from mstad.progress import reporting
+
+    write_tsbad(tmp_path / "tsbad", ["left", "right"])
+    steps = []
+    config = RunConfig(
+        dataset="tsbad",
+        data_dir=tmp_path / "tsbad",
+        model="usad",
+        params={"epochs": 2, "patience": 5},
+        output_dir=tmp_path / "runs",
+        n_jobs=2,
+    )
+    with reporting(steps.append):
+        result = run_experiment(config)
+    assert result.timing["n_jobs"] == 2  # the entities were fitted in pool workers
+    for name in result.metrics["entities"]:
+        lane = [s for s in steps if s.lane == name]
+        assert [s.what for s in lane if not s.milestone][:2] == ["fit", "score"]
+        epochs = [s for s in lane if s.milestone]
+        assert [(s.done, s.total) for s in epochs] == [(1, 2), (2, 2)]
+        assert epochs[0].what.startswith("usad epoch 1: loss ")
+    log = (result.path / "run.log").read_text()
+    for name in result.metrics["entities"]:
+        line = next(x for x in log.splitlines() if f"entity {name}: usad epoch 2: loss " in x)
+        assert line.endswith(" s [2 of at most 2]")

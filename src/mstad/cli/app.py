@@ -52,9 +52,13 @@ def _progress():
         TimeRemainingColumn,
     )
 
+    from rich.table import Column
+
+    # a long description (an epoch's losses) is cut with an ellipsis, never the bar and times
+    description = Column(no_wrap=True, overflow="ellipsis", max_width=max(20, console.width - 60))
     columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
+        TextColumn("{task.description}", table_column=description),
+        BarColumn(bar_width=20),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("eta"),

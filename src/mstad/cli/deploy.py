@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from mstad import DEFAULT_MODEL
-from mstad.cli.app import app, console
+from mstad.cli.app import _progress, app, console
 from mstad.errors import MstadError
 
 
@@ -37,12 +37,24 @@ def fit(
     """Fit a detector on training data once and write a model folder (for score / stream)."""
     from mstad.config import parse_params
     from mstad.deploy.fit import check_fit, fit_model, training_table
+    from mstad.progress import Step, reporting
 
     params = parse_params(param)
     limits = {"method": threshold}
     check_fit(out, model, params, seed, limits, force)
     table, preparation, training = training_table(data, dataset, data_dir, entity)
-    fitted = fit_model(table, preparation, training, out, model, params, seed, limits, force)
+    with _progress() as progress:  # the phase, training epochs or scoring blocks at work
+        line = progress.add_task(f"  {model}: fit", total=None)
+
+        def detail(step: Step) -> None:
+            progress.update(
+                line, description=f"  {step.what}", completed=step.done, total=step.total
+            )
+
+        with reporting(detail):
+            fitted = fit_model(
+                table, preparation, training, out, model, params, seed, limits, force
+            )
     info = fitted.info
     console.print(
         f"fitted {info['model']} on {table.source}: {len(table.values):,} steps × "

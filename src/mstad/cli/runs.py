@@ -4,9 +4,10 @@ fit and score data sets, and look at the runs."""
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -66,10 +67,10 @@ def _print_metrics(result) -> None:
 
 
 def _execute(config, run_dir: Path | None = None):
-    """Run ``config`` with progress: entities done, and inside the entity at work (when it runs
-    in this process) its phase, epochs or scoring blocks."""
+    """Run ``config`` with progress: entities done, and one line per entity at work (in this
+    process or a local worker) with its phase, epochs or scoring blocks."""
     from mstad.data import load_dataset
-    from mstad.progress import reporting
+    from mstad.progress import Step, reporting
     from mstad.runs import run_experiment
     from mstad.runs.runner import check_config
 
@@ -79,16 +80,29 @@ def _execute(config, run_dir: Path | None = None):
     )
     with _progress() as progress:
         task = progress.add_task(f"{config.model} on {dataset.name}", total=len(dataset))
-        inner = progress.add_task("", total=None, visible=False)
+        lanes: dict[str, Any] = {}  # entity → its line; None once the entity is done
+        lock = threading.Lock()  # reports of workers arrive on a thread of their own
 
-        def detail(what: str, done: int, total: int) -> None:
-            progress.update(inner, description=f"  {what}", completed=done, total=total)
-            progress.update(inner, visible=True)
+        def detail(step: Step) -> None:
+            with lock:
+                if step.lane not in lanes:
+                    lanes[step.lane] = progress.add_task("", total=None)
+                line = lanes[step.lane]
+                if line is not None:
+                    what = f"{step.lane}: {step.what}" if step.lane else step.what
+                    progress.update(
+                        line, description=f"  {what}", completed=step.done, total=step.total
+                    )
+
+        def entity_done(name: str) -> None:
+            progress.advance(task)
+            with lock:
+                if lanes.get(name) is not None:
+                    progress.remove_task(lanes[name])
+                lanes[name] = None
 
         with reporting(detail):
-            result = run_experiment(
-                config, lambda _: progress.advance(task), run_dir=run_dir, dataset=dataset
-            )
+            result = run_experiment(config, entity_done, run_dir=run_dir, dataset=dataset)
     _print_metrics(result)
     return result
 

@@ -48,9 +48,11 @@ def train_with_early_stopping(
             }
         )
         report(
-            f"{name}: epoch {epoch + 1}, loss {train_loss:.4g}, validation {val_loss:.4g}",
+            f"{name} epoch {epoch + 1}: loss {train_loss:.4g}, validation {val_loss:.4g}, "
+            f"{history[-1]['seconds']:.1f} s",
             epoch + 1,
             epochs,
+            milestone=True,
         )
         if not np.isfinite(train_loss):
             raise ConfigError(

@@ -3,11 +3,14 @@
 Both yield results as they finish, so the caller can persist each one at once (resumable runs)
 and advance a progress bar. Local workers watch their parent: when it dies (even by SIGKILL,
 which gives it no chance to stop them) they exit within a second instead of computing on as
-orphans.
+orphans. When the parent listens to progress (:mod:`mstad.progress`), local workers send their
+reports to it through a manager queue as they make them (training epochs, scoring blocks);
+Ray tasks report only by finishing.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 import time
@@ -16,6 +19,7 @@ from typing import Any
 
 from joblib import Parallel, delayed
 
+from mstad import progress
 from mstad.errors import ConfigError
 
 
@@ -42,21 +46,38 @@ def map_unordered(
         for task in tasks:
             yield fn(*task)
         return
-    parent = os.getpid()
-    yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
-        delayed(_in_worker)(fn, parent, *task) for task in tasks
-    )
+    parent, reporter = os.getpid(), progress.current()
+    if reporter is None:
+        yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
+            delayed(_in_worker)(fn, parent, None, *task) for task in tasks
+        )
+        return
+    with multiprocessing.get_context("spawn").Manager() as manager:  # no fork of a threaded parent
+        queue = manager.Queue()
+        drain = threading.Thread(target=progress.drain, args=(queue, reporter), daemon=True)
+        drain.start()
+        try:
+            yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
+                delayed(_in_worker)(fn, parent, queue, *task) for task in tasks
+            )
+        finally:
+            queue.put(None)
+            drain.join(timeout=5)
 
 
 _watching: set[int] = set()
 
 
-def _in_worker(fn: Callable[..., Any], parent: int, *task: Any) -> Any:
-    """Run ``fn(*task)`` in a pool worker, which first starts watching ``parent``."""
+def _in_worker(fn: Callable[..., Any], parent: int, queue: Any, *task: Any) -> Any:
+    """Run ``fn(*task)`` in a pool worker, which first starts watching ``parent``; its progress
+    reports go to ``queue`` (None: nobody listens)."""
     if os.getpid() != parent and parent not in _watching:
         _watching.add(parent)
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    return fn(*task)
+    if queue is None:
+        return fn(*task)
+    with progress.forwarding(queue):
+        return fn(*task)
 
 
 def _watch_parent(parent: int, every_s: float = 0.5) -> None:

@@ -25,7 +25,7 @@ from mstad.models import make_detector
 from mstad.models.device import check_device
 from mstad.models.registry import detector_class, seeded
 from mstad.models.thresholds import make_thresholder
-from mstad.progress import report
+from mstad.progress import Reporter, Step, current, in_lane, report, reporting
 from mstad.runs.executors import map_unordered, resolve_jobs
 from mstad.runs.finalize import EntityResult, finalize_run, load_part, save_part
 from mstad.runs.rundir import (
@@ -111,19 +111,23 @@ def fit_score_entity(
     model_dir: Path | None = None,
     threads: int | None = None,
 ) -> EntityResult:
-    """Fit on ``entity.train``, fit the threshold on validation scores, score ``entity.test``."""
-    report(f"{entity.name}: fit", 0, 3)
-    detector, fitted, fit_s = fit_detector(
-        entity.train, model, params, seed, threshold, threads, entity.flags
-    )
-    start = time.perf_counter()
-    report(f"{entity.name}: score", 1, 3)
-    scores = detector.score(entity.test)
-    score_s = time.perf_counter() - start
-    report(f"{entity.name}: explain" if explain else f"{entity.name}: save", 2, 3)
-    contributions = detector.explain(entity.test) if explain and detector.supports_explain else None
-    if model_dir is not None:
-        detector.save(RunFolder(model_dir.parent).model(entity.name))
+    """Fit on ``entity.train``, fit the threshold on validation scores, score ``entity.test``
+    (progress reports inside belong to the entity's lane)."""
+    with in_lane(entity.name):
+        report("fit", 0, 3)
+        detector, fitted, fit_s = fit_detector(
+            entity.train, model, params, seed, threshold, threads, entity.flags
+        )
+        start = time.perf_counter()
+        report("score", 1, 3)
+        scores = detector.score(entity.test)
+        score_s = time.perf_counter() - start
+        report("explain" if explain else "save", 2, 3)
+        contributions = (
+            detector.explain(entity.test) if explain and detector.supports_explain else None
+        )
+        if model_dir is not None:
+            detector.save(RunFolder(model_dir.parent).model(entity.name))
     return EntityResult(
         name=entity.name,
         scores=scores,
@@ -225,23 +229,39 @@ def _fit_all(config, dataset, folder, todo, resumed, model_dir, on_entity_done) 
     ]
     start = time.perf_counter()
     finished = resumed
-    for result in map_unordered(
-        fit_score_entity, tasks, config.executor, config.n_jobs, config.ray_address
-    ):
-        save_part(run_dir, result)
-        finished += 1
-        folder.mark_running(finished, len(dataset))
-        folder.log(
-            f"entity {result.name} done ({finished}/{len(dataset)}): fit {result.fit_s:.1f} s, "
-            f"score {result.score_s:.1f} s, threshold {result.threshold['value']:.4g}"
-        )
-        if on_entity_done:
-            on_entity_done(result.name)
+    with reporting(_logging_milestones(folder, current())):
+        for result in map_unordered(
+            fit_score_entity, tasks, config.executor, config.n_jobs, config.ray_address
+        ):
+            save_part(run_dir, result)
+            finished += 1
+            folder.mark_running(finished, len(dataset))
+            folder.log(
+                f"entity {result.name} done ({finished}/{len(dataset)}): fit {result.fit_s:.1f} "
+                f"s, score {result.score_s:.1f} s, threshold {result.threshold['value']:.4g}"
+            )
+            if on_entity_done:
+                on_entity_done(result.name)
     wall_s = time.perf_counter() - start
     results = [load_part(run_dir, name) for name in dataset.names]
     metrics, timing = finalize_run(run_dir, config, dataset, results, wall_s, jobs, resumed)
     warnings = [w for e in dataset for w in e.warnings]
     return RunResult(run_dir, metrics, timing, warnings)
+
+
+def _logging_milestones(folder: RunFolder, outer: Reporter | None) -> Reporter:
+    """A reporter that writes milestones (training epochs) to ``run.log`` — a run in the
+    background shows there how far each entity is (local pools and this process; Ray tasks
+    report by finishing) — and passes every report on to ``outer`` (the CLI's bars), if any."""
+
+    def log(step: Step) -> None:
+        if step.milestone:
+            where = f"entity {step.lane}: " if step.lane else ""
+            folder.log(f"{where}{step.what} [{step.done} of at most {step.total}]")
+        if outer is not None:
+            outer(step)
+
+    return log
 
 
 #: what ``--resume`` may change: where the data are and how the work is spread, not what is run
