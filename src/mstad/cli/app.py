@@ -51,7 +51,6 @@ def _progress():
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
-
     from rich.table import Column
 
     # a long description (an epoch's losses) is cut with an ellipsis, never the bar and times

@@ -122,6 +122,7 @@ from mstad.models.mscred.scores import (
 from mstad.models.registry import register
 from mstad.models.training import train_with_early_stopping
 from mstad.params import spec
+from mstad.progress import report
 
 TARGETS = ("last", "next", "masked", "auto")
 MASK_STEPS = ("all", "both")
@@ -429,23 +430,27 @@ class MSCRED(Detector):
             total = 0.0
             # as many samples per epoch as the series alone has: augmenting costs no time
             order = generator.permutation(pool_idx)[: len(fit_idx)]
-            for start in range(0, len(order), self.batch_size):
+            starts = range(0, len(order), self.batch_size)
+            for done, start in enumerate(starts, 1):
                 index = order[start : start + self.batch_size]
                 optimiser.zero_grad()
                 loss = self._loss(self._batch(pool, index))
                 loss.backward()
                 optimiser.step()
                 total += loss.item() * len(index)
+                report("mscred: training batches", done, len(starts))  # many sensors: slow epochs
             return total / len(fit_idx)
 
         def run_epoch_in_runs() -> float:
             total = 0.0
-            for runs in self._run_batches(fit_idx, generator):
+            batches = list(self._run_batches(fit_idx, generator))
+            for done, runs in enumerate(batches, 1):
                 optimiser.zero_grad()
                 loss = self._run_loss(self._runs(stacks, runs))
                 loss.backward()
                 optimiser.step()
                 total += loss.item() * sum(count for _, count in runs)
+                report("mscred: training batches", done, len(batches))
             return total / len(fit_idx)
 
         validation = (lambda: self._mean_loss(stacks, val_idx)) if len(val_idx) else None
