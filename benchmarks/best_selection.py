@@ -306,6 +306,33 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "mscred-e60": ("mscred", dict(augment=(), epochs=60)),
     # round 11: early stopping that waits 10 epochs for a better validation loss (default 3)
     "mscred-patience10": ("mscred", dict(patience=10)),
+    # calibration round 26 (calibration_log.md section 26): discord's window lengths, alone and
+    # as best's member (the rest of each pinned to the defaults of the round)
+    **{
+        f"{group}-{name}": variant
+        for name, windows in (
+            ("shorter", (10, 25, 50, 100)),
+            ("longer", (50, 100, 200, 400)),
+            ("wider", (10, 25, 50, 100, 200, 400)),
+        )
+        for group, variant in (
+            ("discord", ("discord", dict(reference="both", windows=windows))),
+            (
+                "best",
+                (
+                    "ensemble",
+                    dict(
+                        weighting="structure+injected",
+                        selection="weighted",
+                        power=2,
+                        combine="mean",
+                        discord_reference="both",
+                        DISCORD={"windows": windows},
+                    ),
+                ),
+            ),
+        )
+    },
 }
 # pinned to the ensemble defaults each variant ran with: its discord member's past reference
 # (the default is "both" since round 15) unless a variant sets the member itself, the
