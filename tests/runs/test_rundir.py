@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,17 +161,20 @@ def test_a_run_killed_during_a_part_write_resumes_to_identical_metrics(tmp_path)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
+@pytest.mark.parametrize("listening", [False, True], ids=["quiet", "progress forwarded"])
+def test_pool_workers_exit_when_their_parent_is_killed(tmp_path, listening):
     script = textwrap.dedent(
         f"""
         import os, time
+        from mstad.progress import reporting
         from mstad.runs.executors import map_unordered
 
         def slow(k):
             open(os.path.join({str(tmp_path)!r}, f"worker{{k}}.pid"), "w").write(str(os.getpid()))
             time.sleep(120)
 
-        list(map_unordered(slow, [(0,), (1,)], "local", 2))
+        with reporting((lambda step: None) if {listening} else None):
+            list(map_unordered(slow, [(0,), (1,)], "local", 2))
         """
     )
     parent = subprocess.Popen([sys.executable, "-c", script])
@@ -183,6 +187,9 @@ def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
             assert parent.returncode is None
             time.sleep(0.1)
         workers = [int(p.read_text()) for p in pids]
+        managers = _children(parent.pid, "spawn_main")  # the queue's manager process
+        assert len(managers) == (1 if listening else 0)
+        workers += managers
         parent.kill()
         parent.wait(10)
         deadline = time.time() + 10
@@ -193,6 +200,20 @@ def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
         assert not alive, f"workers {alive} outlived their parent"
     finally:
         parent.kill()
+
+
+def _children(parent: int, command: str) -> list[int]:
+    """Processes whose parent is ``parent`` and whose command line contains ``command``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes().decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and command in cmdline:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def _alive(pid: int) -> bool:

@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from multiprocessing.managers import SyncManager
 from typing import Any
 
 from joblib import Parallel, delayed
@@ -52,7 +53,7 @@ def map_unordered(
             delayed(_in_worker)(fn, parent, None, *task) for task in tasks
         )
         return
-    with multiprocessing.get_context("spawn").Manager() as manager:  # no fork of a threaded parent
+    with _manager(parent) as manager:
         queue = manager.Queue()
         drain = threading.Thread(target=progress.drain, args=(queue, reporter), daemon=True)
         drain.start()
@@ -66,6 +67,18 @@ def map_unordered(
 
 
 _watching: set[int] = set()
+
+
+def _manager(parent: int) -> SyncManager:
+    """A started manager process (spawned: no fork of a threaded parent) that, like the
+    workers, exits once ``parent`` is gone."""
+    manager = SyncManager(ctx=multiprocessing.get_context("spawn"))
+    manager.start(_watch_in_background, (parent,))
+    return manager
+
+
+def _watch_in_background(parent: int) -> None:
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
 def _in_worker(fn: Callable[..., Any], parent: int, queue: Any, *task: Any) -> Any:
