@@ -8,8 +8,8 @@ so a call costs one global lookup.
 A report carries the *lane* it was made in (:func:`in_lane`: the entity being fitted), so
 work done side by side shows as one line per entity, and whether it is a *milestone* (a
 training epoch: worth a line in the run's log, not only a moving bar). Reports made in a pool
-worker reach the parent's reporter through a queue (:func:`forwarding`, installed by
-:mod:`mstad.runs.executors`), so an entity fitted in a worker shows its epochs as they happen,
+worker or a Ray task reach the parent's reporter through a queue (:func:`forwarding`, installed
+by :mod:`mstad.runs.executors`), so an entity fitted elsewhere shows its epochs as they happen,
 not only when it finishes.
 """
 

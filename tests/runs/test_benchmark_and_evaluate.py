@@ -48,15 +48,21 @@ def test_resume_fits_only_missing_entities(tmp_path, real_data):
     assert resumed.metrics["concat"]["auroc"] == pytest.approx(first.metrics["concat"]["auroc"])
 
 
-def test_ray_executor_matches_local(tmp_path):
+def test_ray_executor_matches_local_and_forwards_progress(tmp_path):
+    from mstad.progress import reporting
+
     ray = pytest.importorskip("ray", reason="Ray is installed with the [dev] extra")
     local = run_experiment(tiny_config(tmp_path, model="pca"))
+    steps = []
     try:
-        remote = run_experiment(tiny_config(tmp_path, model="pca", executor="ray"))
+        with reporting(steps.append):
+            remote = run_experiment(tiny_config(tmp_path, model="pca", executor="ray"))
     finally:
         ray.shutdown()
     np.testing.assert_allclose(read_scores(remote.path)["score"], read_scores(local.path)["score"])
     assert remote.timing["executor"] == "ray"
+    (name,) = remote.metrics["entities"]
+    assert [s.what for s in steps if s.lane == name][:2] == ["fit", "score"]  # from the task
 
 
 @pytest.mark.parametrize(("model", "params"), [("knn", {"window": 20}), ("best", {})])

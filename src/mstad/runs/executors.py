@@ -3,9 +3,9 @@
 Both yield results as they finish, so the caller can persist each one at once (resumable runs)
 and advance a progress bar. Local workers watch their parent: when it dies (even by SIGKILL,
 which gives it no chance to stop them) they exit within a second instead of computing on as
-orphans. When the parent listens to progress (:mod:`mstad.progress`), local workers send their
-reports to it through a manager queue as they make them (training epochs, scoring blocks);
-Ray tasks report only by finishing.
+orphans. When the parent listens to progress (:mod:`mstad.progress`), workers send their reports
+to it as they make them (training epochs, scoring blocks): local ones through a manager queue,
+Ray tasks through a Ray queue actor.
 """
 
 from __future__ import annotations
@@ -123,8 +123,32 @@ def _ray(fn, tasks, n_jobs, address) -> Iterator[Any]:
         else:
             options["num_cpus"] = resolve_jobs(n_jobs, len(tasks))
         ray.init(**options)
-    remote = ray.remote(fn)
-    pending = [remote.remote(*task) for task in tasks]
+    reporter = progress.current()
+    if reporter is None:
+        remote = ray.remote(fn)
+        yield from _ray_results(ray, [remote.remote(*task) for task in tasks])
+        return
+    from ray.util.queue import Queue
+
+    queue = Queue(actor_options={"num_cpus": 0})  # takes no CPU from the tasks
+    drain = threading.Thread(target=progress.drain, args=(queue, reporter), daemon=True)
+    drain.start()
+    remote = ray.remote(_forwarding)
+    try:
+        yield from _ray_results(ray, [remote.remote(queue, fn, *task) for task in tasks])
+    finally:
+        queue.put(None)
+        drain.join(timeout=5)
+        queue.shutdown()
+
+
+def _ray_results(ray, pending: list) -> Iterator[Any]:
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
         yield ray.get(done[0])
+
+
+def _forwarding(queue: Any, fn: Callable[..., Any], *task: Any) -> Any:
+    """``fn(*task)`` in a Ray task, its progress reports sent to ``queue``."""
+    with progress.forwarding(queue):
+        return fn(*task)

@@ -251,8 +251,8 @@ def _fit_all(config, dataset, folder, todo, resumed, model_dir, on_entity_done) 
 
 def _logging_milestones(folder: RunFolder, outer: Reporter | None) -> Reporter:
     """A reporter that writes milestones (training epochs) to ``run.log`` — a run in the
-    background shows there how far each entity is (local pools and this process; Ray tasks
-    report by finishing) — and passes every report on to ``outer`` (the CLI's bars), if any."""
+    background shows there how far each entity is, wherever it is fitted — and passes every
+    report on to ``outer`` (the CLI's bars), if any."""
 
     def log(step: Step) -> None:
         if step.milestone:
