@@ -77,6 +77,38 @@ def test_score_writes_scores_and_events_and_reorders_columns(csv_model, tmp_path
     assert (events.start <= 160).any() and "top_sensors" in events  # the burst at test step 150
 
 
+def test_a_label_column_is_never_a_sensor(csv_model, tmp_path):
+    """TSB-AD-style files carry ``Label``: fit refuses labelled training rows and ignores an
+    all-normal label column; score carries the labels beside the scores; stream skips them."""
+    train = pd.read_csv(csv_model / "train.csv")
+    train["Label"] = 0
+    train.loc[[40, 41], "Label"] = 1
+    train.to_csv(tmp_path / "labelled.csv", index=False)
+    done = mstad("fit", tmp_path / "labelled.csv", "--out", tmp_path / "m", "--model", "zscore")
+    one_line_error(done, "labelled.csv", "'Label' marks 2 rows as anomalous", "row 41", "normal")
+    assert not (tmp_path / "m").exists()
+    train["Label"] = 0
+    train.to_csv(tmp_path / "normal.csv", index=False)
+    done = mstad("fit", tmp_path / "normal.csv", "--out", tmp_path / "m", "--model", "zscore")
+    assert done.returncode == 0, done.stderr
+    assert load_model(tmp_path / "m").sensors == ["a", "b", "c", "d"]
+    test = pd.read_csv(csv_model / "test.csv")
+    test["is_anomaly"] = (np.arange(len(test)) >= 150).astype(int)
+    test.to_csv(tmp_path / "test_labelled.csv", index=False)
+    done = mstad("score", tmp_path / "m", tmp_path / "test_labelled.csv", "--out", tmp_path / "s")
+    assert done.returncode == 0, done.stderr
+    scores = pd.read_csv(tmp_path / "s/scores.csv")
+    assert list(scores.columns) == ["step", "is_anomaly", "score", "alarm"]
+    np.testing.assert_array_equal(scores["is_anomaly"], test["is_anomaly"])
+    plain = mstad("score", tmp_path / "m", csv_model / "test.csv", "--out", tmp_path / "p")
+    assert plain.returncode == 0, plain.stderr
+    np.testing.assert_array_equal(scores["score"], pd.read_csv(tmp_path / "p/scores.csv").score)
+    done = mstad("stream", tmp_path / "m", input=test.to_csv(index=False))
+    assert done.returncode == 0, done.stderr
+    streamed = pd.read_csv(pd.io.common.StringIO(done.stdout))
+    np.testing.assert_allclose(streamed.score, scores.score, atol=1e-6)
+
+
 def test_data_with_other_sensors_is_refused_in_one_line(csv_model, tmp_path):
     test = pd.read_csv(csv_model / "test.csv").rename(columns={"b": "z"})
     test.to_csv(tmp_path / "other.csv", index=False)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from mstad.data import load_dataset
-from mstad.deploy.inputs import Table, is_prepared, read_source
+from mstad.deploy.inputs import Table, is_label, is_prepared, read_source
 from mstad.deploy.model import DeployedModel, check_output, plant_preparation, write_model
-from mstad.errors import MstadError
+from mstad.errors import DataError, MstadError
 from mstad.runs.runner import check_model, fit_detector
 
 
@@ -41,6 +44,21 @@ def one_source(data: Path | None, dataset: str | None, what: str) -> None:
         raise MstadError(f"give the {what} as a path or as --dataset NAME (one of them)")
 
 
+def check_normal(table: Table) -> None:
+    """Training data must be normal: a label column that marks any row (not 0) is an error
+    naming the file, the column and the first such row."""
+    for column in [] if table.keys is None else [c for c in table.keys if is_label(c)]:
+        marked = pd.to_numeric(table.keys[column], errors="coerce").fillna(1).to_numpy() != 0
+        if marked.any():
+            row = int(np.argmax(marked))
+            raise DataError(
+                f"{table.source}: column {column!r} marks {int(marked.sum()):,} rows as anomalous "
+                f"(first: row {row + 1}, {table.keys[column].iloc[row]!r}); training data must be "
+                "normal — fit on its normal part only, or evaluate the labelled file with "
+                "`mstad run --dataset tsbad`"
+            )
+
+
 def training_table(
     data: Path | None, dataset: str | None, data_dir: Path | None, entity: str | None
 ) -> tuple[Table, dict[str, Any], dict[str, Any]]:
@@ -51,6 +69,7 @@ def training_table(
     if is_prepared(data):
         return read_source(data, "train"), plant_preparation(data), {"prepared": str(data)}
     table = read_source(data)
+    check_normal(table)
     if table.keys is not None and "stage" in table.keys.columns:
         raise MstadError(
             f"{data}: has a stage column; prepare plant batches with `mstad prepare` and fit on "

@@ -6,6 +6,9 @@ carried into the scores. Accepted:
 
 * ``.npy`` — a 2-D numeric array (sensors ``s0 … s{D-1}``);
 * ``.csv`` / ``.parquet`` — one column per sensor (named in the header), key columns allowed;
+  a column of anomaly labels (:data:`LABEL_COLUMNS`, any case: TSB-AD's ``Label``) is never a
+  sensor: it is carried beside the scores like a key (and ``mstad fit`` refuses training rows
+  labelled anomalous);
 * a folder written by ``mstad prepare`` (``manifest.json``) — its train or test split, already
   normalised per stage;
 * a raw batch folder (CSV exports of one plant batch) — for a model fitted on a prepared
@@ -31,6 +34,13 @@ from mstad.data.plant.loader import KEYS, load_prepared
 from mstad.errors import DataError, reason
 
 SUFFIXES = (".npy", ".csv", ".parquet")
+#: column names (compared in lower case) that hold anomaly labels, not sensor values
+LABEL_COLUMNS = ("label", "labels", "anomaly", "is_anomaly")
+
+
+def is_label(column: object) -> bool:
+    """Whether ``column`` names anomaly labels (``Label``, ``is_anomaly``, …), not a sensor."""
+    return str(column).strip().lower() in LABEL_COLUMNS
 
 
 @dataclass
@@ -103,12 +113,11 @@ def read_file(path: Path) -> Table:
         sensors = [f"s{i}" for i in range(values.shape[1])]
         return Table(values, sensors, None, str(path), named=False)
     frame = read_frame(path)
-    sensors = [str(c) for c in frame.columns if c not in KEYS]
+    carried = [c for c in frame.columns if c in KEYS or is_label(c)]
+    sensors = [str(c) for c in frame.columns if c not in carried]
     if not sensors:
         raise DataError(f"{path}: no sensor columns (only {', '.join(map(str, frame.columns))})")
-    keys = (
-        frame[[k for k in KEYS if k in frame.columns]] if set(KEYS) & set(frame.columns) else None
-    )
+    keys = frame[carried] if carried else None
     return Table(frame_values(frame, sensors, str(path)), sensors, keys, str(path))
 
 

@@ -2,8 +2,10 @@
 
 Input: a header naming the model's sensors (any order; ``timestamp``, ``batch`` and ``stage``
 columns allowed, and for a plant model ``stage`` required: raw values are normalised per stage
-with the training statistics), then one row per step. Output: ``step,timestamp,score,alarm``
-(``timestamp`` when the input has one), each line once the step's score is final
+with the training statistics; a label column such as TSB-AD's ``Label`` is not read — replaying
+a labelled file scores its sensors only), then one row per step. Output:
+``step,timestamp,score,alarm`` (``timestamp`` when the input has one), each line once the step's
+score is final
 (:class:`~mstad.models.streaming.Monitor`; a window detector's delay is its longest window), the
 rest when the input ends. Memory is bounded by the monitor's budget, not the stream's length.
 """
@@ -20,6 +22,7 @@ import numpy as np
 
 from mstad.data.plant.loader import KEYS
 from mstad.data.plant.normalize import StageNormalizer
+from mstad.deploy.inputs import is_label
 from mstad.deploy.model import DeployedModel
 from mstad.errors import DataError
 
@@ -62,7 +65,7 @@ def stream_rows(
     if header is None:
         raise DataError(f"{source}: empty input; the first line must name the sensor columns")
     header = [h.strip() for h in header]
-    model.check_sensors([h for h in header if h not in KEYS], source)
+    model.check_sensors([h for h in header if h not in KEYS and not is_label(h)], source)
     columns = [header.index(s) for s in model.sensors]
     plant = model.preparation["kind"] == "plant"
     if plant and "stage" not in header:
