@@ -1,11 +1,11 @@
 """Where per-entity work runs: a local process pool (joblib/loky) or a Ray cluster.
 
 Both yield results as they finish, so the caller can persist each one at once (resumable runs)
-and advance a progress bar. Local workers watch their parent: when it dies (even by SIGKILL,
-which gives it no chance to stop them) they exit within a second instead of computing on as
-orphans. When the parent listens to progress (:mod:`mstad.progress`), workers send their reports
-to it as they make them (training epochs, scoring blocks): local ones through a manager queue,
-Ray tasks through a Ray queue actor.
+and advance a progress bar. Local workers watch their parent (:mod:`mstad.parent_watch`): when it
+dies (even by SIGKILL, which gives it no chance to stop them) they exit within a second instead
+of computing on as orphans. When the parent listens to progress (:mod:`mstad.progress`), workers
+send their reports to it as they make them (training epochs, scoring blocks): local ones through
+a manager queue (its process watches the parent too), Ray tasks through a Ray queue actor.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.managers import SyncManager
 from typing import Any
@@ -22,6 +21,7 @@ from joblib import Parallel, delayed
 
 from mstad import progress
 from mstad.errors import ConfigError
+from mstad.parent_watch import watch_parent
 
 
 def resolve_jobs(n_jobs: int, n_tasks: int) -> int:
@@ -66,47 +66,22 @@ def map_unordered(
             drain.join(timeout=5)
 
 
-_watching: set[int] = set()
-
-
 def _manager(parent: int) -> SyncManager:
     """A started manager process (spawned: no fork of a threaded parent) that, like the
     workers, exits once ``parent`` is gone."""
     manager = SyncManager(ctx=multiprocessing.get_context("spawn"))
-    manager.start(_watch_in_background, (parent,))
+    manager.start(watch_parent, (parent,))
     return manager
-
-
-def _watch_in_background(parent: int) -> None:
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
 def _in_worker(fn: Callable[..., Any], parent: int, queue: Any, *task: Any) -> Any:
     """Run ``fn(*task)`` in a pool worker, which first starts watching ``parent``; its progress
     reports go to ``queue`` (None: nobody listens)."""
-    if os.getpid() != parent and parent not in _watching:
-        _watching.add(parent)
-        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    watch_parent(parent)
     if queue is None:
         return fn(*task)
     with progress.forwarding(queue):
         return fn(*task)
-
-
-def _watch_parent(parent: int, every_s: float = 0.5) -> None:
-    """Exit this process once ``parent`` no longer exists (or, for a direct child, once it has
-    been re-parented: a killed parent may linger as a zombie)."""
-    direct = os.getppid() == parent
-    while True:
-        time.sleep(every_s)
-        if direct and os.getppid() != parent:
-            os._exit(1)
-        try:
-            os.kill(parent, 0)
-        except ProcessLookupError:
-            os._exit(1)
-        except PermissionError:  # it exists, as another user's process: pid reused, gone
-            os._exit(1)
 
 
 def _ray(fn, tasks, n_jobs, address) -> Iterator[Any]:
