@@ -279,6 +279,7 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "msflow-flows2": ("msflow", dict(flows=2)),
     # round 9 (speed_log.md section 16): the fitted flow trained up to 60 epochs, patience 10
     "msflow-e60-p10": ("msflow", dict(epochs=60, patience=10)),
+    "msflow-e20-p3": ("msflow", dict(epochs=20, patience=3)),  # the defaults until round 9
     # issue 17: MSCRED's target — forecast the next matrix (default before), reconstruct the last
     # (paper), or reconstruct the rows of hidden sensors from the others (masked)
     "mscred-next": ("mscred", dict(target="next")),

@@ -35,7 +35,10 @@ without test labels (``benchmarks/results/msflow_log.md``; the replay set and on
 feature channels standardised with statistics of the training windows; Adam, gradient norm
 clipped at 2 (as MSFlow), loss ``½‖z‖² − log|det J|`` logged per dimension; early stopping on
 the NLL of the validation tail of the training split, best weights restored — never a test
-metric. Score: per position ``½·mean_c z²`` per scale, upsampled and summed over scales, mapped
+metric; at most ``epochs=60`` epochs with ``patience=10`` (since MSFlow round 9,
+``speed_log.md`` §16: at the earlier 20 / 3 the flow was still learning when the budget ended,
+and the longer budget was ahead or level on every selection set, worst shortfall 0.009 against
+0.040). Score: per position ``½·mean_c z²`` per scale, upsampled and summed over scales, mapped
 to the window's steps, overlapping windows averaged per step (:func:`window_maps_to_steps`). No
 per-window max normalisation (ALGORITHMS.md F11); per-entity calibration on validation scores
 as every detector.
@@ -133,10 +136,10 @@ class MSFlow(Detector):
         blocks: tuple[int, ...] = (2, 2, 2),
         pos_channels: int = 16,
         flows: int = 1,
-        epochs: int = 20,
+        epochs: int = 60,
         batch_size: int = 32,
         lr: float = 1e-3,
-        patience: int = 3,
+        patience: int = 10,
         device: str = "auto",
         seed: int = 0,
     ):
