@@ -1,10 +1,8 @@
 """Helper processes that exit when the process that started them is gone.
 
-Pool workers and the progress queue's manager process (:mod:`mstad.runs.executors`) call
-:func:`watch_parent` as they start: when their parent dies — even by SIGKILL, which gives it no
-chance to stop them — they exit within a second instead of computing on as orphans. Kept apart
-from :mod:`mstad.runs` so that a freshly spawned helper imports only this (milliseconds, not the
-seconds the run machinery takes).
+Pool workers (:mod:`mstad.runs.executors`) call :func:`watch_parent` as they start: when their
+parent dies — even by SIGKILL, which gives it no chance to stop them — they exit within a second
+instead of computing on as orphans. A light module of its own, apart from :mod:`mstad.runs`.
 """
 
 from __future__ import annotations

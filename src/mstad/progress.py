@@ -8,14 +8,17 @@ so a call costs one global lookup.
 A report carries the *lane* it was made in (:func:`in_lane`: the entity being fitted), so
 work done side by side shows as one line per entity, and whether it is a *milestone* (a
 training epoch: worth a line in the run's log, not only a moving bar). Reports made in a pool
-worker or a Ray task reach the parent's reporter through a queue (:func:`forwarding`, installed
-by :mod:`mstad.runs.executors`), so an entity fitted elsewhere shows its epochs as they happen,
-not only when it finishes.
+worker reach the parent's reporter through a local socket (:func:`listening`, :func:`sending`),
+those of a Ray task through a Ray queue (:func:`forwarding`, :func:`drain`) — both installed by
+:mod:`mstad.runs.executors` — so an entity fitted elsewhere shows its epochs as they happen, not
+only when it finishes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +83,59 @@ def forwarding(queue: Any) -> contextlib.AbstractContextManager[None]:
             queue.put_nowait(step)
 
     return reporting(put)
+
+
+@contextlib.contextmanager
+def listening(reporter: Reporter) -> Iterator[tuple[Any, bytes]]:
+    """A local socket that hands every :class:`Step` sent to it (:func:`sending`) to
+    ``reporter``, for the ``with`` block; yields its (address, key). No helper process: one
+    thread accepts connections, one per connection reads them."""
+    from multiprocessing.connection import Listener
+
+    key = os.urandom(16)
+    listener = Listener(authkey=key)
+
+    def read(connection: Any) -> None:
+        with connection, contextlib.suppress(EOFError, OSError):
+            while True:
+                step = connection.recv()
+                with contextlib.suppress(Exception):
+                    reporter(step)
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection = listener.accept()
+                threading.Thread(target=read, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield listener.address, key
+    finally:
+        listener.close()
+
+
+@contextlib.contextmanager
+def sending(address: Any, key: bytes) -> Iterator[None]:
+    """Send every report inside the ``with`` block to a :func:`listening` socket (from a pool
+    worker). A parent that stopped listening loses the reports, never the work."""
+    from multiprocessing.connection import Client
+
+    try:
+        connection = Client(address, authkey=key)
+    except (OSError, EOFError, ValueError):
+        yield
+        return
+
+    def send(step: Step) -> None:
+        with contextlib.suppress(Exception):
+            connection.send(step)
+
+    try:
+        with reporting(send):
+            yield
+    finally:
+        connection.close()
 
 
 def drain(queue: Any, reporter: Reporter) -> None:

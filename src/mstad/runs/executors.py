@@ -5,16 +5,14 @@ and advance a progress bar. Local workers watch their parent (:mod:`mstad.parent
 dies (even by SIGKILL, which gives it no chance to stop them) they exit within a second instead
 of computing on as orphans. When the parent listens to progress (:mod:`mstad.progress`), workers
 send their reports to it as they make them (training epochs, scoring blocks): local ones through
-a manager queue (its process watches the parent too), Ray tasks through a Ray queue actor.
+a socket the parent listens on (no helper process), Ray tasks through a Ray queue actor.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from multiprocessing.managers import SyncManager
 from typing import Any
 
 from joblib import Parallel, delayed
@@ -53,34 +51,19 @@ def map_unordered(
             delayed(_in_worker)(fn, parent, None, *task) for task in tasks
         )
         return
-    with _manager(parent) as manager:
-        queue = manager.Queue()
-        drain = threading.Thread(target=progress.drain, args=(queue, reporter), daemon=True)
-        drain.start()
-        try:
-            yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                delayed(_in_worker)(fn, parent, queue, *task) for task in tasks
-            )
-        finally:
-            queue.put(None)
-            drain.join(timeout=5)
+    with progress.listening(reporter) as channel:
+        yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
+            delayed(_in_worker)(fn, parent, channel, *task) for task in tasks
+        )
 
 
-def _manager(parent: int) -> SyncManager:
-    """A started manager process (spawned: no fork of a threaded parent) that, like the
-    workers, exits once ``parent`` is gone."""
-    manager = SyncManager(ctx=multiprocessing.get_context("spawn"))
-    manager.start(watch_parent, (parent,))
-    return manager
-
-
-def _in_worker(fn: Callable[..., Any], parent: int, queue: Any, *task: Any) -> Any:
+def _in_worker(fn: Callable[..., Any], parent: int, channel: Any, *task: Any) -> Any:
     """Run ``fn(*task)`` in a pool worker, which first starts watching ``parent``; its progress
-    reports go to ``queue`` (None: nobody listens)."""
+    reports go to the parent's ``channel`` (address, key; None: nobody listens)."""
     watch_parent(parent)
-    if queue is None:
+    if channel is None:
         return fn(*task)
-    with progress.forwarding(queue):
+    with progress.sending(*channel):
         return fn(*task)
 
 
