@@ -74,9 +74,9 @@ def in_lane(name: str) -> Iterator[None]:
 
 
 def forwarding(queue: Any) -> contextlib.AbstractContextManager[None]:
-    """Install a reporter that puts every :class:`Step` on ``queue`` (a manager queue shared
-    with the parent process). Progress is never worth failing the work for: a queue that is
-    gone (the parent stopped listening) drops the report."""
+    """Install a reporter that puts every :class:`Step` on ``queue`` (a Ray queue the parent
+    drains). Progress is never worth failing the work for: a queue that is gone (the parent
+    stopped listening) drops the report."""
 
     def put(step: Step) -> None:
         with contextlib.suppress(Exception):

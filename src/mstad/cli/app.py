@@ -66,6 +66,13 @@ def _progress():
     return Progress(*columns, console=console, transient=True, disable=_state["quiet"])
 
 
+def _show(progress, line, step) -> None:
+    """Show a :class:`mstad.progress.Step` on ``line`` of ``progress``: its lane (the entity),
+    what is being done, and how far."""
+    what = f"{step.lane}: {step.what}" if step.lane else step.what
+    progress.update(line, description=f"  {what}", completed=step.done, total=step.total)
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
     try:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from mstad import DEFAULT_MODEL
-from mstad.cli.app import _progress, app, console
+from mstad.cli.app import _progress, _show, app, console
 from mstad.errors import MstadError
 
 
@@ -37,7 +37,7 @@ def fit(
     """Fit a detector on training data once and write a model folder (for score / stream)."""
     from mstad.config import parse_params
     from mstad.deploy.fit import check_fit, fit_model, training_table
-    from mstad.progress import Step, reporting
+    from mstad.progress import reporting
 
     params = parse_params(param)
     limits = {"method": threshold}
@@ -45,13 +45,7 @@ def fit(
     table, preparation, training = training_table(data, dataset, data_dir, entity)
     with _progress() as progress:  # the phase, training epochs or scoring blocks at work
         line = progress.add_task(f"  {model}: fit", total=None)
-
-        def detail(step: Step) -> None:
-            progress.update(
-                line, description=f"  {step.what}", completed=step.done, total=step.total
-            )
-
-        with reporting(detail):
+        with reporting(lambda step: _show(progress, line, step)):
             fitted = fit_model(
                 table, preparation, training, out, model, params, seed, limits, force
             )

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from mstad import DEFAULT_MODEL
-from mstad.cli.app import _fmt, _progress, app, console
+from mstad.cli.app import _fmt, _progress, _show, app, console
 from mstad.evaluation.layout import (
     AT_THRESHOLD_SHOWN,
     HEADLINE,
@@ -87,12 +87,8 @@ def _execute(config, run_dir: Path | None = None):
             with lock:
                 if step.lane not in lanes:
                     lanes[step.lane] = progress.add_task("", total=None)
-                line = lanes[step.lane]
-                if line is not None:
-                    what = f"{step.lane}: {step.what}" if step.lane else step.what
-                    progress.update(
-                        line, description=f"  {what}", completed=step.done, total=step.total
-                    )
+                if lanes[step.lane] is not None:
+                    _show(progress, lanes[step.lane], step)
 
         def entity_done(name: str) -> None:
             progress.advance(task)

@@ -10,6 +10,7 @@ a socket the parent listens on (no helper process), Ray tasks through a Ray queu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -46,12 +47,8 @@ def map_unordered(
             yield fn(*task)
         return
     parent, reporter = os.getpid(), progress.current()
-    if reporter is None:
-        yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
-            delayed(_in_worker)(fn, parent, None, *task) for task in tasks
-        )
-        return
-    with progress.listening(reporter) as channel:
+    listening = contextlib.nullcontext() if reporter is None else progress.listening(reporter)
+    with listening as channel:
         yield from Parallel(n_jobs=jobs, return_as="generator_unordered")(
             delayed(_in_worker)(fn, parent, channel, *task) for task in tasks
         )
@@ -82,31 +79,30 @@ def _ray(fn, tasks, n_jobs, address) -> Iterator[Any]:
             options["num_cpus"] = resolve_jobs(n_jobs, len(tasks))
         ray.init(**options)
     reporter = progress.current()
-    if reporter is None:
-        remote = ray.remote(fn)
-        yield from _ray_results(ray, [remote.remote(*task) for task in tasks])
-        return
-    from ray.util.queue import Queue
+    queue = None
+    if reporter is not None:
+        from ray.util.queue import Queue
 
-    queue = Queue(actor_options={"num_cpus": 0})  # takes no CPU from the tasks
-    drain = threading.Thread(target=progress.drain, args=(queue, reporter), daemon=True)
-    drain.start()
+        queue = Queue(actor_options={"num_cpus": 0})  # takes no CPU from the tasks
+        drain = threading.Thread(target=progress.drain, args=(queue, reporter), daemon=True)
+        drain.start()
     remote = ray.remote(_forwarding)
+    pending = [remote.remote(queue, fn, *task) for task in tasks]
     try:
-        yield from _ray_results(ray, [remote.remote(queue, fn, *task) for task in tasks])
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(done[0])
     finally:
-        queue.put(None)
-        drain.join(timeout=5)
-        queue.shutdown()
-
-
-def _ray_results(ray, pending: list) -> Iterator[Any]:
-    while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        yield ray.get(done[0])
+        if queue is not None:
+            queue.put(None)
+            drain.join(timeout=5)
+            queue.shutdown()
 
 
 def _forwarding(queue: Any, fn: Callable[..., Any], *task: Any) -> Any:
-    """``fn(*task)`` in a Ray task, its progress reports sent to ``queue``."""
+    """``fn(*task)`` in a Ray task, its progress reports sent to ``queue`` (None: nobody
+    listens)."""
+    if queue is None:
+        return fn(*task)
     with progress.forwarding(queue):
         return fn(*task)
