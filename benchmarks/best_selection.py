@@ -313,13 +313,15 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # as best's member (the rest of each pinned to the defaults of the round)
     **{
         f"{group}-{name}": variant
-        for name, windows in (
-            ("shorter", (10, 25, 50, 100)),
-            ("longer", (50, 100, 200, 400)),
-            ("wider", (10, 25, 50, 100, 200, 400)),
+        for name, member in (
+            ("shorter", {"windows": (10, 25, 50, 100)}),
+            ("longer", {"windows": (50, 100, 200, 400)}),
+            ("wider", {"windows": (10, 25, 50, 100, 200, 400)}),
+            # round 27: each window length's distances calibrated on their own, surprises averaged
+            ("scale-surprise", {"windows": (25, 50, 100, 200), "scales": "surprise"}),
         )
         for group, variant in (
-            ("discord", ("discord", dict(reference="both", windows=windows))),
+            ("discord", ("discord", dict(reference="both", **member))),
             (
                 "best",
                 (
@@ -330,7 +332,7 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
                         power=2,
                         combine="mean",
                         discord_reference="both",
-                        DISCORD={"windows": windows},
+                        DISCORD=member,
                     ),
                 ),
             ),

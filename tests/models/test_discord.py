@@ -11,7 +11,7 @@ from mstad.features.columns import continuous_columns, input_columns
 from mstad.models import make_detector
 from mstad.models.base import Detector
 from mstad.models.calibration import past_median_removed
-from mstad.models.discord import GROUP_FLOOR, DiscordDetector
+from mstad.models.discord import GROUP_FLOOR, SCALE_RULES, DiscordDetector
 
 
 def telemetry(n: int, seed: int) -> np.ndarray:
@@ -168,12 +168,17 @@ def test_past_median_removed_is_causal():
     assert out[100] == 100 - np.median(scores[:100]) and out[300] == 300 - np.median(scores[:300])
 
 
-@pytest.mark.parametrize(("n_sensors", "reference"), [(25, "train+past"), (38, "both")])
-def test_save_load_round_trip(tmp_path, n_sensors, reference):
+@pytest.mark.parametrize(
+    ("n_sensors", "reference", "scales"),
+    [(25, "train+past", "distance"), (38, "both", "distance"), (30, "both", "surprise")],
+)
+def test_save_load_round_trip(tmp_path, n_sensors, reference, scales):
     rng = np.random.default_rng(n_sensors)
     train, test = rng.normal(size=(600, n_sensors)), rng.normal(size=(300, n_sensors))
-    detector = make_detector("discord", windows=(10, 30), reference=reference).fit(train)
-    assert len(detector.group_calibrations_) == n_sensors * detector.views
+    detector = make_detector("discord", windows=(10, 30), reference=reference, scales=scales)
+    detector.fit(train)
+    per_length = 2 if scales == "surprise" else 1  # one calibration per window length
+    assert len(detector.group_calibrations_) == n_sensors * detector.views * per_length
     detector.save(tmp_path / "d")
     loaded = Detector.load(tmp_path / "d")
     np.testing.assert_allclose(loaded.score(test), detector.score(test))
@@ -188,6 +193,7 @@ def test_bad_parameters_are_one_line_errors():
         dict(baseline="x"),
         dict(mode="pairs"),
         dict(combine="sum"),
+        dict(scales="max"),
     ):
         field = next(iter(bad))
         with pytest.raises(ConfigError, match=f"model discord: parameter {field}=.* is not valid"):
@@ -231,3 +237,26 @@ def test_a_twice_repeated_anomaly_scores_high_both_times_with_k2():
     assert peaks[1, "train+past"][0] > 1.5 and peaks[1, "train+past"][1] < 1.0
     assert min(peaks[2, "train+past"]) > 1.5  # k = 2: both stand out
     assert min(peaks[1, "train"]) > 1.5  # compared with training only: both
+
+
+def test_scales_as_surprises_average_each_window_lengths_own_calibration():
+    rng = np.random.default_rng(3)
+    train, test = rng.normal(size=(1200, 2)), rng.normal(size=(400, 2))
+    test[200:206, 0] += 6.0  # a burst the short window sees
+    # one window length: calibrating the average of one is calibrating that length
+    one = [make_detector("discord", windows=(20,), scales=s).fit(train) for s in SCALE_RULES]
+    np.testing.assert_allclose(one[0].score(test), one[1].score(test), atol=1e-12)
+    # two lengths: each sensor's score is the mean of its two lengths' surprises (both views)
+    detector = make_detector("discord", windows=(10, 80), scales="surprise").fit(train)
+    raw = detector._group_scores(test)  # [T, lengths · views · sensors]
+    assert raw.shape == (400, 2 * 2 * 2)
+    surprises = [c.apply(g) for c, g in zip(detector.group_calibrations_, raw.T, strict=True)]
+    sensor0 = np.mean([surprises[k] for k in (0, 2, 4, 6)], axis=0)  # length-major, then view
+    np.testing.assert_allclose(detector._calibrated_groups(raw)[:, 0], sensor0, atol=1e-12)
+    scores = detector.score(test)
+    assert scores[200:206].min() > np.quantile(np.r_[scores[:150], scores[300:]], 0.99)
+
+
+def test_scales_as_surprises_need_sensor_calibration():
+    with pytest.raises(ConfigError, match="model discord: scales='surprise'.*calibrate_sensors"):
+        DiscordDetector(scales="surprise", calibrate_sensors=False)

@@ -114,9 +114,11 @@ def test_a_streamed_series_shorter_than_the_longest_window_matches_the_batch():
     np.testing.assert_allclose(stream_scores(detector, short, 7), detector.score(short), atol=1e-9)
 
 
-def test_discord_with_both_views_streams_as_the_batch():
+@pytest.mark.parametrize("scales", ["distance", "surprise"])
+def test_discord_with_both_views_streams_as_the_batch(scales):
     train, test = data()
-    detector = make_detector("discord", windows=(10, 40), reference="both").fit(train)
+    detector = make_detector("discord", windows=(10, 40), reference="both", scales=scales)
+    detector.fit(train)
     batch = detector.score(test)
     for chunk in (1, 7, 500):
         np.testing.assert_allclose(stream_scores(detector, test, chunk), batch, atol=1e-9)

@@ -66,6 +66,8 @@ from mstad.progress import report
 REFERENCES = ("train+past", "train", "both")
 #: smallest per-sensor calibration spread: 0.1 training standard deviations (RMS per step)
 GROUP_FLOOR = 0.1
+#: how the window lengths' distances become one score per group (see the module docstring)
+SCALE_RULES = ("distance", "surprise")
 #: the past a stream keeps by default where the detector sets no budget (windows per scale)
 STREAM_PAST_WINDOWS = 20000
 
@@ -86,6 +88,7 @@ class DiscordDetector(Detector):
         "baseline": spec(choices=BASELINES),
         "mode": spec(choices=("per_sensor", "joint", "both")),
         "combine": spec(choices=("max", "mean")),
+        "scales": spec(choices=SCALE_RULES),
     }
 
     state_shapes = {
@@ -102,7 +105,7 @@ class DiscordDetector(Detector):
         dims = super()._state_dims(state)
         n = dims.get("C", 0)
         groups = 1 if n == 1 or self.mode == "joint" else n + (self.mode == "both")
-        dims["G"] = groups * self.views
+        dims["G"] = groups * self.views * self.scale_columns(len(state["lengths"]))
         return dims
 
     def __init__(
@@ -118,7 +121,10 @@ class DiscordDetector(Detector):
         mode: str = "per_sensor",
         combine: str = "max",
         calibrate_sensors: bool = True,
+        scales: str = "distance",
     ):
+        if scales == "surprise" and not calibrate_sensors:
+            raise ValueError("scales='surprise' calibrates each window length: calibrate_sensors")
         self.windows = tuple(windows)
         self.inputs = inputs
         self.reference = reference
@@ -130,6 +136,7 @@ class DiscordDetector(Detector):
         self.mode = mode
         self.combine = combine
         self.calibrate_sensors = bool(calibrate_sensors)
+        self.scales = scales
         # per-sensor surprises are calibrated already: never stretch them
         self.score_floor = SURPRISE_FLOOR if self.calibrate_sensors else GROUP_FLOOR
 
@@ -142,6 +149,18 @@ class DiscordDetector(Detector):
     @property
     def min_steps(self) -> int:
         return 2 * min(self.windows)
+
+    def scale_columns(self, n_lengths: int) -> int:
+        """Score columns per view and group: one per window length with ``scales="surprise"``
+        (each calibrated apart), else one (the lengths' distances averaged)."""
+        return n_lengths if self.scales == "surprise" else 1
+
+    def merge_scales(self, per_length: list[np.ndarray]) -> np.ndarray:
+        """Each window length's ``[T, V·G]`` step distances → the columns calibrated: their mean
+        (``"distance"``), or side by side, length-major (``"surprise"``)."""
+        if self.scales == "surprise":
+            return np.concatenate(per_length, axis=1)
+        return sum(per_length) / len(per_length)
 
     def _fit_with_validation(self, train: np.ndarray, head: int | None) -> tuple[np.ndarray, str]:
         # One set of window lengths for the validation copy and the final model, so calibration
@@ -217,15 +236,16 @@ class DiscordDetector(Detector):
             report("discord: nearest windows, per sensor", 0, 1)
             parts.append(self.profiles(x, train, distinct, per_sensor=True))
         sq = np.concatenate(parts, axis=1)
-        out = np.zeros((len(series), self.views * len(groups)))
-        for v in range(self.views):
-            for g, cols in enumerate(groups):
-                for w in lengths:
-                    n = len(series) - w + 1
+        per_length = []
+        for w in lengths:
+            out = np.zeros((len(series), self.views * len(groups)))
+            n, starts = len(series) - w + 1, window_starts(len(series), w)
+            for v in range(self.views):
+                for g, cols in enumerate(groups):
                     dist = np.sqrt(sq[v, g, distinct.index(w), :n] / (w * len(cols)))
-                    starts = window_starts(len(series), w)
-                    out[:, v * len(groups) + g] += windows_to_steps(dist, starts, w, len(series))
-        return out / len(self.lengths_)
+                    out[:, v * len(groups) + g] = windows_to_steps(dist, starts, w, len(series))
+            per_length.append(out)
+        return self.merge_scales(per_length)
 
     def standardized(self, series: np.ndarray) -> np.ndarray:
         """Input columns, standardised and rounded to float32 as the training copy is: [C, T]."""
@@ -254,13 +274,15 @@ class DiscordDetector(Detector):
 
     def _calibrated_groups(self, groups: np.ndarray) -> np.ndarray:
         """Each group's distances as surprise under its own validation distances (or as they
-        are, without ``calibrate_sensors``), the views averaged: ``[T, views · G] → [T, G]``."""
+        are, without ``calibrate_sensors``), the views (and with ``scales="surprise"`` the
+        window lengths) averaged: ``[T, lengths · views · G] → [T, G]``."""
         if self.group_calibrations_ is not None:
             groups = np.stack(
                 [c.apply(g) for c, g in zip(self.group_calibrations_, groups.T, strict=True)],
                 axis=1,
             )
-        return groups.reshape(len(groups), self.views, -1).mean(axis=1)
+        n_groups = len(self._groups())
+        return groups.reshape(len(groups), -1, n_groups).mean(axis=1)
 
     def _combine(self, groups: np.ndarray) -> np.ndarray:
         """Group scores → one score per step: calibrate each group, combine, remove baseline."""

@@ -94,14 +94,14 @@ class DiscordStreamer:
         if upto <= self.emitted:
             return np.empty(0)
         t = np.arange(self.emitted, upto)
-        total = np.zeros((len(t), self.scales[0].dist.shape[1]))
+        per_length = []
         for sc in self.scales:
             lo = np.maximum(0, t - sc.w + 1) - sc.base
             hi = np.minimum(t, end - sc.w) - sc.base
             cs = np.concatenate([np.zeros((1, sc.dist.shape[1])), np.cumsum(sc.dist, axis=0)])
-            total += (cs[hi + 1] - cs[lo]) / (hi - lo + 1)[:, None]
+            per_length.append((cs[hi + 1] - cs[lo]) / (hi - lo + 1)[:, None])
         self.emitted = upto
-        return self.d._combine(total / len(self.scales))
+        return self.d._combine(self.d.merge_scales(per_length))
 
     def _trim(self) -> None:
         for sc in self.scales:
