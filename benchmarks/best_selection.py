@@ -555,7 +555,8 @@ def shortfall_lines(
 ) -> list:
     """Round 5's rule: per set, how far each variant's ``metric`` (entity AUROC) is below the
     best variant's; the default minimises the worst shortfall (shortfalls within 0.005 tie; ties
-    go to the higher objective)."""
+    go to the higher objective, and from round 26 on, objectives within 0.002 of the highest to
+    the first variant named — today's default)."""
     best = {s: max(table[(v, s)][metric] for v in variants) for s in sets}
     worst = {v: max(best[s] - table[(v, s)][metric] for s in sets) for v in variants}
     lines = [
@@ -568,7 +569,10 @@ def shortfall_lines(
         lines.append(f"| {v} | {cells} | {worst[v]:.3f} | {objective[v]:.4f} |")
     least = min(worst.values())
     tied = [v for v in variants if worst[v] <= least + 0.005]
-    lines.append(f"chosen by the rule: {max(tied, key=lambda v: objective[v])}")
+    chosen = max(tied, key=lambda v: objective[v])
+    if variants[0] in tied and objective[variants[0]] >= objective[chosen] - 0.002:
+        chosen = variants[0]  # rounds 26 on: a tie on both counts keeps today's default
+    lines.append(f"chosen by the rule: {chosen}")
     return lines
 
 

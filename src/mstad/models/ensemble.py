@@ -77,7 +77,7 @@ from mstad.features.columns import INPUTS, input_columns
 from mstad.features.structure import shares_structure
 from mstad.models.base import Detector
 from mstad.models.calibration import SURPRISE_FLOOR
-from mstad.models.discord import REFERENCES
+from mstad.models.discord import REFERENCES, SCALE_RULES
 from mstad.models.registry import detector_class, make_detector, register
 from mstad.models.smoothing import smoothed
 from mstad.params import SEED_SPEC, spec
@@ -164,11 +164,16 @@ class EnsembleDetector(Detector):
         "copies": spec(ge=1),
         "smoothing": spec(ge=0),
         "discord_reference": spec(choices=REFERENCES),
+        "discord_scales": spec(choices=SCALE_RULES),
         "seed": SEED_SPEC,
     }
     #: ensembles saved before round 15 made their discord member with discord's default
     #: (and before round 21 weighed by the first power of the injected AUROC − 0.5)
-    params_before_added = {"discord_reference": "train+past", "power": 1.0}
+    params_before_added = {
+        "discord_reference": "train+past",
+        "power": 1.0,
+        "discord_scales": "distance",
+    }
 
     state_shapes = {"columns": ("C",), "weights": ("M",), "member_auroc": ("M",)}
     state_nonfinite = ("member_auroc",)  # NaN where members were not judged
@@ -188,6 +193,7 @@ class EnsembleDetector(Detector):
         copies: int = 3,
         smoothing: float = 0,
         discord_reference: str = "both",
+        discord_scales: str = "distance",
         seed: int = 0,
     ):
         members = tuple(members)
@@ -210,15 +216,17 @@ class EnsembleDetector(Detector):
             raise ValueError(f"smoothing: an EWMA span >= 1, or 0 for none, got {smoothing}")
         self.smoothing = float(smoothing)
         self.discord_reference = discord_reference
+        self.discord_scales = discord_scales
         self.seed = seed
 
     def _member(self, name: str) -> Detector:
         """A fresh member; the ensemble's ``seed`` reaches the members that take one, its
-        ``discord_reference`` the ``discord`` member."""
+        ``discord_reference`` and ``discord_scales`` the ``discord`` member."""
         cls = detector_class(name)
         params = {"seed": self.seed} if "seed" in cls.param_names() else {}
         if cls.name == "discord":
             params["reference"] = self.discord_reference
+            params["scales"] = self.discord_scales
         return make_detector(name, **params)
 
     @property
