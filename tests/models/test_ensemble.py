@@ -75,15 +75,24 @@ def test_the_discord_member_takes_the_ensembles_reference_and_old_saves_keep_the
     train = factor_data(1200, 2)
     best = make_detector("best").fit(train)
     assert best.discord_reference == "both" and best.power == 2
+    assert best.discord_scales == "distance"  # rounds 27-28: "surprise" tied, an option
     assert best.members_[0].reference == "both" and best.members_[0].views == 2
     assert make_detector("best", discord_reference="train")._member("discord").reference == "train"
+    surprise = make_detector("best", discord_scales="surprise")._member("discord")
+    assert surprise.scales == "surprise" and surprise.reference == "both"
     best.save(tmp_path / "best")
     meta_file = tmp_path / "best" / "detector.json"
     meta = json.loads(meta_file.read_text())
     del meta["params"]["discord_reference"], meta["params"]["power"]
+    del meta["params"]["discord_scales"]
     meta_file.write_text(json.dumps(meta))
+    member_file = tmp_path / "best" / "member_0" / "detector.json"  # discord had no `scales`
+    member = json.loads(member_file.read_text())
+    del member["params"]["scales"]
+    member_file.write_text(json.dumps(member))
     old = Detector.load(tmp_path / "best")
     assert old.discord_reference == "train+past" and old.power == 1
+    assert old.discord_scales == "distance" and old.members_[0].scales == "distance"
 
 
 def test_judged_members_drop_the_one_that_sees_nothing():

@@ -53,6 +53,11 @@ averaged — a long anomaly keeps half its alarm; round 21's ``"train"`` lost 0.
 holdouts whose telemetry moves to an operating level of its own;
 ``benchmarks/results/calibration_log.md`` §13, §20, §21).
 
+``discord_scales`` is the ``scales`` rule of the ``discord`` member: ``"distance"`` by default;
+``"surprise"`` (each window length calibrated on its own) won round 27's ``best`` group and tied
+round 28 on fresh draws — ahead on cyclic server metrics and drift, behind where the longest
+window sees the anomaly — so it is an option (``benchmarks/results/calibration_log.md`` §27–§28).
+
 ``smoothing`` is the span of a causal EWMA of the combined score and of its explanation
 (:mod:`mstad.models.smoothing`), applied to validation and test alike before the entity's
 calibration, so the reported unit stays the surprise of the smoothed score. Off (0) by default:
