@@ -286,8 +286,8 @@ class DiscordDetector(Detector):
                 [c.apply(g) for c, g in zip(self.group_calibrations_, groups.T, strict=True)],
                 axis=1,
             )
-        n_groups = len(self._groups())
-        return groups.reshape(len(groups), -1, n_groups).mean(axis=1)
+        per_group = self.views * self.scale_columns(len(self.lengths_))  # no group list built:
+        return groups.reshape(len(groups), per_group, -1).mean(axis=1)  # a stream calls per row
 
     def _combine(self, groups: np.ndarray) -> np.ndarray:
         """Group scores → one score per step: calibrate each group, combine, remove baseline."""
