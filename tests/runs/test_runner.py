@@ -183,3 +183,22 @@ def test_pool_workers_report_their_epochs_to_the_parent_and_to_the_run_log(tmp_p
     for name in result.metrics["entities"]:
         line = next(x for x in log.splitlines() if f"entity {name}: usad epoch 2: loss " in x)
         assert line.endswith(" s [2 of at most 2]")
+
+
+def test_a_training_split_too_short_to_hold_out_validation_is_a_warning(tmp_path):
+    # discord's shortest window is 25: a split needs 50 steps each side of it
+    short = {**TINY, "n_steps": 400, "train_end": 60, "n_anomalies": 1}
+    result = run_experiment(tiny_config(tmp_path, dataset_options=short, model="discord"))
+    assert read_json(result.path / "calibration.json")["mscred-synthetic"]["fitted_on"] == "train"
+    lines = read_json(result.path / "warnings.json")
+    assert any("mscred-synthetic: training split of 60 steps is too short" in w for w in lines)
+    assert result.warnings == lines
+    assert f"{len(lines)} data warning(s), see warnings.json" in (
+        read_json(result.path / "metrics.json")["warnings"]
+    )
+    # enough training: calibrated on a validation tail, no such line
+    result = run_experiment(tiny_config(tmp_path, model="discord"))
+    assert read_json(result.path / "calibration.json")["mscred-synthetic"]["fitted_on"] == (
+        "validation"
+    )
+    assert not any("too short" in w for w in read_json(result.path / "warnings.json"))

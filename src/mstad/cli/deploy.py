@@ -58,6 +58,13 @@ def fit(
         f"written: {out} (model card: {out}/README.md)\nnext:    mstad score {out} NEW_DATA",
         highlight=False,
     )
+    if info["validation"]["fitted_on"] == "train":
+        console.print(
+            f"[yellow]warning: {len(table.values):,} training steps are too few to hold out a "
+            "validation tail; the calibration and threshold come from the training data itself "
+            "and overstate surprise on new data (alarms too often): record more normal data"
+            "[/yellow]"
+        )
 
 
 @app.command()

@@ -105,6 +105,23 @@ def scores_frame(results: list[EntityResult]) -> pd.DataFrame:
     return frame
 
 
+def run_warnings(dataset: Dataset, results) -> list[str]:
+    """What ``warnings.json`` lists: the data set's own warnings, then one line per entity whose
+    training split was too short to hold out a validation tail — its calibration and threshold
+    then come from the training data the detector was fitted on, which it matches better than
+    anything new (a nearest-window detector matches it exactly), so its scores overstate how
+    unusual new data are and the threshold alarms too often."""
+    out = [w for e in dataset for w in e.warnings]
+    for r in results:
+        if r.calibration.get("fitted_on") == "train":
+            out.append(
+                f"{r.name}: training split of {len(dataset[r.name].train)} steps is too short to "
+                "hold out a validation tail; scores and threshold are calibrated on the training "
+                "data itself and overstate surprise (alarms too often): record more normal data"
+            )
+    return out
+
+
 def finalize_run(run_dir, config, dataset: Dataset, results, wall_s, jobs, resumed):
     """Write scores.parquet, metrics, thresholds, timing, calibration and warnings (the
     scores last but one and the metrics last: a finished run has all of :data:`FINISHED`)."""
@@ -125,7 +142,7 @@ def finalize_run(run_dir, config, dataset: Dataset, results, wall_s, jobs, resum
             "mean": {k: float(np.nanmean([m[k] for m in rc.values()])) for k in keys},
             "entities": rc,
         }
-    data_warnings = [w for e in dataset for w in e.warnings]
+    data_warnings = run_warnings(dataset, results)
     if data_warnings:
         metrics.setdefault("warnings", []).append(
             f"{len(data_warnings)} data warning(s), see warnings.json"

@@ -27,7 +27,7 @@ from mstad.models.registry import detector_class, seeded
 from mstad.models.thresholds import make_thresholder
 from mstad.progress import Reporter, Step, current, in_lane, report, reporting
 from mstad.runs.executors import map_unordered, resolve_jobs
-from mstad.runs.finalize import EntityResult, finalize_run, load_part, save_part
+from mstad.runs.finalize import EntityResult, finalize_run, load_part, run_warnings, save_part
 from mstad.runs.rundir import (
     CONFIG,
     MODELS_DIR,
@@ -245,8 +245,7 @@ def _fit_all(config, dataset, folder, todo, resumed, model_dir, on_entity_done) 
     wall_s = time.perf_counter() - start
     results = [load_part(run_dir, name) for name in dataset.names]
     metrics, timing = finalize_run(run_dir, config, dataset, results, wall_s, jobs, resumed)
-    warnings = [w for e in dataset for w in e.warnings]
-    return RunResult(run_dir, metrics, timing, warnings)
+    return RunResult(run_dir, metrics, timing, run_warnings(dataset, results))
 
 
 def _logging_milestones(folder: RunFolder, outer: Reporter | None) -> Reporter:
