@@ -193,8 +193,9 @@ def test_a_training_split_too_short_to_hold_out_validation_is_a_warning(tmp_path
     lines = read_json(result.path / "warnings.json")
     assert any("mscred-synthetic: training split of 60 steps is too short" in w for w in lines)
     assert result.warnings == lines
-    assert f"{len(lines)} data warning(s), see warnings.json" in (
-        read_json(result.path / "metrics.json")["warnings"]
+    assert (
+        f"{len(lines)} data warning(s), see warnings.json"
+        in (read_json(result.path / "metrics.json")["warnings"])
     )
     # enough training: calibrated on a validation tail, no such line
     result = run_experiment(tiny_config(tmp_path, model="discord"))
