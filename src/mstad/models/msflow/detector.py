@@ -273,6 +273,7 @@ class MSFlow(Detector):
         fit_features = _standardised(raw, self._stats_on_device())
         val_features = self._feature_cache(self._windows(train[head:])[0]) if head else []
         self.reference_windows_ = fit_windows if self._online else None
+        self._adapts_ = None
         histories = []
         for k, flow in enumerate(self.flows_):
             generator = np.random.default_rng(self.seed + k)
@@ -410,17 +411,38 @@ class MSFlow(Detector):
             return torch.arange(ended - self.replay // 2, ended)
         return torch.from_numpy(np.sort(generator.choice(ended, self.replay // 2, replace=False)))
 
+    @property
+    def _adapts(self) -> bool:
+        """Whether the online view fine-tunes: not when every input column is constant in the
+        training windows. A flow cannot hold a density on a single value — trained on one, it
+        shrinks that direction without end — and fine-tuning it block after block on the same
+        constant moves its score of that constant by more than the validation tail ever
+        varied: normal test steps identical to training scored 4–9 on NASA-shaped channels
+        whose telemetry never moved in training (``benchmarks/results/speed_log.md`` §17).
+        The fitted flow alone scores such an entity (both views, where ``reference="both"``,
+        are then that one view): data identical to training score exactly as the validation
+        tail did, and any departure from the constant stays far out."""
+        if not self._online:
+            return False
+        if getattr(self, "_adapts_", None) is None:
+            windows = self.reference_windows_
+            self._adapts_ = bool(np.any(np.ptp(windows, axis=(0, 1)) > 0))
+        return self._adapts_
+
     def _view_scores(self, series: np.ndarray) -> list[np.ndarray]:
         """Per-step NLL of ``series`` under each view the ``reference`` uses: the online flows
-        (fine-tuned on the past), the fitted flows, or both (in that order)."""
+        (fine-tuned on the past; the fitted flows where there is nothing to adapt to, see
+        :attr:`_adapts`), the fitted flows, or both (in that order)."""
         windows, starts = self._windows(series)
         for flow in self.flows_:
             flow.eval()
+        both_or_fitted = not self._adapts or self.reference == "both"
+        fitted = self._window_maps(windows) if both_or_fitted else None
         maps = []
         if self._online:
-            maps.append(self._adapted_maps(windows, starts))
+            maps.append(self._adapted_maps(windows, starts) if self._adapts else fitted)
         if self.reference != "train+past":
-            maps.append(self._window_maps(windows))
+            maps.append(fitted if fitted is not None else self._window_maps(windows))
         return [window_maps_to_steps(m.cpu().numpy(), starts, len(series)) for m in maps]
 
     def _combined(self, views: list[np.ndarray]) -> np.ndarray:
@@ -494,6 +516,7 @@ class MSFlow(Detector):
         self.scaler_ = Standardizer.from_state(state)
         self.columns_ = state["columns"]
         self.reference_windows_ = state.get("reference_windows")
+        self._adapts_ = None
         if "view_calibrations" in state:
             self.view_calibrations_ = [
                 Calibration.from_array(a) for a in state["view_calibrations"]
