@@ -140,6 +140,34 @@ def test_past_scaling_lets_a_huge_new_level_stop_alarming():
     assert np.median(scores[True][late]) < 1.0  # … later steps are back among normal scores
 
 
+@pytest.mark.parametrize("reference", ["train+past", "both"])
+def test_an_entity_constant_in_training_scores_its_constant_as_validation_did(reference, tmp_path):
+    """Every input constant in training (NASA telemetry that never moves once the command flags
+    are left out): fine-tuning a flow on one value moved its score of that same value between
+    blocks (calibrated 3–9 on normal steps), so such an entity is scored by the fitted flow
+    alone — data identical to training score as the validation tail did, a departure far out."""
+    x = np.full((2200, 2), 0.5, dtype=np.float32)
+    x[1000 + 600 : 1000 + 620, 1] = 1.5  # one departure, in the test part
+    train, test = x[:1000], x[1000:]
+    detector = make_detector("msflow", reference=reference, adapt_every=200, **TINY).fit(train)
+    assert not detector._adapts
+    scores = detector.score(test)
+    normal = np.r_[scores[:560], scores[660:1150]]  # away from the departure and the last window
+    assert np.median(normal) < 0.5 and normal.max() < 2.0  # fine-tuned: medians of 3-9
+    assert scores[600:620].min() > KNEE
+    views = detector._view_scores(test)
+    alone = make_detector("msflow", reference="train", **TINY).fit(train).raw_score(test)
+    for view in views:  # the fitted flow's, whatever the reference
+        np.testing.assert_allclose(view, alone, rtol=1e-6)
+    detector.save(tmp_path / "m")  # the rule is read off the saved training windows
+    loaded = Detector.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.score(test), scores, rtol=1e-6)
+    assert not loaded._adapts
+    moving = x.copy()
+    moving[:, 0] += np.sin(np.arange(2200) / 15)  # one input moves: fine-tuned as before
+    assert make_detector("msflow", reference=reference, **TINY).fit(moving[:1000])._adapts
+
+
 def test_online_fine_tuning_trains_on_a_bounded_replay_set(monkeypatch):
     """Each block's fine-tuning sees at most ``replay`` windows — the most recent past ones (at
     most half) and a fixed sample of training ones — so every block costs the same once the
