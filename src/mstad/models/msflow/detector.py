@@ -24,7 +24,8 @@ training and past window, quadratic). Before each block the features are re-stan
 the statistics of every training + past window (``adapt_scaling``): without it a shift of
 hundreds of training standard deviations — common in telemetry whose training split hardly
 moves — stays astronomically unlikely however long the flow is fine-tuned, and the rest of the
-series alarms.
+series alarms. An entity whose every input is constant in training is never fine-tuned (the
+fitted flow alone scores it: a flow fine-tuned on one value drifts, see ``_adapts``).
 ``adapt_from="previous"``: each block's fine-tuning continues from the previous block's flow
 (``"fitted"``: restarts from the fitted one). ``flows=K`` trains ``K`` flows from seeds
 ``seed, seed+1, …`` (each its own initialisation, batches, replay sample and early stopping)
@@ -436,8 +437,8 @@ class MSFlow(Detector):
         windows, starts = self._windows(series)
         for flow in self.flows_:
             flow.eval()
-        both_or_fitted = not self._adapts or self.reference == "both"
-        fitted = self._window_maps(windows) if both_or_fitted else None
+        need_fitted = not self._adapts or self.reference == "both"
+        fitted = self._window_maps(windows) if need_fitted else None
         maps = []
         if self._online:
             maps.append(self._adapted_maps(windows, starts) if self._adapts else fitted)
