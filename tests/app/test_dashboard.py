@@ -174,6 +174,8 @@ def _break(run, how):
         (run / "entities.json").write_text(json.dumps(info))
     elif how == "thresholds a list":
         (run / "thresholds.json").write_text("[1, 2]")
+    elif how == "warnings a mapping":
+        (run / "warnings.json").write_text('{"a": 1}')
     elif how == "config a list":
         (run / "config.yaml").write_text("- a\n- b\n")
     elif how == "reversed interval":
@@ -203,6 +205,7 @@ BREAKAGES = {
     "entities without intervals": "needs sensors (list) and intervals",
     "thresholds a list": "expected a mapping of entity to threshold, got list",
     "config a list": "expected a mapping of run settings, got list",
+    "warnings a mapping": "expected a list of warning lines, got dict",
     "no entity column": "column(s) entity missing",
     "NaN scores": "scores must be finite numbers",
     "entity outside": "'../../../outside/secret' is not a plain file name",
@@ -224,6 +227,25 @@ def test_a_damaged_run_file_is_one_line_not_an_exception(monkeypatch, zscore_run
     assert not app.exception, app.exception
     errors = [e.value for e in app.error]
     assert any(BREAKAGES[how] in e and "\n" not in e for e in errors), errors
+
+
+def test_a_runs_data_warnings_are_shown_where_its_metrics_are(monkeypatch, zscore_run, tmp_path):
+    import json
+    import shutil
+
+    warned = tmp_path / "run"
+    shutil.copytree(zscore_run, warned)
+    lines = ["a.csv: 2 sensor(s) constant in train (index 0, 3)", "synthetic-0: training split"]
+    (warned / "warnings.json").write_text(json.dumps(lines))
+    app = start(monkeypatch, warned)
+    assert not app.exception and not app.error
+    box = next(e for e in app.expander if e.label == "⚠ Data warnings (2)")
+    assert box.text[0].value == "\n".join(lines)
+    older = tmp_path / "older"  # a run from before the file (a new path: runs are cached)
+    shutil.copytree(zscore_run, older)
+    (older / "warnings.json").unlink()
+    app = start(monkeypatch, older)
+    assert not app.exception and not any("Data warnings" in e.label for e in app.expander)
 
 
 def test_a_running_run_is_listed_as_running_and_not_preselected(monkeypatch, zscore_run, tmp_path):

@@ -117,3 +117,17 @@ def test_entity_panels_keep_room_above_the_data_for_their_legends(zscore_run):
     series = run.series(name)[:, [0, 1]]
     low, high = sensor_ax.get_ylim()
     assert series.max() <= high - HEADROOM * (high - low) + 1e-9
+
+
+def test_report_lists_the_runs_data_warnings(zscore_run, tmp_path):
+    import json
+    import shutil
+
+    warned = tmp_path / "run"
+    shutil.copytree(zscore_run, warned)
+    lines = ["a<b>.csv: 1 sensor(s) constant in train (index 2)"]  # escaped in the page
+    (warned / "warnings.json").write_text(json.dumps(lines))
+    page = build_report(warned, out=tmp_path / "report").read_text()
+    assert "<h2>Data warnings (1)</h2>" in page and f"<li>{html.escape(lines[0])}</li>" in page
+    (warned / "warnings.json").write_text("[]")
+    assert "Data warnings" not in build_report(warned, out=tmp_path / "r2").read_text()

@@ -265,6 +265,9 @@ def page(run, path: str, paths: list[str]) -> None:
     st.subheader(run.label)
     st.dataframe(headline(run), width="content")
     st.caption("Headline metrics are threshold-free. " + PA_WARNING)
+    if run.warnings:
+        with st.expander(f"⚠ Data warnings ({len(run.warnings)})"):
+            st.text("\n".join(run.warnings))
     with st.expander(f"Entities ({len(table)}): click a row to open it", expanded=len(table) > 1):
         st.dataframe(
             table,

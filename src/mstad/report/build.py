@@ -87,6 +87,14 @@ def _entity_section(run, name, out, top_k, notes) -> str:
     return "\n".join(parts)
 
 
+def _warnings_list(lines: list[str]) -> str:
+    """The run's data warnings (``warnings.json``), listed where the metrics are read."""
+    if not lines:
+        return ""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return f'<h2>Data warnings ({len(lines)})</h2><ul class="note">{items}</ul>'
+
+
 def _ranked_table(table: pd.DataFrame, sections: list[str]) -> str:
     """The ranked entities as a sortable HTML table (click a column title); entities with a
     section below link to it."""
@@ -153,7 +161,7 @@ up=th.dataset.up!=="1";th.dataset.up=up?"1":"0";rows.sort((a,b)=>{{const x=n(a.c
 y=n(b.cells[i].innerText);return (x>y?1:x<y?-1:0)*(up?1:-1)}});
 rows.forEach(r=>t.tBodies[0].append(r))}});
 </script></head><body>
-<h1>{title}</h1><p>{subtitle}</p>{metrics}<p class="note">{warning}</p>{notes}
+<h1>{title}</h1><p>{subtitle}</p>{metrics}<p class="note">{warning}</p>{notes}{data_warnings}
 {curves}<h2>Entities ranked by highest calibrated score</h2><p>Scores are surprises: −log10 of
 the probability of so high a score on the entity's own validation data, bounded below 10, so
 they compare across entities.</p>{table}<h2>Selected entities</h2>{sections}
@@ -201,6 +209,7 @@ def build_report(
             "P/R/F1 use thresholds fitted on validation scores only. " + PA_WARNING
         ),
         notes="".join(f'<p class="note">Note: {html.escape(n)}.</p>' for n in sorted(notes)),
+        data_warnings=_warnings_list(run.warnings),
         curves=curves,
         table=_ranked_table(table, chosen),
         sections=sections,

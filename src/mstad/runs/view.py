@@ -27,6 +27,7 @@ from mstad.runs.rundir import (
     METRICS,
     SCORES,
     THRESHOLDS,
+    WARNINGS,
     RunFolder,
     read_json,
     read_scores,
@@ -83,6 +84,16 @@ class RunView:
     @cached_property
     def scores(self) -> pd.DataFrame:
         return _checked_scores(self.path)
+
+    @cached_property
+    def warnings(self) -> list[str]:
+        """The run's ``warnings.json`` lines (sensors constant in training, a training split too
+        short to hold out validation data, …); none for a run written before the file existed."""
+        path = RunFolder(self.path).file(WARNINGS)
+        if not path.is_file():
+            return []
+        lines = _read(path, list, "a list of warning lines")
+        return [str(line) for line in lines]
 
     @cached_property
     def _by_entity(self) -> dict[str, pd.DataFrame]:
@@ -415,6 +426,7 @@ def open_run(path: Path | str) -> RunView:
         _check_entities(folder.file(ENTITIES), info)
     view = RunView(path, config, metrics, thresholds, info)
     view.scores  # noqa: B018 - read and check now: a broken file is reported at open
+    view.warnings  # noqa: B018 - likewise
     return view
 
 
