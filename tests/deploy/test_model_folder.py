@@ -264,7 +264,8 @@ def test_fit_warns_when_training_is_too_short_for_a_validation_tail(csv_model, t
     train.head(60).to_csv(tmp_path / "short.csv", index=False)  # discord: 50 each side needed
     done = mstad("-q", "fit", tmp_path / "short.csv", "--out", tmp_path / "m", "--model", "discord")
     assert done.returncode == 0, done.stderr
-    assert "60 training steps are too few to hold out a validation tail" in done.stdout
+    said = " ".join(done.stdout.split())  # the console wraps long lines
+    assert "short.csv: 60 training steps are too few to hold out a validation tail" in said
     assert load_model(tmp_path / "m").info["validation"]["fitted_on"] == "train"
     done = mstad("-q", "fit", csv_model / "train.csv", "--out", tmp_path / "n", "--model", "zscore")
     assert done.returncode == 0 and "too few" not in done.stdout, done.stderr

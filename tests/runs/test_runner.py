@@ -191,7 +191,7 @@ def test_a_training_split_too_short_to_hold_out_validation_is_a_warning(tmp_path
     result = run_experiment(tiny_config(tmp_path, dataset_options=short, model="discord"))
     assert read_json(result.path / "calibration.json")["mscred-synthetic"]["fitted_on"] == "train"
     lines = read_json(result.path / "warnings.json")
-    assert any("mscred-synthetic: training split of 60 steps is too short" in w for w in lines)
+    assert any("mscred-synthetic: 60 training steps are too few to hold out" in w for w in lines)
     assert result.warnings == lines
     assert (
         f"{len(lines)} data warning(s), see warnings.json"
@@ -202,4 +202,4 @@ def test_a_training_split_too_short_to_hold_out_validation_is_a_warning(tmp_path
     assert read_json(result.path / "calibration.json")["mscred-synthetic"]["fitted_on"] == (
         "validation"
     )
-    assert not any("too short" in w for w in read_json(result.path / "warnings.json"))
+    assert not any("too few" in w for w in read_json(result.path / "warnings.json"))

@@ -59,12 +59,10 @@ def fit(
         highlight=False,
     )
     if info["validation"]["fitted_on"] == "train":
-        console.print(
-            f"[yellow]warning: {len(table.values):,} training steps are too few to hold out a "
-            "validation tail; the calibration and threshold come from the training data itself "
-            "and overstate surprise on new data (alarms too often): record more normal data"
-            "[/yellow]"
-        )
+        from mstad.models.calibration import in_sample_warning
+
+        warning = in_sample_warning(table.source, len(table.values))
+        console.print(f"[yellow]warning: {warning}[/yellow]", highlight=False)
 
 
 @app.command()

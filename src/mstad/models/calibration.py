@@ -69,6 +69,18 @@ _LN10 = math.log(10.0)
 SURPRISE_FLOOR = 1.0 / _LN10
 
 
+def in_sample_warning(what: str, n_steps: int) -> str:
+    """The one line a user gets when ``what`` (an entity, a file) had ``n_steps`` training steps,
+    too few to hold out a validation tail: the calibration (``fitted_on="train"``) and threshold
+    then come from data the detector was fitted on, which it matches better than anything new (a
+    nearest-window detector matches it exactly), so new data look more surprising than they are."""
+    return (
+        f"{what}: {n_steps:,} training steps are too few to hold out a validation tail; scores "
+        "and threshold are calibrated on the training data itself and overstate surprise "
+        "(alarms too often): record more normal data"
+    )
+
+
 def bounded(surprise: np.ndarray) -> np.ndarray:
     """The reported scale: ``surprise`` itself up to :data:`KNEE`, then bending below CAP."""
     s = np.asarray(surprise, dtype=np.float64)

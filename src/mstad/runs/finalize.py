@@ -14,6 +14,7 @@ from mstad.data import Dataset
 from mstad.errors import MstadError, reason
 from mstad.evaluation import aggregate
 from mstad.evaluation.rootcause import root_cause_metrics
+from mstad.models.calibration import in_sample_warning
 from mstad.runs.rundir import (
     CALIBRATION,
     ENTITIES,
@@ -107,18 +108,11 @@ def scores_frame(results: list[EntityResult]) -> pd.DataFrame:
 
 def run_warnings(dataset: Dataset, results) -> list[str]:
     """What ``warnings.json`` lists: the data set's own warnings, then one line per entity whose
-    training split was too short to hold out a validation tail — its calibration and threshold
-    then come from the training data the detector was fitted on, which it matches better than
-    anything new (a nearest-window detector matches it exactly), so its scores overstate how
-    unusual new data are and the threshold alarms too often."""
+    training split was too short to hold out a validation tail (:func:`in_sample_warning`)."""
     out = [w for e in dataset for w in e.warnings]
     for r in results:
         if r.calibration.get("fitted_on") == "train":
-            out.append(
-                f"{r.name}: training split of {len(dataset[r.name].train)} steps is too short to "
-                "hold out a validation tail; scores and threshold are calibrated on the training "
-                "data itself and overstate surprise (alarms too often): record more normal data"
-            )
+            out.append(in_sample_warning(r.name, len(dataset[r.name].train)))
     return out
 
 
