@@ -47,6 +47,8 @@ NO_DATA = ("run", "--dataset", "smap", "--data-dir", "/nonexistent")
         (("benchmark", "--models", "zscore", "--seeds", "0,x"), "--seeds '0,x': expected"),
         (("run", "--dataset", "smap", "--data-dir", "/nonexistent"), "no labeled_anomalies.csv"),
         (("run", "-p", "window"), "expected KEY=VALUE"),
+        # brackets in a message are data (units, paths), never console markup
+        (("prepare", "/nonexistent/units [degC].yaml"), "units [degC].yaml: prepare config not"),
     ],
 )
 def test_user_errors_are_one_line_with_exit_code_2(args, message, tmp_path):

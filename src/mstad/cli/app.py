@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from mstad.errors import MstadError
 
@@ -25,6 +26,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+
+
+def plain(value: object) -> str:
+    """``value`` as text that rich prints as it is: sensor names and units in brackets
+    (``temp_01 [degC]``), paths and messages are data, not markup."""
+    return escape(str(value))
+
 _state = {"debug": False, "quiet": False}
 
 
@@ -83,5 +91,5 @@ def main() -> None:
         if isinstance(exc, OSError):  # disk full, permission denied: the file and the reason
             where = f"{exc.filename}: " if exc.filename else ""
             exc = f"{where}{exc.strerror or exc}; check the path, its permissions and free space"
-        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[red]error:[/red] {plain(exc)}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from mstad import DEFAULT_MODEL
-from mstad.cli.app import _progress, _show, app, console
+from mstad.cli.app import _progress, _show, app, console, plain
 from mstad.errors import MstadError
 
 
@@ -62,7 +62,7 @@ def fit(
         from mstad.models.calibration import in_sample_warning
 
         warning = in_sample_warning(table.source, len(table.values))
-        console.print(f"[yellow]warning: {warning}[/yellow]", highlight=False)
+        console.print(f"[yellow]warning: {plain(warning)}[/yellow]", highlight=False)
 
 
 @app.command()
@@ -100,7 +100,7 @@ def score(
     scored = score_table(fitted, table, explain)
     steps, events = scored.steps, scored.events
     console.print(
-        f"scored {table.source}: {len(steps):,} steps, max score {steps['score'].max():.2f}, "
+        f"scored {plain(table.source)}: {len(steps):,} steps, max score {steps['score'].max():.2f}, "
         f"{int(steps['alarm'].sum()):,} alarm steps in {len(events)} events at threshold "
         f"{scored.threshold:.3f}",
         highlight=False,
@@ -126,7 +126,7 @@ def score(
         console.print(view)
     if out is not None:
         written = write_scored(scored, out, fmt)
-        console.print(f"written: {', '.join(str(p) for p in written)}", highlight=False)
+        console.print(f"written: {plain(', '.join(str(p) for p in written))}", highlight=False)
 
 
 def _local_times(times, zone: str):
@@ -143,7 +143,7 @@ def _cell(value: Any) -> str:
         return f"{value:.2f}"
     if hasattr(value, "strftime"):  # a timestamp: to the second, without the zone
         return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
+    return plain(value)
 
 
 @app.command()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mstad.cli.app import app, console
+from mstad.cli.app import app, console, plain
 
 
 @app.command()
@@ -32,9 +32,9 @@ def prepare(
         f"{manifest['anomalies']} labelled anomalies"
     )
     for line in result.report.summary():
-        console.print(f"  {line}", highlight=False)
+        console.print(f"  {plain(line)}", highlight=False)
     for warning in manifest["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        console.print(f"[yellow]warning:[/yellow] {plain(warning)}", highlight=False)
     console.print(
         f"written: {result.output_dir} (loss report: report.csv)\n"
         f"next: mstad run --dataset csv --data-dir {result.output_dir} --model mscred"

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from mstad import DEFAULT_MODEL
-from mstad.cli.app import _fmt, _progress, _show, app, console
+from mstad.cli.app import _fmt, _progress, _show, app, console, plain
 from mstad.evaluation.layout import (
     AT_THRESHOLD_SHOWN,
     HEADLINE,
@@ -32,7 +32,7 @@ def _print_metrics(result) -> None:
 
     metrics = result.metrics
     if PROTOCOLS[0] not in metrics:
-        console.print(f"[yellow]no labelled test data: scores written to {result.path}[/yellow]")
+        console.print(f"[yellow]no labelled test data: scores written to {plain(result.path)}[/yellow]")
         return
     shown = {**HEADLINE, **ORACLE_SHOWN}
     table = Table(title=f"{metrics['dataset']} · {metrics['model']}")
@@ -48,7 +48,7 @@ def _print_metrics(result) -> None:
     console.print(
         f"{metrics['n_entities']} entities ({metrics.get('n_undefined', 0)} without both "
         f"classes), positive rate {metrics['positive_rate']:.4f}, "
-        f"wall time {result.timing['wall_s']:.1f} s → {result.path}",
+        f"wall time {result.timing['wall_s']:.1f} s → {plain(result.path)}",
         highlight=False,
     )
     console.print(f"[dim]{ORACLE_NOTE}[/dim]")
@@ -314,7 +314,7 @@ def datasets(
     from mstad.data import default_data_dir, survey
 
     folder = data_dir or default_data_dir()
-    table = Table(title=f"data sets under {folder}")
+    table = Table(title=f"data sets under {plain(folder)}")
     for column in ("dataset", "status", "entities", "test steps", "anomalous", "warnings"):
         table.add_column(column)
     problems = []
@@ -333,7 +333,7 @@ def datasets(
             problems.append(f"{row['dataset']}: {row['problem']}")
     console.print(table)
     for problem in problems:
-        console.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
+        console.print(f"[red]✗[/red] {plain(problem)}", highlight=False, soft_wrap=True)
 
 
 @app.command()

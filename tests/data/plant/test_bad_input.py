@@ -7,6 +7,7 @@ from mstad.data.plant import load_prepare_config, load_prepared, prepare
 from mstad.data.plant.config import build_prepare_config
 from mstad.errors import ConfigError, DataError
 from tests.data.plant.conftest import edit_config
+from tests.data.plant.test_prepare import european
 
 
 def _raw(plant, batch="batch_00", name="temperatures.csv"):
@@ -130,6 +131,17 @@ def test_non_numeric_value(plant):
     _fails(plant, r"temperatures.csv: .*invalid value 'OFF'")
 
 
+def test_a_file_split_by_semicolons_names_the_delimiter_and_decimal_keys(plant):
+    european(plant)  # ';' between fields, ',' as the decimal mark
+    message = _fails(plant, r"flows.csv: no timestamp column 'timestamp' \(columns: timestamp;")
+    assert message.endswith("; the header splits on ';': set `delimiter: ';'`")
+    message = _fails(plant, r"csv: .*invalid value '", config=edit_config(plant, delimiter=";"))
+    assert message.endswith(
+        "; the values use a decimal comma: set `decimal: ','` (and `delimiter: ';'`)"
+    )
+    assert prepare(edit_config(plant, delimiter=";", decimal=",")).manifest["rows"]["train"] == 480
+
+
 def test_repeated_timestamps_as_error(plant):
     _fails(
         plant,
@@ -159,6 +171,14 @@ def test_config_errors(plant):
         build_prepare_config({**data, "periode": "1s"}, "x.yaml")
     with pytest.raises(ConfigError, match=r"x.yaml: .*listed as both train and test"):
         build_prepare_config({**data, "test_batches": ["batch_00"]}, "x.yaml")
+    with pytest.raises(
+        ConfigError, match=r"x.yaml: decimal: the decimal mark is the delimiter too \(','\); files"
+    ):
+        build_prepare_config({**data, "decimal": ","}, "x.yaml")
+    with pytest.raises(ConfigError, match=r"x.yaml: delimiter: 'ab' is not a field separator"):
+        build_prepare_config({**data, "delimiter": "ab"}, "x.yaml")
+    with pytest.raises(ConfigError, match=r"x.yaml: decimal: Input should be '.' or ','"):
+        build_prepare_config({**data, "decimal": ";"}, "x.yaml")
     with pytest.raises(ConfigError, match=r"x.yaml: required key 'schedule' is missing"):
         build_prepare_config({k: v for k, v in data.items() if k != "schedule"}, "x.yaml")
 

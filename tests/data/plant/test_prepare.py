@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from mstad.data import load_dataset
 from mstad.data.plant import load_prepare_config, prepare
@@ -90,6 +91,27 @@ def test_same_config_same_hash_and_output(plant):
     assert other.manifest["config_hash"] != first.manifest["config_hash"]
 
 
+def european(plant, delimiter=";", decimal=","):
+    """Rewrite every raw sensor file as a spreadsheet set to another locale writes it: fields
+    split by ``delimiter``, values with ``decimal`` as their decimal mark (timestamps as they
+    were)."""
+    for path in plant.parent.glob("raw/*/*.csv"):
+        header, *rows = path.read_text(encoding="utf-8").splitlines()
+        lines = [header.replace(",", delimiter)]
+        for row in rows:
+            time, *values = row.split(",")
+            lines.append(delimiter.join([time, *(v.replace(".", decimal) for v in values)]))
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(("delimiter", "decimal"), [(";", ","), ("\t", ".")])
+def test_files_split_by_another_separator_or_decimal_mark_prepare_alike(plant, delimiter, decimal):
+    expected = pd.read_parquet(prepare(load_prepare_config(plant)).output_dir / "train.parquet")
+    european(plant, delimiter, decimal)
+    result = prepare(edit_config(plant, delimiter=delimiter, decimal=decimal))
+    pd.testing.assert_frame_equal(pd.read_parquet(result.output_dir / "train.parquet"), expected)
+
+
 @pytest.mark.parametrize("aggregation", ["mean", "last"])
 def test_resampling_to_a_coarser_period(plant, aggregation):
     result = prepare(edit_config(plant, period="2s", aggregation=aggregation))
@@ -104,3 +126,6 @@ def test_shipped_prepare_config_is_valid_and_matches_the_example(tmp_path):
     example = load_prepare_config(make_example_plant(tmp_path / "plant"))
     for key in ("train_batches", "test_batches", "timezone", "period", "normalization"):
         assert getattr(shipped, key) == getattr(example, key), key
+    # it lists every key a prepare config has
+    written = yaml.safe_load((REPO / "configs" / "prepare.yaml").read_text())
+    assert set(written) == set(type(shipped).model_fields)

@@ -12,7 +12,15 @@ from typing import Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from mstad.data.checks import check_name
 from mstad.errors import ConfigError, DataError
@@ -43,6 +51,12 @@ class PrepareConfig(BaseModel):
     timestamp_format: str | None = Field(None, description="strftime format; None = ISO 8601")
     timezone: str = Field("UTC", description="zone of timestamps that carry no offset")
     encoding: str = "utf-8"
+    delimiter: str = Field(
+        ",", description="field separator of the raw sensor CSVs, one character (';', '\\t', ...)"
+    )
+    decimal: Literal[".", ","] = Field(
+        ".", description="decimal mark of the raw sensor values ('.' or ',')"
+    )
     period: str = Field("1s", description="common sampling period (pandas offset alias)")
     aggregation: Literal["mean", "median", "first", "last", "min", "max"] = "mean"
     duplicates: Literal["mean", "first", "last", "error"] = Field(
@@ -87,6 +101,26 @@ class PrepareConfig(BaseModel):
             raise ValueError(
                 f"{value!r} is not a known time zone; write e.g. UTC or Europe/Berlin"
             ) from None
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _delimiter(cls, value: str) -> str:
+        if len(value) != 1 or value in '"\r\n' or value.isalnum() or value == ".":
+            raise ValueError(
+                f"{value!r} is not a field separator; write one character such as ',' or ';' "
+                "(or '\\t' in double quotes for tabs)"
+            )
+        return value
+
+    @field_validator("decimal")
+    @classmethod
+    def _decimal(cls, value: str, info: ValidationInfo) -> str:
+        if value == info.data.get("delimiter"):
+            raise ValueError(
+                f"the decimal mark is the delimiter too ({value!r}); files with a decimal comma "
+                "are ';'-separated: set `delimiter: ';'`"
+            )
         return value
 
     @model_validator(mode="after")

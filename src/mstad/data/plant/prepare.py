@@ -57,7 +57,7 @@ def _survey_sensors(config: PrepareConfig, files: dict[str, list[Path]]):
         for path in paths:
             if path.stat().st_size == 0:
                 raise DataError(f"{path}: empty file; remove it or re-export it")
-            for header in _header(path, config.encoding):
+            for header in _header(path, config.encoding, config.delimiter):
                 if header == config.timestamp_column:
                     continue
                 name, unit = split_unit(header)

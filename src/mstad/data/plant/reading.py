@@ -45,7 +45,15 @@ class SensorFile:
     units: dict[str, str | None]
 
 
-def _header(path: Path, encoding: str) -> list[str]:
+#: separators a raw file may use instead of the configured one, as YAML writes them
+_SEPARATORS = {",": "','", ";": "';'", "\t": '"\\t"', "|": "'|'"}
+#: a number written with a decimal comma (``1,5``, ``-0,25``)
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+#: a number written with a decimal point
+_DECIMAL_POINT = re.compile(r"[+-]?\d*\.\d+(?:[eE][+-]?\d+)?")
+
+
+def _header(path: Path, encoding: str, delimiter: str = ",") -> list[str]:
     with path.open("rb") as handle:
         raw = handle.readline()
     try:
@@ -57,7 +65,30 @@ def _header(path: Path, encoding: str) -> list[str]:
         ) from None
     except LookupError:
         raise DataError(f"{path}: unknown encoding {encoding!r}; fix `encoding:`") from None
-    return [h.strip() for h in next(csv.reader([line.lstrip("\ufeff").rstrip("\r\n")]), [])]
+    line = line.lstrip("\ufeff").rstrip("\r\n")
+    return [h.strip() for h in next(csv.reader([line], delimiter=delimiter), [])]
+
+
+def _separator_hint(path: Path, config: PrepareConfig) -> str:
+    """Where the header splits into a timestamp column on another separator than the configured
+    one: the key to set (``''`` when no separator explains the header)."""
+    for separator, name in _SEPARATORS.items():
+        if separator == config.delimiter:
+            continue
+        if config.timestamp_column in _header(path, config.encoding, separator):
+            return f"; the header splits on {name}: set `delimiter: {name}`"
+    return ""
+
+
+def _value_hint(message: str, config: PrepareConfig) -> str:
+    """A conversion error on a number written with the other decimal mark: the key to set."""
+    found = re.search(r"invalid value '([^']*)'", message)
+    value = found.group(1).strip() if found else ""
+    if config.decimal == "." and _DECIMAL_COMMA.fullmatch(value):
+        return "; the values use a decimal comma: set `decimal: ','` (and `delimiter: ';'`)"
+    if config.decimal == "," and _DECIMAL_POINT.fullmatch(value):
+        return "; the values use a decimal point: set `decimal: '.'`"
+    return "; fix the value or the file's encoding (`encoding:`)"
 
 
 def _parse_time(raw: pd.Series, path: Path, config: PrepareConfig) -> pd.DatetimeIndex:
@@ -145,12 +176,13 @@ def read_sensor_file(path: Path, config: PrepareConfig, report: LossReport) -> S
     """Parse, validate and time-index one CSV; raises :class:`DataError` naming file and fix."""
     if path.stat().st_size == 0:
         raise DataError(f"{path}: empty file; remove it or re-export it")
-    headers = _header(path, config.encoding)
+    headers = _header(path, config.encoding, config.delimiter)
     column = config.timestamp_column
     if column not in headers:
+        fix = _separator_hint(path, config) or "; set `timestamp_column:` in the prepare config"
         raise DataError(
             f"{path}: no timestamp column {column!r} (columns: {', '.join(headers[:6])}"
-            f"{' …' if len(headers) > 6 else ''}); set `timestamp_column:` in the prepare config"
+            f"{' …' if len(headers) > 6 else ''}){fix}"
         )
     names, units = {}, {}
     for header in headers:
@@ -165,13 +197,14 @@ def read_sensor_file(path: Path, config: PrepareConfig, report: LossReport) -> S
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(encoding=config.encoding),
-            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
+            parse_options=pacsv.ParseOptions(delimiter=config.delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=True, decimal_point=config.decimal
+            ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         message = str(exc).splitlines()[0]
-        raise DataError(
-            f"{path}: {message}; fix the value or the file's encoding (`encoding:`)"
-        ) from None
+        raise DataError(f"{path}: {message}{_value_hint(message, config)}") from None
     if table.num_rows == 0:
         raise DataError(f"{path}: header but no data rows; remove the file or re-export it")
     index = _parse_time(table.column(column).to_pandas(), path, config)
