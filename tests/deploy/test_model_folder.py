@@ -12,8 +12,9 @@ import pytest
 from mstad.data import load_dataset
 from mstad.deploy.export import export_onnx
 from mstad.deploy.fit import fit_model
-from mstad.deploy.inputs import Table
+from mstad.deploy.inputs import Table, read_file
 from mstad.deploy.model import load_model
+from mstad.deploy.stream import stream_rows
 from mstad.runs.view import open_run
 from tests.conftest import TINY_DATA, TINY_MSCRED, make_run
 from tests.models.test_contract import FAST, data
@@ -163,6 +164,21 @@ def test_stream_from_stdin_and_a_followed_file_equals_score(csv_model, tmp_path)
     bad.loc[3, "c"] = "n/a"
     done = mstad("stream", csv_model / "model", input=bad.to_csv(index=False))
     one_line_error(done, "stdin line 5", "'c'", "not a number")
+
+
+def test_a_decimal_comma_export_scores_and_streams_as_the_comma_file(csv_model, tmp_path):
+    model = load_model(csv_model / "model")
+    test = pd.read_csv(csv_model / "test.csv")
+    batch = model.score(test[model.sensors].to_numpy(np.float32))
+    test.to_csv(tmp_path / "eu.csv", index=False, sep=";", decimal=",")
+    assert "," in (tmp_path / "eu.csv").read_text().splitlines()[1]  # decimal commas written
+    table = read_file(tmp_path / "eu.csv")
+    np.testing.assert_array_equal(table.values, test[model.sensors].to_numpy(np.float32))
+    out = []
+    lines = (tmp_path / "eu.csv").read_text().splitlines(keepends=True)
+    assert stream_rows(model, lines, out.append) == 250
+    streamed = pd.read_csv(pd.io.common.StringIO("\n".join(out)))
+    np.testing.assert_allclose(streamed.score, batch, atol=1e-6)
 
 
 @pytest.mark.parametrize(

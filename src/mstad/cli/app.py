@@ -33,6 +33,7 @@ def plain(value: object) -> str:
     (``temp_01 [degC]``), paths and messages are data, not markup."""
     return escape(str(value))
 
+
 _state = {"debug": False, "quiet": False}
 
 
@@ -91,5 +92,7 @@ def main() -> None:
         if isinstance(exc, OSError):  # disk full, permission denied: the file and the reason
             where = f"{exc.filename}: " if exc.filename else ""
             exc = f"{where}{exc.strerror or exc}; check the path, its permissions and free space"
-        Console(stderr=True).print(f"[red]error:[/red] {plain(exc)}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(
+            f"[red]error:[/red] {plain(exc)}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)

@@ -100,9 +100,9 @@ def score(
     scored = score_table(fitted, table, explain)
     steps, events = scored.steps, scored.events
     console.print(
-        f"scored {plain(table.source)}: {len(steps):,} steps, max score {steps['score'].max():.2f}, "
-        f"{int(steps['alarm'].sum()):,} alarm steps in {len(events)} events at threshold "
-        f"{scored.threshold:.3f}",
+        f"scored {plain(table.source)}: {len(steps):,} steps, max score "
+        f"{steps['score'].max():.2f}, {int(steps['alarm'].sum()):,} alarm steps in "
+        f"{len(events)} events at threshold {scored.threshold:.3f}",
         highlight=False,
     )
     if len(events):

@@ -32,7 +32,9 @@ def _print_metrics(result) -> None:
 
     metrics = result.metrics
     if PROTOCOLS[0] not in metrics:
-        console.print(f"[yellow]no labelled test data: scores written to {plain(result.path)}[/yellow]")
+        console.print(
+            f"[yellow]no labelled test data: scores written to {plain(result.path)}[/yellow]"
+        )
         return
     shown = {**HEADLINE, **ORACLE_SHOWN}
     table = Table(title=f"{metrics['dataset']} · {metrics['model']}")

@@ -6,6 +6,9 @@ carried into the scores. Accepted:
 
 * ``.npy`` — a 2-D numeric array (sensors ``s0 … s{D-1}``);
 * ``.csv`` / ``.parquet`` — one column per sensor (named in the header), key columns allowed;
+  a CSV's separator is the one of ``, ; tab |`` that splits its header into the most fields,
+  and in a file not split by commas, columns written with a decimal comma (``1,5``: the
+  exports of a spreadsheet set to such a locale) are read as the numbers they are;
   a column of anomaly labels (:data:`LABEL_COLUMNS`, any case: TSB-AD's ``Label``) is never a
   sensor: it is carried beside the scores like a key (and ``mstad fit`` refuses training rows
   labelled anomalous);
@@ -23,6 +26,7 @@ value is a one-line error naming the file and column.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +38,10 @@ from mstad.data.plant.loader import KEYS, load_prepared
 from mstad.errors import DataError, reason
 
 SUFFIXES = (".npy", ".csv", ".parquet")
+#: separators a CSV table may use; the one that splits its header into the most fields is taken
+SEPARATORS = (",", ";", "\t", "|")
+#: a number as a decimal-comma locale writes it (``1,5``, ``-0,25``, ``3,1e-4``, ``7``)
+DECIMAL_COMMA = re.compile(r"[+-]?(?:\d+(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?")
 #: column names (compared in lower case) that hold anomaly labels, not sensor values
 LABEL_COLUMNS = ("label", "labels", "anomaly", "is_anomaly")
 
@@ -83,9 +91,43 @@ def read_frame(path: Path) -> pd.DataFrame:
     try:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        separator = _separator(path)
+        frame = pd.read_csv(path, sep=separator)
     except (OSError, ValueError) as exc:  # missing, EmptyDataError, ParserError, ArrowInvalid
         raise DataError(f"{path}: not a readable {path.suffix[1:]} table ({reason(exc)})") from None
+    return frame if separator == "," else _read_decimal_commas(frame)
+
+
+def separator_of(header: str) -> str:
+    """The separator of :data:`SEPARATORS` that splits a CSV header line into the most fields
+    (a header of one field: ``,``). ``score`` and ``stream`` read a file alike with it."""
+    return max(SEPARATORS, key=header.count)
+
+
+def _separator(path: Path) -> str:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return separator_of(handle.readline())
+
+
+def decimal_comma_number(text: str) -> float | None:
+    """``text`` as a number written with a decimal comma (``"1,5"`` → 1.5), else None. Used
+    only in files not split by commas — a ``;``-separated file is the export of a
+    decimal-comma locale, where a quoted ``"1,500"`` in a comma-separated file may be one
+    thousand five hundred."""
+    text = text.strip()
+    return float(text.replace(",", ".")) if DECIMAL_COMMA.fullmatch(text) else None
+
+
+def _read_decimal_commas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns whose every value is a number with a decimal comma, as those numbers."""
+    for name in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[name]):
+            continue
+        text = frame[name].astype("string").str.strip()
+        if text.notna().any() and (text.isna() | text.str.fullmatch(DECIMAL_COMMA.pattern)).all():
+            numbers = pd.to_numeric(text.str.replace(",", ".", regex=False))
+            frame[name] = numbers.astype(np.float64)
+    return frame
 
 
 def frame_values(frame: pd.DataFrame, sensors: list[str], source: str) -> np.ndarray:

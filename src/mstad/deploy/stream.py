@@ -13,6 +13,7 @@ rest when the input ends. Memory is bounded by the monitor's budget, not the str
 from __future__ import annotations
 
 import csv
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -22,7 +23,7 @@ import numpy as np
 
 from mstad.data.plant.loader import KEYS
 from mstad.data.plant.normalize import StageNormalizer
-from mstad.deploy.inputs import is_label
+from mstad.deploy.inputs import decimal_comma_number, is_label, separator_of
 from mstad.deploy.model import DeployedModel
 from mstad.errors import DataError
 
@@ -59,11 +60,16 @@ def stream_rows(
     source: str = "stdin",
     max_past_windows: int | None = None,
 ) -> int:
-    """Score CSV ``lines`` with ``model``; ``write`` gets each output line. Returns the steps."""
-    reader = csv.reader(lines)
-    header = next(reader, None)
-    if header is None:
+    """Score CSV ``lines`` with ``model``; ``write`` gets each output line. Returns the steps.
+    Fields are split as ``mstad score`` splits a file (:func:`~mstad.deploy.inputs.separator_of`
+    the header; decimal commas read where that is not a comma)."""
+    lines = iter(lines)
+    first = next(lines, None)
+    if first is None:
         raise DataError(f"{source}: empty input; the first line must name the sensor columns")
+    separator = separator_of(first)
+    reader = csv.reader(itertools.chain([first], lines), delimiter=separator)
+    header = next(reader)
     header = [h.strip() for h in header]
     model.check_sensors([h for h in header if h not in KEYS and not is_label(h)], source)
     columns = [header.index(s) for s in model.sensors]
@@ -105,9 +111,9 @@ def stream_rows(
                 f"{source} line {line_no}: {len(record)} fields, header has {len(header)}"
             )
         try:
-            rows.append([float(record[i]) for i in columns])
+            rows.append([_number(record[i], separator) for i in columns])
         except ValueError:
-            bad = next(i for i in columns if not _is_number(record[i]))
+            bad = next(i for i in columns if not _is_number(record[i], separator))
             raise DataError(
                 f"{source} line {line_no}: column {header[bad]!r} value {record[bad]!r} is not a "
                 "number; fix the row (missing values must be filled before scoring)"
@@ -124,9 +130,21 @@ def stream_rows(
     return monitor.steps_in
 
 
-def _is_number(text: str) -> bool:
+def _number(text: str, separator: str) -> float:
+    """A field as ``float`` reads it, or written with a decimal comma in a file not split by
+    commas (as ``mstad score`` reads that file); else ``ValueError``."""
     try:
-        float(text)
+        return float(text)
+    except ValueError:
+        value = decimal_comma_number(text) if separator != "," else None
+        if value is None:
+            raise
+        return value
+
+
+def _is_number(text: str, separator: str) -> bool:
+    try:
+        _number(text, separator)
     except ValueError:
         return False
     return True

@@ -1,0 +1,42 @@
+"""Plain CSV tables for ``mstad fit`` / ``score``: the separator and decimal mark of the file."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mstad.deploy.inputs import read_file
+from mstad.errors import DataError
+
+
+@pytest.fixture
+def table(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2024-01-13 06:00", periods=50, freq="s").astype(str),
+            "temp [degC]": rng.normal(80, 2, 50).round(4),
+            "press": rng.normal(-1, 0.1, 50).round(6) * 1e-3,
+            "Label": (np.arange(50) > 40).astype(int),
+        }
+    )
+    path = tmp_path / "comma.csv"
+    frame.to_csv(path, index=False)
+    return frame, read_file(path)
+
+
+@pytest.mark.parametrize(("sep", "decimal"), [(";", ","), ("\t", "."), (";", "."), ("|", ",")])
+def test_a_table_reads_alike_whatever_its_separator_and_decimal_mark(tmp_path, table, sep, decimal):
+    frame, expected = table
+    path = tmp_path / "other.csv"
+    frame.to_csv(path, index=False, sep=sep, decimal=decimal)
+    got = read_file(path)
+    assert got.sensors == expected.sensors == ["temp [degC]", "press"]
+    np.testing.assert_array_equal(got.values, expected.values)
+    pd.testing.assert_frame_equal(got.keys, expected.keys)
+
+
+def test_a_quoted_comma_in_a_comma_separated_file_is_not_taken_for_a_decimal_mark(tmp_path):
+    path = tmp_path / "thousands.csv"
+    path.write_text('a,b\n"1,500",2\n"2,000",3\n')
+    with pytest.raises(DataError, match=r"thousands.csv: column 'a' is not numeric"):
+        read_file(path)
