@@ -40,3 +40,13 @@ def test_a_quoted_comma_in_a_comma_separated_file_is_not_taken_for_a_decimal_mar
     path.write_text('a,b\n"1,500",2\n"2,000",3\n')
     with pytest.raises(DataError, match=r"thousands.csv: column 'a' is not numeric"):
         read_file(path)
+
+
+def test_a_time_column_under_another_name_is_named_with_the_fix(tmp_path):
+    path = tmp_path / "times.csv"
+    path.write_text("Time,a\n2024-01-13 06:00:00,1.5\n2024-01-13 06:00:01,1.7\n")
+    with pytest.raises(DataError, match=r"times.csv: column 'Time' is not numeric .*name it `ti"):
+        read_file(path)
+    path.write_text("code,a\nA7,1.5\nB2,1.7\n")  # text that is no time: the plain message
+    with pytest.raises(DataError, match=r"column 'code' is not numeric \(row 1: 'A7'\); fix the"):
+        read_file(path)

@@ -136,8 +136,21 @@ def frame_values(frame: pd.DataFrame, sensors: list[str], source: str) -> np.nda
         if not pd.api.types.is_numeric_dtype(frame[name]):
             bad = frame[name][pd.to_numeric(frame[name], errors="coerce").isna()].iloc[:1]
             row = f" (row {int(bad.index[0]) + 1}: {bad.iloc[0]!r})" if len(bad) else ""
-            raise DataError(f"{source}: column {name!r} is not numeric{row}; fix the export")
+            fix = "fix the export"
+            if _holds_times(frame[name]):
+                fix = (
+                    "it holds times: name it `timestamp` to carry it beside the scores, or drop it"
+                )
+            raise DataError(f"{source}: column {name!r} is not numeric{row}; {fix}")
     return check_series(frame[sensors].to_numpy(dtype=np.float64), source).astype(np.float32)
+
+
+def _holds_times(column: pd.Series) -> bool:
+    """Whether the first values of a text column read as dates or times (ISO 8601)."""
+    head = column.dropna().astype(str).head(20)
+    if head.empty or head.str.fullmatch(r"[+-]?[\d.,eE+-]*").all():
+        return False
+    return bool(pd.to_datetime(head, errors="coerce", format="ISO8601").notna().all())
 
 
 def read_file(path: Path) -> Table:
