@@ -26,7 +26,6 @@ value is a one-line error naming the file and column.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,14 +33,11 @@ import numpy as np
 import pandas as pd
 
 from mstad.data.checks import check_series
+from mstad.data.delimited import DECIMAL_COMMA, separator_of
 from mstad.data.plant.loader import KEYS, load_prepared
 from mstad.errors import DataError, reason
 
 SUFFIXES = (".npy", ".csv", ".parquet")
-#: separators a CSV table may use; the one that splits its header into the most fields is taken
-SEPARATORS = (",", ";", "\t", "|")
-#: a number as a decimal-comma locale writes it (``1,5``, ``-0,25``, ``3,1e-4``, ``7``)
-DECIMAL_COMMA = re.compile(r"[+-]?(?:\d+(?:,\d*)?|,\d+)(?:[eE][+-]?\d+)?")
 #: column names (compared in lower case) that hold anomaly labels, not sensor values
 LABEL_COLUMNS = ("label", "labels", "anomaly", "is_anomaly")
 
@@ -98,24 +94,9 @@ def read_frame(path: Path) -> pd.DataFrame:
     return frame if separator == "," else _read_decimal_commas(frame)
 
 
-def separator_of(header: str) -> str:
-    """The separator of :data:`SEPARATORS` that splits a CSV header line into the most fields
-    (a header of one field: ``,``). ``score`` and ``stream`` read a file alike with it."""
-    return max(SEPARATORS, key=header.count)
-
-
 def _separator(path: Path) -> str:
     with path.open(encoding="utf-8", errors="replace") as handle:
         return separator_of(handle.readline())
-
-
-def decimal_comma_number(text: str) -> float | None:
-    """``text`` as a number written with a decimal comma (``"1,5"`` → 1.5), else None. Used
-    only in files not split by commas — a ``;``-separated file is the export of a
-    decimal-comma locale, where a quoted ``"1,500"`` in a comma-separated file may be one
-    thousand five hundred."""
-    text = text.strip()
-    return float(text.replace(",", ".")) if DECIMAL_COMMA.fullmatch(text) else None
 
 
 def _read_decimal_commas(frame: pd.DataFrame) -> pd.DataFrame:

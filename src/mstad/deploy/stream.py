@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mstad.data.delimited import decimal_comma_number, separator_of
 from mstad.data.plant.loader import KEYS
 from mstad.data.plant.normalize import StageNormalizer
-from mstad.deploy.inputs import decimal_comma_number, is_label, separator_of
+from mstad.deploy.inputs import is_label
 from mstad.deploy.model import DeployedModel
 from mstad.errors import DataError
 

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from mstad.data.checks import FLOAT32_MAX
+from mstad.data.delimited import DECIMAL_COMMA, DECIMAL_POINT, SEPARATORS
 from mstad.data.plant.config import PrepareConfig
 from mstad.data.plant.report import LossReport
 from mstad.errors import DataError
@@ -45,14 +46,6 @@ class SensorFile:
     units: dict[str, str | None]
 
 
-#: separators a raw file may use instead of the configured one, as YAML writes them
-_SEPARATORS = {",": "','", ";": "';'", "\t": '"\\t"', "|": "'|'"}
-#: a number written with a decimal comma (``1,5``, ``-0,25``)
-_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
-#: a number written with a decimal point
-_DECIMAL_POINT = re.compile(r"[+-]?\d*\.\d+(?:[eE][+-]?\d+)?")
-
-
 def _header(path: Path, encoding: str, delimiter: str = ",") -> list[str]:
     with path.open("rb") as handle:
         raw = handle.readline()
@@ -72,7 +65,7 @@ def _header(path: Path, encoding: str, delimiter: str = ",") -> list[str]:
 def _separator_hint(path: Path, config: PrepareConfig) -> str:
     """Where the header splits into a timestamp column on another separator than the configured
     one: the key to set (``''`` when no separator explains the header)."""
-    for separator, name in _SEPARATORS.items():
+    for separator, name in SEPARATORS.items():
         if separator == config.delimiter:
             continue
         if config.timestamp_column in _header(path, config.encoding, separator):
@@ -84,9 +77,9 @@ def _value_hint(message: str, config: PrepareConfig) -> str:
     """A conversion error on a number written with the other decimal mark: the key to set."""
     found = re.search(r"invalid value '([^']*)'", message)
     value = found.group(1).strip() if found else ""
-    if config.decimal == "." and _DECIMAL_COMMA.fullmatch(value):
+    if config.decimal == "." and DECIMAL_COMMA.fullmatch(value):
         return "; the values use a decimal comma: set `decimal: ','` (and `delimiter: ';'`)"
-    if config.decimal == "," and _DECIMAL_POINT.fullmatch(value):
+    if config.decimal == "," and DECIMAL_POINT.fullmatch(value):
         return "; the values use a decimal point: set `decimal: '.'`"
     return "; fix the value or the file's encoding (`encoding:`)"
 
