@@ -47,6 +47,9 @@ def test_a_time_column_under_another_name_is_named_with_the_fix(tmp_path):
     path.write_text("Time,a\n2024-01-13 06:00:00,1.5\n2024-01-13 06:00:01,1.7\n")
     with pytest.raises(DataError, match=r"times.csv: column 'Time' is not numeric .*name it `ti"):
         read_file(path)
+    path.write_text("Zeit;a\n13.01.2024 06:00:00;1,5\n13.01.2024 06:00:01;1,7\n")  # German
+    with pytest.raises(DataError, match=r"column 'Zeit' is not numeric .*name it `timestamp`"):
+        read_file(path)
     path.write_text("code,a\nA7,1.5\nB2,1.7\n")  # text that is no time: the plain message
     with pytest.raises(DataError, match=r"column 'code' is not numeric \(row 1: 'A7'\); fix the"):
         read_file(path)

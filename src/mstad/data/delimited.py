@@ -1,14 +1,17 @@
-"""How sensor CSV files are split and how their numbers are written, in one place.
+"""How sensor CSV files are written — separators, decimal marks, timestamps — in one place.
 
 Plant historians and spreadsheets export CSV in the reader's locale: a locale with a decimal
-comma writes ``1,5`` and therefore splits fields by ``;``. ``mstad prepare`` is told which
-(``delimiter:``, ``decimal:`` in its config) and names the key to set when a file disagrees;
-``mstad score`` / ``fit`` / ``stream`` read plain tables by the separator their header uses.
+comma writes ``1,5`` and therefore splits fields by ``;``, and writes times as ``13.01.2024
+06:10:36``. ``mstad prepare`` is told which (``delimiter:``, ``decimal:``, ``timestamp_format:``
+in its config) and names the key and value to set when a file disagrees; ``mstad score`` /
+``fit`` / ``stream`` read plain tables by the separator their header uses.
 """
 
 from __future__ import annotations
 
 import re
+
+import pandas as pd
 
 #: separators a sensor CSV may use, each as YAML writes it (for the key a message names)
 SEPARATORS = {",": "','", ";": "';'", "\t": '"\\t"', "|": "'|'"}
@@ -30,3 +33,31 @@ def decimal_comma_number(text: str) -> float | None:
     thousand five hundred."""
     text = text.strip()
     return float(text.replace(",", ".")) if DECIMAL_COMMA.fullmatch(text) else None
+
+
+#: timestamp formats of common exports, tried on a file's first rows to name the one it uses
+COMMON_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%d-%m-%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M:%S.%f",
+    "%m/%d/%Y %I:%M:%S %p",
+)
+
+
+def formats_reading(values: pd.Series, rows: int = 200) -> list[str]:
+    """The formats of :data:`COMMON_FORMATS` that read every one of the first ``rows`` values
+    (day-first and month-first both, where the dates cannot tell them apart)."""
+    head = values.dropna().astype(str).str.strip().head(rows)
+    if head.empty:
+        return []
+    return [
+        f for f in COMMON_FORMATS if pd.to_datetime(head, format=f, errors="coerce").notna().all()
+    ]

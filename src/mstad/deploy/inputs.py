@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from mstad.data.checks import check_series
-from mstad.data.delimited import DECIMAL_COMMA, separator_of
+from mstad.data.delimited import DECIMAL_COMMA, formats_reading, separator_of
 from mstad.data.plant.loader import KEYS, load_prepared
 from mstad.errors import DataError, reason
 
@@ -127,11 +127,13 @@ def frame_values(frame: pd.DataFrame, sensors: list[str], source: str) -> np.nda
 
 
 def _holds_times(column: pd.Series) -> bool:
-    """Whether the first values of a text column read as dates or times (ISO 8601)."""
+    """Whether the first values of a text column read as dates or times (ISO 8601 or a common
+    export's format)."""
     head = column.dropna().astype(str).head(20)
     if head.empty or head.str.fullmatch(r"[+-]?[\d.,eE+-]*").all():
         return False
-    return bool(pd.to_datetime(head, errors="coerce", format="ISO8601").notna().all())
+    iso = pd.to_datetime(head, errors="coerce", format="ISO8601").notna().all()
+    return bool(iso or formats_reading(head))
 
 
 def read_file(path: Path) -> Table:

@@ -1,5 +1,6 @@
 """Every bad input gets one line naming the file (or field) and the fix; nothing is dropped silently."""
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -39,6 +40,30 @@ def test_unparsable_timestamp(plant):
         r"temperatures.csv: column 'timestamp': cannot parse '08.01.2024 06:00' at "
         r"line 2 .*timestamp_format",
     )
+
+
+def test_a_timestamp_format_of_a_common_export_is_named(plant):
+    # every row in the day-first format of a German export: the message names that format
+    def german(lines):
+        rows = []
+        for line in lines[1:]:
+            stamp, rest = line.split(",", 1)
+            when = pd.Timestamp(stamp)  # naive: local time already; else the plant's zone
+            if when.tz is not None:
+                when = when.tz_convert("Europe/Berlin").tz_localize(None)
+            rows.append(when.strftime("%d.%m.%Y %H:%M:%S") + "," + rest)
+        return [lines[0], *rows]
+
+    expected = pd.read_parquet(prepare(load_prepare_config(plant)).output_dir / "train.parquet")
+    _rewrite(_raw(plant), german)
+    message = _fails(plant, r"temperatures.csv: column 'timestamp': cannot parse '08.01.2024 ")
+    assert message.endswith("(the first rows read as `%d.%m.%Y %H:%M:%S`)")
+    path = plant.parent / "raw"
+    for other in path.glob("*/*.csv"):  # every file so: the format named reads them all
+        if other != _raw(plant):
+            _rewrite(other, german)
+    result = prepare(edit_config(plant, timestamp_format="%d.%m.%Y %H:%M:%S"))
+    pd.testing.assert_frame_equal(pd.read_parquet(result.output_dir / "train.parquet"), expected)
 
 
 def test_empty_timestamp_cell(plant):

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from mstad.data.checks import FLOAT32_MAX
-from mstad.data.delimited import DECIMAL_COMMA, DECIMAL_POINT, SEPARATORS
+from mstad.data.delimited import DECIMAL_COMMA, DECIMAL_POINT, SEPARATORS, formats_reading
 from mstad.data.plant.config import PrepareConfig
 from mstad.data.plant.report import LossReport
 from mstad.errors import DataError
@@ -107,6 +107,7 @@ def _parse_time(raw: pd.Series, path: Path, config: PrepareConfig) -> pd.Datetim
         raise DataError(
             f"{path}: column {column!r}: cannot parse {raw.iloc[row]!r} at line "
             f"{row + _FIRST_LINE} as {fmt}; set `timestamp_format:` in the prepare config"
+            f"{_format_hint(raw)}"
         )
     index = pd.DatetimeIndex(parsed)
     if index.tz is None:
@@ -118,6 +119,15 @@ def _parse_time(raw: pd.Series, path: Path, config: PrepareConfig) -> pd.Datetim
                 "write UTC offsets into the file or fix `timezone:`"
             ) from None
     return index.tz_convert("UTC").as_unit("ns")
+
+
+def _format_hint(raw: pd.Series) -> str:
+    """The common export formats that read the first timestamps, as a suggestion (``''`` when
+    none does; day-first and month-first both named where both read them)."""
+    fits = formats_reading(raw)
+    if not fits:
+        return ""
+    return " (the first rows read as " + " or as ".join(f"`{f}`" for f in fits) + ")"
 
 
 def _check_monotonic(index: pd.DatetimeIndex, path: Path) -> None:
