@@ -109,6 +109,9 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # views the detector's default: that is `discord-both`)
     "discord": ("discord", dict(reference="train+past")),
     "best": ("ensemble", {}),  # `--model best` at today's defaults
+    # each member of today's `best` alone, on the ensemble's columns (flags dropped)
+    "best-pca-alone": ("ensemble", dict(members=("pca",), weighting="none")),
+    "best-discord-alone": ("ensemble", dict(members=("discord",), weighting="none")),
     "pca": ("pca", {}),
     "zscore": ("zscore", {}),
     "ens-inj-close-0.02": (
