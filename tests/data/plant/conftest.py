@@ -23,3 +23,16 @@ def edit_config(path, **changes):
     data.update(changes)
     path.write_text(yaml.safe_dump(data))
     return load_prepare_config(path)
+
+
+def european(plant, delimiter=";", decimal=","):
+    """Rewrite every raw sensor file as a spreadsheet set to another locale writes it: fields
+    split by ``delimiter``, values with ``decimal`` as their decimal mark (timestamps as they
+    were)."""
+    for path in plant.parent.glob("raw/*/*.csv"):
+        header, *rows = path.read_text(encoding="utf-8").splitlines()
+        lines = [header.replace(",", delimiter)]
+        for row in rows:
+            time, *values = row.split(",")
+            lines.append(delimiter.join([time, *(v.replace(".", decimal) for v in values)]))
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -7,8 +7,7 @@ import yaml
 from mstad.data.plant import load_prepare_config, load_prepared, prepare
 from mstad.data.plant.config import build_prepare_config
 from mstad.errors import ConfigError, DataError
-from tests.data.plant.conftest import edit_config
-from tests.data.plant.test_prepare import european
+from tests.data.plant.conftest import edit_config, european
 
 
 def _raw(plant, batch="batch_00", name="temperatures.csv"):

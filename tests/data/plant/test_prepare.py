@@ -10,7 +10,7 @@ import yaml
 from mstad.data import load_dataset
 from mstad.data.plant import load_prepare_config, prepare
 from mstad.data.plant.reading import split_unit
-from tests.data.plant.conftest import edit_config
+from tests.data.plant.conftest import edit_config, european
 
 
 def test_split_unit():
@@ -89,19 +89,6 @@ def test_same_config_same_hash_and_output(plant):
     pd.testing.assert_frame_equal(train, pd.read_parquet(again.output_dir / "train.parquet"))
     other = prepare(edit_config(plant, normalization="minmax"))
     assert other.manifest["config_hash"] != first.manifest["config_hash"]
-
-
-def european(plant, delimiter=";", decimal=","):
-    """Rewrite every raw sensor file as a spreadsheet set to another locale writes it: fields
-    split by ``delimiter``, values with ``decimal`` as their decimal mark (timestamps as they
-    were)."""
-    for path in plant.parent.glob("raw/*/*.csv"):
-        header, *rows = path.read_text(encoding="utf-8").splitlines()
-        lines = [header.replace(",", delimiter)]
-        for row in rows:
-            time, *values = row.split(",")
-            lines.append(delimiter.join([time, *(v.replace(".", decimal) for v in values)]))
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 @pytest.mark.parametrize(("delimiter", "decimal"), [(";", ","), ("\t", ".")])
