@@ -81,6 +81,9 @@ J, S = dict(mode="joint", calibrate_sensors=False), dict(mode="per_sensor", cali
 JC, SC, BC = (dict(mode=m, calibrate_sensors=True) for m in ("joint", "per_sensor", "both"))
 MF = dict(reference="train")  # MSFlow rounds 1–2 ran before the online fine-tuning existed
 MP = dict(adapt_scaling=False)  # round 3 ran before the features were re-standardised online
+#: today's ensemble settings that the pinning loop below would otherwise set to older ones
+TODAY = dict(discord_reference="both", combine="mean", selection="weighted", power=2)
+
 VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, mode, baseline
     "knn": ("knn", {}),  # the kNN baseline: all sensors, w = 100, train reference
     "w100-all-train-joint": ("discord", dict(windows=(100,), inputs="all", reference="train", **J)),
@@ -109,9 +112,10 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # views the detector's default: that is `discord-both`)
     "discord": ("discord", dict(reference="train+past")),
     "best": ("ensemble", {}),  # `--model best` at today's defaults
-    # each member of today's `best` alone, on the ensemble's columns (flags dropped)
-    "best-pca-alone": ("ensemble", dict(members=("pca",), weighting="none")),
-    "best-discord-alone": ("ensemble", dict(members=("discord",), weighting="none")),
+    # each member of today's `best` alone, on the ensemble's columns (flags dropped), with
+    # today's member settings written out (the loop below pins older ones otherwise)
+    "best-pca-alone": ("ensemble", dict(members=("pca",), weighting="none", **TODAY)),
+    "best-discord-alone": ("ensemble", dict(members=("discord",), weighting="none", **TODAY)),
     "pca": ("pca", {}),
     "zscore": ("zscore", {}),
     "ens-inj-close-0.02": (
