@@ -116,6 +116,8 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # today's member settings written out (the loop below pins older ones otherwise)
     "best-pca-alone": ("ensemble", dict(members=("pca",), weighting="none", **TODAY)),
     "best-discord-alone": ("ensemble", dict(members=("discord",), weighting="none", **TODAY)),
+    # round 30 (calibration_log §31): a judge whose injected anomalies last 10-399 steps
+    "best-judge400": ("ensemble", dict(judge_span=(10, 400), **TODAY)),
     "pca": ("pca", {}),
     "zscore": ("zscore", {}),
     "ens-inj-close-0.02": (

@@ -11,7 +11,13 @@ from mstad.errors import ConfigError
 from mstad.models import make_detector
 from mstad.models.base import Detector, validation_split
 from mstad.models.calibration import CAP
-from mstad.models.ensemble import EnsembleDetector, combine_scores, expected_gain, judge_spread
+from mstad.models.ensemble import (
+    EnsembleDetector,
+    combine_scores,
+    expected_gain,
+    injected_validation,
+    judge_spread,
+)
 from mstad.models.smoothing import smoothed
 from mstad.models.streaming import stream_scores
 
@@ -84,7 +90,7 @@ def test_the_discord_member_takes_the_ensembles_reference_and_old_saves_keep_the
     meta_file = tmp_path / "best" / "detector.json"
     meta = json.loads(meta_file.read_text())
     del meta["params"]["discord_reference"], meta["params"]["power"]
-    del meta["params"]["discord_scales"]
+    del meta["params"]["discord_scales"], meta["params"]["judge_span"]
     meta_file.write_text(json.dumps(meta))
     member_file = tmp_path / "best" / "member_0" / "detector.json"  # discord had no `scales`
     member = json.loads(member_file.read_text())
@@ -93,6 +99,7 @@ def test_the_discord_member_takes_the_ensembles_reference_and_old_saves_keep_the
     old = Detector.load(tmp_path / "best")
     assert old.discord_reference == "train+past" and old.power == 1
     assert old.discord_scales == "distance" and old.members_[0].scales == "distance"
+    assert old.judge_span == (10, 100)
 
 
 def test_judged_members_drop_the_one_that_sees_nothing():
@@ -167,6 +174,9 @@ def test_bad_parameters():
         dict(power=0),
         dict(copies=0),
         dict(smoothing=0.5),
+        dict(judge_span=(100, 10)),
+        dict(judge_span=(10,)),
+        dict(judge_span=(0, 10)),
     ):
         field = next(iter(bad))
         with pytest.raises(ConfigError, match=f"model ensemble: (parameter )?{field}"):
@@ -220,6 +230,26 @@ def test_subset_selection_keeps_the_combination_the_injected_copies_rank_best():
     labels, scores = subset._injected_scores(x, head, np.arange(2))
     pair = roc_auc_score(labels, combine_scores(subset.weights_, scores, "mean"))
     assert pair > subset.member_auroc_.max()
+
+
+def test_the_judge_plants_anomalies_of_its_span_capped_by_the_tails_room():
+    rng = np.random.default_rng(3)
+    head, tail = rng.normal(size=(2000, 4)), rng.normal(size=(1500, 4))
+    lengths = {}
+    for span in ((10, 100), (200, 400)):
+        series, labels = injected_validation(head, tail, 5, span)
+        starts = np.flatnonzero(np.diff(np.concatenate([[0], labels.astype(int)])) == 1)
+        ends = np.flatnonzero(np.diff(np.concatenate([labels.astype(int), [0]])) == -1)
+        lengths[span] = ends - starts + 1
+        assert not np.array_equal(series, tail)
+    assert lengths[(10, 100)].max() < 100 and lengths[(200, 400)].max() >= 200
+    # a tail with room for 3 anomalies of at most 90 steps: longer ones are capped to it, and
+    # where even the shortest would not fit there is nothing to judge on
+    _, labels = injected_validation(head, tail[:300], 5, (10, 400))
+    assert 0 < labels.sum() <= 3 * 90
+    assert injected_validation(head, tail[:300], 5, (200, 400)) is None
+    best = make_detector("best", judge_span=[20, 300])
+    assert best.judge_span == (20, 300) and make_detector("best").judge_span == (10, 100)
 
 
 def test_judge_spread_is_hanley_mcneil_counted_in_anomalies():

@@ -58,6 +58,11 @@ holdouts whose telemetry moves to an operating level of its own;
 round 28 on fresh draws — ahead on cyclic server metrics and drift, behind where the longest
 window sees the anomaly — so it is an option (``benchmarks/results/calibration_log.md`` §27–§28).
 
+``judge_span`` is the range of lengths of the judge's injected anomalies (10–99 steps by
+default, each capped by the room the validation tail has): a judge that plants only short
+anomalies favours the member that finds short ones, where test anomalies may last hundreds of
+steps (``benchmarks/results/calibration_log.md`` §30).
+
 ``smoothing`` is the span of a causal EWMA of the combined score and of its explanation
 (:mod:`mstad.models.smoothing`), applied to validation and test alike before the entity's
 calibration, so the reported unit stays the surprise of the smoothed score. Off (0) by default:
@@ -95,19 +100,22 @@ INJECTED_PER_1000 = 4.0
 #: or guessed flags left out under ``inputs="continuous"``, every column under ``"all"``)
 MEMBER_FLAGS: tuple[int, ...] = ()
 MIN_INJECTED = 3
+#: lengths (steps, from inclusive, to exclusive) of the judge's injected anomalies by default
+JUDGE_SPAN = (10, 100)
 
 
 def injected_validation(
-    head: np.ndarray, tail: np.ndarray, seed: int
+    head: np.ndarray, tail: np.ndarray, seed: int, span: tuple[int, int] = JUDGE_SPAN
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """``tail`` with anomalies injected into its sensors (sizes from ``head``), and the labels;
-    None when the tail is too short to hold them."""
+    """``tail`` with anomalies injected into its sensors (sizes from ``head``, lengths drawn
+    from ``span`` and capped by the tail's room), and the labels; None when the tail is too
+    short to hold them (or anomalies as short as ``span``'s shortest)."""
     n = max(MIN_INJECTED, int(round(len(tail) * INJECTED_PER_1000 / 1000)))
-    if len(tail) // n < 40:
+    if len(tail) // n < max(40, span[0] + 10):
         return None
     kinds = MULTI_KINDS if tail.shape[1] > 1 else MULTI_KINDS[:-1]
     series, intervals = inject(
-        tail, range(tail.shape[1]), n, seed, sensor_spreads(head), kinds, span=(10, 100)
+        tail, range(tail.shape[1]), n, seed, sensor_spreads(head), kinds, span=tuple(span)
     )
     return series, intervals_to_labels(intervals, len(tail))
 
@@ -170,6 +178,7 @@ class EnsembleDetector(Detector):
         "smoothing": spec(ge=0),
         "discord_reference": spec(choices=REFERENCES),
         "discord_scales": spec(choices=SCALE_RULES),
+        "judge_span": spec(min_length=2, max_length=2, item_ge=1),
         "seed": SEED_SPEC,
     }
     #: ensembles saved before round 15 made their discord member with discord's default
@@ -178,6 +187,7 @@ class EnsembleDetector(Detector):
         "discord_reference": "train+past",
         "power": 1.0,
         "discord_scales": "distance",
+        "judge_span": JUDGE_SPAN,
     }
 
     state_shapes = {"columns": ("C",), "weights": ("M",), "member_auroc": ("M",)}
@@ -199,6 +209,7 @@ class EnsembleDetector(Detector):
         smoothing: float = 0,
         discord_reference: str = "both",
         discord_scales: str = "distance",
+        judge_span: Sequence[int] = JUDGE_SPAN,
         seed: int = 0,
     ):
         members = tuple(members)
@@ -222,6 +233,9 @@ class EnsembleDetector(Detector):
         self.smoothing = float(smoothing)
         self.discord_reference = discord_reference
         self.discord_scales = discord_scales
+        if len(judge_span) != 2 or not 1 <= judge_span[0] < judge_span[1]:
+            raise ValueError(f"judge_span: [shortest, longest + 1] steps, got {list(judge_span)}")
+        self.judge_span = tuple(int(v) for v in judge_span)
         self.seed = seed
 
     def _member(self, name: str) -> Detector:
@@ -250,7 +264,10 @@ class EnsembleDetector(Detector):
         if head is None:
             return None
         seed = zlib.crc32(np.ascontiguousarray(x[:head]).tobytes()) % (2**31)
-        problems = [injected_validation(x[:head], x[head:], seed + k) for k in range(self.copies)]
+        problems = [
+            injected_validation(x[:head], x[head:], seed + k, self.judge_span)
+            for k in range(self.copies)
+        ]
         if any(p is None for p in problems):
             return None
         labels = np.concatenate([y for _, y in problems])
