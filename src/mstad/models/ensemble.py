@@ -61,7 +61,8 @@ window sees the anomaly — so it is an option (``benchmarks/results/calibration
 ``judge_span`` is the range of lengths of the judge's injected anomalies (10–99 steps by
 default, each capped by the room the validation tail has): a judge that plants only short
 anomalies favours the member that finds short ones, where test anomalies may last hundreds of
-steps (``benchmarks/results/calibration_log.md`` §30).
+steps; round 30 kept 10–99 against 10–399: the longer judge lost the servers families
+(``benchmarks/results/calibration_log.md`` §30–§31).
 
 ``smoothing`` is the span of a causal EWMA of the combined score and of its explanation
 (:mod:`mstad.models.smoothing`), applied to validation and test alike before the entity's
