@@ -53,3 +53,16 @@ def test_a_time_column_under_another_name_is_named_with_the_fix(tmp_path):
     path.write_text("code,a\nA7,1.5\nB2,1.7\n")  # text that is no time: the plain message
     with pytest.raises(DataError, match=r"column 'code' is not numeric \(row 1: 'A7'\); fix the"):
         read_file(path)
+
+
+def test_a_trailing_separator_is_no_sensor_but_a_value_under_no_name_is_an_error(tmp_path, table):
+    frame, expected = table
+    path = tmp_path / "trailing.csv"
+    lines = frame.to_csv(index=False, sep=";", decimal=",").splitlines()
+    path.write_text("\n".join(line + ";" for line in lines) + "\n")
+    got = read_file(path)
+    assert got.sensors == expected.sensors
+    np.testing.assert_array_equal(got.values, expected.values)
+    path.write_text("a,b,\n1.5,2.5,\n1.7,2.6,9\n")
+    with pytest.raises(DataError, match=r"trailing.csv: column 3 has no name in the header but "):
+        read_file(path)

@@ -15,6 +15,7 @@ from mstad.deploy.fit import fit_model
 from mstad.deploy.inputs import Table, read_file
 from mstad.deploy.model import load_model
 from mstad.deploy.stream import stream_rows
+from mstad.errors import DataError
 from mstad.runs.view import open_run
 from tests.conftest import TINY_DATA, TINY_MSCRED, make_run
 from tests.models.test_contract import FAST, data
@@ -170,8 +171,10 @@ def test_a_decimal_comma_export_scores_and_streams_as_the_comma_file(csv_model, 
     model = load_model(csv_model / "model")
     test = pd.read_csv(csv_model / "test.csv")
     batch = model.score(test[model.sensors].to_numpy(np.float32))
-    test.to_csv(tmp_path / "eu.csv", index=False, sep=";", decimal=",")
-    assert "," in (tmp_path / "eu.csv").read_text().splitlines()[1]  # decimal commas written
+    lines = test.to_csv(index=False, sep=";", decimal=",").splitlines()
+    assert "," in lines[1]  # decimal commas written
+    # and a spreadsheet's trailing separator on every line: a column of no name, empty
+    (tmp_path / "eu.csv").write_text("\n".join(line + ";" for line in lines) + "\n")
     table = read_file(tmp_path / "eu.csv")
     np.testing.assert_array_equal(table.values, test[model.sensors].to_numpy(np.float32))
     out = []
@@ -179,6 +182,9 @@ def test_a_decimal_comma_export_scores_and_streams_as_the_comma_file(csv_model, 
     assert stream_rows(model, lines, out.append) == 250
     streamed = pd.read_csv(pd.io.common.StringIO("\n".join(out)))
     np.testing.assert_allclose(streamed.score, batch, atol=1e-6)
+    lines[3] = lines[3].rstrip("\n") + "9\n"  # a value under no name
+    with pytest.raises(DataError, match=r"line 4: column 5 has no name in the header"):
+        stream_rows(model, lines, out.append)
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,24 @@ def read_frame(path: Path) -> pd.DataFrame:
         frame = pd.read_csv(path, sep=separator)
     except (OSError, ValueError) as exc:  # missing, EmptyDataError, ParserError, ArrowInvalid
         raise DataError(f"{path}: not a readable {path.suffix[1:]} table ({reason(exc)})") from None
+    frame = _without_empty_unnamed(frame, path)
     return frame if separator == "," else _read_decimal_commas(frame)
+
+
+def _without_empty_unnamed(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``frame`` less the columns without a name in the header (pandas calls them ``Unnamed:
+    k``) that hold nothing — a spreadsheet's trailing separator; one that holds values is an
+    error, since they belong to no sensor."""
+    unnamed = [c for c in frame.columns if str(c).startswith("Unnamed: ")]
+    for name in unnamed:
+        filled = frame[name].notna()
+        if filled.any():
+            row = int(np.flatnonzero(filled.to_numpy())[0])
+            raise DataError(
+                f"{path}: column {frame.columns.get_loc(name) + 1} has no name in the header but "
+                f"holds {frame[name].iloc[row]!r} at row {row + 1}; name it in the header"
+            )
+    return frame.drop(columns=unnamed)
 
 
 def _separator(path: Path) -> str:

@@ -72,7 +72,8 @@ def stream_rows(
     reader = csv.reader(itertools.chain([first], lines), delimiter=separator)
     header = next(reader)
     header = [h.strip() for h in header]
-    model.check_sensors([h for h in header if h not in KEYS and not is_label(h)], source)
+    unnamed = [i for i, h in enumerate(header) if not h]  # a trailing separator: must stay empty
+    model.check_sensors([h for h in header if h and h not in KEYS and not is_label(h)], source)
     columns = [header.index(s) for s in model.sensors]
     plant = model.preparation["kind"] == "plant"
     if plant and "stage" not in header:
@@ -110,6 +111,12 @@ def stream_rows(
         if len(record) != len(header):
             raise DataError(
                 f"{source} line {line_no}: {len(record)} fields, header has {len(header)}"
+            )
+        filled = next((i for i in unnamed if record[i].strip()), None)
+        if filled is not None:
+            raise DataError(
+                f"{source} line {line_no}: column {filled + 1} has no name in the header but "
+                f"holds {record[filled]!r}; name it in the header"
             )
         try:
             rows.append([_number(record[i], separator) for i in columns])

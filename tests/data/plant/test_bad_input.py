@@ -166,6 +166,18 @@ def test_a_file_split_by_semicolons_names_the_delimiter_and_decimal_keys(plant):
     assert prepare(edit_config(plant, delimiter=";", decimal=",")).manifest["rows"]["train"] == 480
 
 
+def test_a_trailing_separator_is_no_sensor_but_a_value_under_no_name_is_an_error(plant):
+    expected = pd.read_parquet(prepare(load_prepare_config(plant)).output_dir / "train.parquet")
+    for path in plant.parent.glob("raw/*/*.csv"):  # a spreadsheet's trailing separator
+        _rewrite(path, lambda ls: [line + "," for line in ls])
+    result = prepare(load_prepare_config(plant))
+    pd.testing.assert_frame_equal(pd.read_parquet(result.output_dir / "train.parquet"), expected)
+    _rewrite(_raw(plant), lambda ls: [*ls[:4], ls[4] + "7.5", *ls[5:]])
+    _fails(
+        plant, r"temperatures.csv: column 12 has no name in the header but holds '7.5' at line 5"
+    )
+
+
 def test_repeated_timestamps_as_error(plant):
     _fails(
         plant,

@@ -58,7 +58,7 @@ def _survey_sensors(config: PrepareConfig, files: dict[str, list[Path]]):
             if path.stat().st_size == 0:
                 raise DataError(f"{path}: empty file; remove it or re-export it")
             for header in _header(path, config.encoding, config.delimiter):
-                if header == config.timestamp_column:
+                if header == config.timestamp_column or not header:  # no name: checked empty
                     continue
                 name, unit = split_unit(header)
                 if name in config.exclude_sensors:

@@ -175,6 +175,20 @@ def _check_finite(values: np.ndarray, sensors: list[str], path: Path) -> None:
         )
 
 
+def _check_unnamed_empty(table: pa.Table, unnamed: list[str], path: Path) -> None:
+    """A column without a name in the header must hold nothing (a trailing separator):
+    values there belong to no sensor, and guessing one would be silent."""
+    for field in unnamed:
+        cells = table.column(field).to_pandas()
+        filled = cells.notna() & (cells.astype(str).str.strip() != "")
+        if filled.any():
+            row = int(np.flatnonzero(filled.to_numpy())[0])
+            raise DataError(
+                f"{path}: column {field.strip('<>').split()[-1]} has no name in the header but "
+                f"holds {cells[row]!r} at line {row + _FIRST_LINE}; name it in the header"
+            )
+
+
 def read_sensor_file(path: Path, config: PrepareConfig, report: LossReport) -> SensorFile:
     """Parse, validate and time-index one CSV; raises :class:`DataError` naming file and fix."""
     if path.stat().st_size == 0:
@@ -187,19 +201,24 @@ def read_sensor_file(path: Path, config: PrepareConfig, report: LossReport) -> S
             f"{path}: no timestamp column {column!r} (columns: {', '.join(headers[:6])}"
             f"{' …' if len(headers) > 6 else ''}){fix}"
         )
+    # a field with no name (a spreadsheet's trailing separator) gets one, to be checked empty
+    fields = [h or f"<unnamed {i + 1}>" for i, h in enumerate(headers)]
+    unnamed = [f for f, h in zip(fields, headers, strict=True) if not h]
     names, units = {}, {}
     for header in headers:
-        if header == column:
+        if header == column or not header:
             continue
         name, unit = split_unit(header)
         if name in units:
             raise DataError(f"{path}: sensor {name!r} appears twice in the header; rename one")
         names[header], units[name] = name, unit
-    types = {h: pa.float64() for h in names} | {column: pa.string()}
+    types = {h: pa.float64() for h in names} | {f: pa.string() for f in [column, *unnamed]}
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(encoding=config.encoding),
+            read_options=pacsv.ReadOptions(
+                encoding=config.encoding, column_names=fields, skip_rows=1
+            ),
             parse_options=pacsv.ParseOptions(delimiter=config.delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types=types, strings_can_be_null=True, decimal_point=config.decimal
@@ -210,6 +229,7 @@ def read_sensor_file(path: Path, config: PrepareConfig, report: LossReport) -> S
         raise DataError(f"{path}: {message}{_value_hint(message, config)}") from None
     if table.num_rows == 0:
         raise DataError(f"{path}: header but no data rows; remove the file or re-export it")
+    _check_unnamed_empty(table, unnamed, path)
     index = _parse_time(table.column(column).to_pandas(), path, config)
     _check_monotonic(index, path)
     values = np.column_stack([table.column(h).to_numpy(zero_copy_only=False) for h in names])
