@@ -62,7 +62,7 @@ def stream_rows(
     max_past_windows: int | None = None,
 ) -> int:
     """Score CSV ``lines`` with ``model``; ``write`` gets each output line. Returns the steps.
-    Fields are split as ``mstad score`` splits a file (:func:`~mstad.deploy.inputs.separator_of`
+    Fields are split as ``mstad score`` splits a file (:func:`~mstad.data.delimited.separator_of`
     the header; decimal commas read where that is not a comma)."""
     lines = iter(lines)
     first = next(lines, None)
