@@ -178,6 +178,16 @@ def test_a_trailing_separator_is_no_sensor_but_a_value_under_no_name_is_an_error
     )
 
 
+def test_a_batch_of_workbooks_or_other_files_says_what_it_holds(plant):
+    folder = plant.parent / "raw" / "batch_00"
+    for path in folder.glob("*.csv"):
+        path.rename(path.with_suffix(".xlsx"))
+    _fails(plant, r"batch_00: no files match '\*.csv'; the folder holds .xlsx workbooks: save")
+    for path in folder.glob("*.xlsx"):
+        path.rename(path.with_suffix(".txt"))
+    _fails(plant, r"batch_00: .*fix `file_pattern:` \(the folder holds .txt files\)")
+
+
 def test_repeated_timestamps_as_error(plant):
     _fails(
         plant,

@@ -46,7 +46,14 @@ def _batch_files(config: PrepareConfig, batch: str) -> list[Path]:
         raise DataError(f"{folder}: batch folder not found; fix `raw_dir:` or the batch name")
     files = sorted(folder.glob(config.file_pattern))
     if not files:
-        raise DataError(f"{folder}: no files match {config.file_pattern!r}; fix `file_pattern:`")
+        held = sorted({p.suffix.lower() or p.name for p in folder.iterdir() if p.is_file()})
+        sheets = [s for s in held if s in (".xlsx", ".xls", ".xlsm", ".ods")]
+        fix = "fix `file_pattern:`"
+        if sheets:
+            fix = f"the folder holds {', '.join(sheets)} workbooks: save them as CSV, or " + fix
+        elif held:
+            fix += f" (the folder holds {', '.join(held[:5])} files)"
+        raise DataError(f"{folder}: no files match {config.file_pattern!r}; {fix}")
     return files
 
 
