@@ -3,13 +3,15 @@
 Plant historians and spreadsheets export CSV in the reader's locale: a locale with a decimal
 comma writes ``1,5`` and therefore splits fields by ``;``, and writes times as ``13.01.2024
 06:10:36``. ``mstad prepare`` is told which (``delimiter:``, ``decimal:``, ``timestamp_format:``
-in its config) and names the key and value to set when a file disagrees; ``mstad score`` /
-``fit`` / ``stream`` read plain tables by the separator their header uses.
+in its config) and names the key and value to set when a file disagrees; its schedule and
+labels, and the plain tables of ``mstad score`` / ``fit`` / ``stream``, are read by the
+separator their header uses.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -25,6 +27,15 @@ def separator_of(header: str) -> str:
     """The separator of :data:`SEPARATORS` that splits a CSV header line into the most fields
     (a header of one field: ``,``)."""
     return max(SEPARATORS, key=header.count)
+
+
+def read_text_table(path: Path) -> pd.DataFrame:
+    """A small CSV written by hand or in a spreadsheet (a schedule, labels) as text columns,
+    split by the separator its header uses (:func:`separator_of`): a header cannot hold the
+    ``;`` that joins a label's causes, so a ``;``-separated file reads as one too."""
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        separator = separator_of(handle.readline())
+    return pd.read_csv(path, dtype=str, skipinitialspace=True, sep=separator)
 
 
 def decimal_comma_number(text: str) -> float | None:

@@ -70,6 +70,20 @@ def test_labels_map_to_test_rows_and_causes(plant):
     assert labels["end"][0] - labels["start"][0] + 1 == span.total_seconds()
 
 
+def test_a_schedule_and_labels_saved_with_semicolons_prepare_alike(plant):
+    first = prepare(load_prepare_config(plant))
+    expected = [pd.read_csv(first.output_dir / "labels.csv", keep_default_na=False)]
+    expected.append(pd.read_parquet(first.output_dir / "test.parquet"))
+    for name in ("schedule.csv", "labels.csv"):  # as a spreadsheet in a ';' locale saves them
+        frame = pd.read_csv(plant.parent / name, dtype=str)
+        frame.to_csv(plant.parent / name, sep=";", index=False)
+    assert '"' in (plant.parent / "labels.csv").read_text()  # causes quoted: they hold ';'
+    again = prepare(load_prepare_config(plant))
+    labels = pd.read_csv(again.output_dir / "labels.csv", keep_default_na=False)
+    pd.testing.assert_frame_equal(labels, expected[0])
+    pd.testing.assert_frame_equal(pd.read_parquet(again.output_dir / "test.parquet"), expected[1])
+
+
 def test_mscred_label_format(plant, tmp_path):
     path = tmp_path / "test_anomaly.csv"
     path.write_text("40,0,3,5\n200,1,2,3\n")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mstad.data.delimited import read_text_table
 from mstad.data.entity import Interval
 from mstad.data.plant.schedule import to_utc
 from mstad.errors import DataError
@@ -37,7 +38,7 @@ def interval_labels(
     path: Path, test: pd.DataFrame, sensors: list[str], timezone: str
 ) -> list[Interval]:
     """Map ``batch,start,end[,causes]`` rows onto row indices of the prepared ``test`` frame."""
-    frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+    frame = read_text_table(path)
     missing = [c for c in ("batch", "start", "end") if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: labels lack column(s) {', '.join(missing)}")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mstad.data.delimited import read_text_table
 from mstad.errors import DataError
 
 COLUMNS = ("batch", "stage", "start", "end")
@@ -37,7 +38,7 @@ def read_schedule(path: Path, timezone: str = "UTC") -> pd.DataFrame:
             data = data.get("stages", data)
         frame = pd.DataFrame(data)
     else:
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+        frame = read_text_table(path)
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(
