@@ -10,6 +10,7 @@ import yaml
 from mstad.data import load_dataset
 from mstad.data.plant import load_prepare_config, prepare
 from mstad.data.plant.reading import split_unit
+from mstad.errors import DataError
 from tests.data.plant.conftest import edit_config, european
 
 
@@ -76,12 +77,25 @@ def test_a_schedule_and_labels_saved_with_semicolons_prepare_alike(plant):
     expected.append(pd.read_parquet(first.output_dir / "test.parquet"))
     for name in ("schedule.csv", "labels.csv"):  # as a spreadsheet in a ';' locale saves them
         frame = pd.read_csv(plant.parent / name, dtype=str)
+        for column in ("start", "end"):  # with its times day first, as such a locale writes
+            frame[column] = pd.to_datetime(frame[column]).dt.strftime("%d.%m.%Y %H:%M:%S")
         frame.to_csv(plant.parent / name, sep=";", index=False)
     assert '"' in (plant.parent / "labels.csv").read_text()  # causes quoted: they hold ';'
     again = prepare(load_prepare_config(plant))
     labels = pd.read_csv(again.output_dir / "labels.csv", keep_default_na=False)
     pd.testing.assert_frame_equal(labels, expected[0])
     pd.testing.assert_frame_equal(pd.read_parquet(again.output_dir / "test.parquet"), expected[1])
+
+
+def test_schedule_times_that_read_day_first_and_month_first_alike_are_an_error(plant):
+    frame = pd.read_csv(plant.parent / "schedule.csv", dtype=str)
+    for column in ("start", "end"):  # the small plant runs January 8-10: 01/08 is ambiguous
+        frame[column] = pd.to_datetime(frame[column]).dt.strftime("%m/%d/%Y %H:%M:%S")
+    frame.to_csv(plant.parent / "schedule.csv", index=False)
+    with pytest.raises(DataError, match=r"schedule.csv: column 'start' holds a time that is not"):
+        prepare(load_prepare_config(plant))
+    with pytest.raises(DataError, match=r"read as %d/%m/%Y %H:%M:%S and as %m/%d/%Y %H:%M:%S"):
+        prepare(load_prepare_config(plant))
 
 
 def test_mscred_label_format(plant, tmp_path):

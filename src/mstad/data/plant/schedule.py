@@ -7,22 +7,29 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mstad.data.delimited import read_text_table
+from mstad.data.delimited import formats_reading, read_text_table
 from mstad.errors import DataError
 
 COLUMNS = ("batch", "stage", "start", "end")
 
 
 def to_utc(values: pd.Series, column: str, path: Path, timezone: str) -> pd.Series:
-    """ISO 8601 times (naive ones in ``timezone``) as UTC; a bad one is a line naming it."""
+    """ISO 8601 times (naive ones in ``timezone``) as UTC — or, where every value reads in
+    exactly one common export format (``31.01.2024 08:00:00``; :data:`COMMON_FORMATS`), in that
+    one; a bad one is a line naming it."""
     try:
         parsed = pd.to_datetime(values.astype(str), format="ISO8601")
     except (ValueError, TypeError) as exc:
-        reason = str(exc).splitlines()[0]
-        raise DataError(
-            f"{path}: column {column!r} holds a time that is not ISO 8601 ({reason}); "
-            "write times as 2024-01-31T08:00:00[+01:00]"
-        ) from None
+        fits = formats_reading(values, rows=len(values))
+        if len(fits) == 1:
+            parsed = pd.to_datetime(values.astype(str).str.strip(), format=fits[0])
+        else:
+            reason = str(exc).splitlines()[0]
+            both = f"; they read as {' and as '.join(fits)}" if fits else ""
+            raise DataError(
+                f"{path}: column {column!r} holds a time that is not ISO 8601 ({reason}{both}); "
+                "write times as 2024-01-31T08:00:00[+01:00]"
+            ) from None
     if parsed.dt.tz is None:
         parsed = parsed.dt.tz_localize(timezone)
     return parsed.dt.tz_convert("UTC").dt.as_unit("ns")
