@@ -15,7 +15,8 @@ COLUMNS = ("batch", "stage", "start", "end")
 
 def to_utc(values: pd.Series, column: str, path: Path, timezone: str) -> pd.Series:
     """ISO 8601 times (naive ones in ``timezone``) as UTC — or, where every value reads in
-    exactly one common export format (``31.01.2024 08:00:00``; :data:`COMMON_FORMATS`), in that
+    exactly one common export format (``31.01.2024 08:00:00``;
+    :data:`~mstad.data.delimited.COMMON_FORMATS`), in that
     one; a bad one is a line naming it."""
     try:
         parsed = pd.to_datetime(values.astype(str), format="ISO8601")
