@@ -46,6 +46,8 @@ def decimal_comma_number(text: str) -> float | None:
     return float(text.replace(",", ".")) if DECIMAL_COMMA.fullmatch(text) else None
 
 
+#: ``timestamp_format`` values for epoch times (a historian's export), and their pandas units
+EPOCH_UNITS = {"unix_s": "s", "unix_ms": "ms"}
 #: timestamp formats of common exports, tried on a file's first rows to name the one it uses
 COMMON_FORMATS = (
     "%Y-%m-%d %H:%M:%S",

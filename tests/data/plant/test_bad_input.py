@@ -188,6 +188,27 @@ def test_a_batch_of_workbooks_or_other_files_says_what_it_holds(plant):
     _fails(plant, r"batch_00: .*fix `file_pattern:` \(the folder holds .txt files\)")
 
 
+@pytest.mark.parametrize(("unit", "scale"), [("unix_s", 1), ("unix_ms", 1000)])
+def test_epoch_timestamps_of_a_historian_are_named_then_read(plant, unit, scale):
+    expected = pd.read_parquet(prepare(load_prepare_config(plant)).output_dir / "train.parquet")
+
+    def epoch(lines):  # every time as seconds (or ms) since 1970 UTC, its zone applied first
+        rows = []
+        for line in lines[1:]:
+            stamp, rest = line.split(",", 1)
+            when = pd.Timestamp(stamp)
+            when = when.tz_localize("Europe/Berlin") if when.tz is None else when
+            rows.append(f"{int(when.timestamp()) * scale},{rest}")
+        return [lines[0], *rows]
+
+    for path in plant.parent.glob("raw/*/*.csv"):
+        _rewrite(path, epoch)
+    message = _fails(plant, r"csv: column 'timestamp': cannot parse '\d+' at line 2 as ISO8601")
+    assert message.endswith(f"(the first rows read as `{unit}`)")
+    result = prepare(edit_config(plant, timestamp_format=unit))
+    pd.testing.assert_frame_equal(pd.read_parquet(result.output_dir / "train.parquet"), expected)
+
+
 def test_repeated_timestamps_as_error(plant):
     _fails(
         plant,

@@ -48,7 +48,11 @@ class PrepareConfig(BaseModel):
     )
     file_pattern: str = "*.csv"
     timestamp_column: str = "timestamp"
-    timestamp_format: str | None = Field(None, description="strftime format; None = ISO 8601")
+    timestamp_format: str | None = Field(
+        None,
+        description="strftime format, unix_s / unix_ms (epoch seconds / milliseconds, UTC); "
+        "None = ISO 8601",
+    )
     timezone: str = Field("UTC", description="zone of timestamps that carry no offset")
     encoding: str = "utf-8"
     delimiter: str = Field(

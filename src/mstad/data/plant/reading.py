@@ -18,7 +18,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from mstad.data.checks import FLOAT32_MAX
-from mstad.data.delimited import DECIMAL_COMMA, DECIMAL_POINT, SEPARATORS, formats_reading
+from mstad.data.delimited import (
+    DECIMAL_COMMA,
+    DECIMAL_POINT,
+    EPOCH_UNITS,
+    SEPARATORS,
+    formats_reading,
+)
 from mstad.data.plant.config import PrepareConfig
 from mstad.data.plant.report import LossReport
 from mstad.errors import DataError
@@ -95,7 +101,11 @@ def _parse_time(raw: pd.Series, path: Path, config: PrepareConfig) -> pd.Datetim
         )
     fmt = config.timestamp_format or "ISO8601"
     try:
-        parsed = pd.to_datetime(raw, format=fmt, errors="coerce")
+        if fmt in EPOCH_UNITS:  # seconds or milliseconds since 1970-01-01 UTC
+            seconds = pd.to_numeric(raw.str.strip(), errors="coerce")
+            parsed = pd.to_datetime(seconds, unit=EPOCH_UNITS[fmt], utc=True, errors="coerce")
+        else:
+            parsed = pd.to_datetime(raw, format=fmt, errors="coerce")
     except (ValueError, TypeError) as exc:  # e.g. a file mixing naive and offset timestamps
         raise DataError(
             f"{path}: column {column!r} mixes timestamps with and without UTC offset ({exc}); "
@@ -125,6 +135,10 @@ def _format_hint(raw: pd.Series) -> str:
     """The common export formats that read the first timestamps, as a suggestion (``''`` when
     none does; day-first and month-first both named where both read them)."""
     fits = formats_reading(raw)
+    head = raw.str.strip().head(200)
+    for unit, digits in (("unix_s", 10), ("unix_ms", 13)):  # epoch times of this century
+        if head.str.fullmatch(rf"\d{{{digits}}}(\.\d*)?").all():
+            fits.append(unit)
     if not fits:
         return ""
     return " (the first rows read as " + " or as ".join(f"`{f}`" for f in fits) + ")"
