@@ -117,9 +117,13 @@ def _separator(path: Path) -> str:
 
 
 def _read_decimal_commas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns whose every value is a number with a decimal comma, as those numbers."""
+    """Text columns whose every value is a number with a decimal comma, as those numbers (a
+    column whose first values are not, such as the timestamps, is passed over at once)."""
     for name in frame.columns:
         if pd.api.types.is_numeric_dtype(frame[name]):
+            continue
+        head = frame[name].dropna().head(100).astype(str).str.strip()
+        if not head.str.fullmatch(DECIMAL_COMMA.pattern).all():
             continue
         text = frame[name].astype("string").str.strip()
         if text.notna().any() and (text.isna() | text.str.fullmatch(DECIMAL_COMMA.pattern)).all():
