@@ -12,6 +12,14 @@ is no way to hand it labels. Methods:
   surprises (``-log10`` of the validation tail probability, :mod:`mstad.models.calibration`), so
   ``-log10(risk)`` is the score a validation step exceeds with probability ``risk``.
 
+* ``surprise`` — ``-log10(risk)`` itself, no fit: on the calibrated scale a score ``s`` is
+  exceeded by a validation step with probability ``10^-s`` by construction (the calibration's
+  empirical survival inside the validation range, its generalised-Pareto tail — fitted on the
+  top 10 % of the raw validation scores, shape ≥ 0 — beyond it), so the score exceeded with
+  probability ``risk`` is ``-log10(risk)``: 3 at the default risk, the same for every entity.
+  ``pot`` re-estimates that tail from the top 2 % of the calibrated scores (about 11 of SMAP's
+  570 validation steps) and lands lower, at 2.4–2.6 on most SMAP channels.
+
 No method may return a threshold that every normal step exceeds: a value at or below the
 validation median (e.g. ``β·max`` of all-zero scores, 0) is raised to the smallest validation
 score above the median, else to the next float above it, and the note says so
@@ -126,6 +134,18 @@ class POT(Thresholder):
         return max(_gpd_quantile(excesses, initial, self.risk, len(scores)), initial)
 
 
+class Surprise(Thresholder):
+    name = "surprise"
+    param_specs = {"risk": spec(gt=0, lt=1)}
+
+    def __init__(self, risk: float = 1e-3):
+        self.risk = risk
+
+    def fit(self, normal_scores: np.ndarray) -> float:
+        self.note_ = f"-log10(risk = {self.risk:.3g}): validation tail probability {self.risk:.3g}"
+        return -math.log10(self.risk)
+
+
 def _buffered_runs(above: np.ndarray, buffer: int) -> list[tuple[int, int]]:
     """Inclusive (start, end) of the runs of ``above`` widened by ``buffer - 1`` steps each side
     (telemanom's ``error_buffer``), dropping runs of a single step as telemanom does."""
@@ -204,7 +224,7 @@ class NDT(Thresholder):
 
 
 THRESHOLDERS: dict[str, type[Thresholder]] = {
-    cls.name: cls for cls in (MaxValidation, Quantile, POT, NDT)
+    cls.name: cls for cls in (MaxValidation, Quantile, POT, Surprise, NDT)
 }
 
 
