@@ -73,7 +73,9 @@ def main() -> None:
                 per_draw = [figures(entities, m) for entities in draws]
                 table[v, s, m] = {k: float(np.mean([d[k] for d in per_draw])) for k in per_draw[0]}
     lines = [
-        "| detector | set | " + " | ".join(f"{m} F1 / false alarms / > half" for m in methods) + " |",
+        "| detector | set | "
+        + " | ".join(f"{m} F1 / false alarms / > half" for m in methods)
+        + " |",
         "|---|---|" + "---|" * len(methods),
     ]
     for v in variants:
@@ -99,7 +101,9 @@ def rule_lines(table: dict, variant: str, sets: list[str], methods: list[str]) -
     today's method (the first)."""
     best = {s: max(table[variant, s, m]["f1"] for m in methods) for s in sets}
     worst = {m: max(best[s] - table[variant, s, m]["f1"] for s in sets) for m in methods}
-    false = {m: float(np.mean([table[variant, s, m]["false_alarms"] for s in sets])) for m in methods}
+    false = {
+        m: float(np.mean([table[variant, s, m]["false_alarms"] for s in sets])) for m in methods
+    }
     least = min(worst.values())
     tied = [m for m in methods if worst[m] <= least + TIE]
     chosen = min(tied, key=lambda m: (false[m], methods.index(m)))

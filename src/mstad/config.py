@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mstad import DEFAULT_MODEL
+from mstad import DEFAULT_MODEL, DEFAULT_THRESHOLD
 from mstad.errors import ConfigError
 from mstad.params import SEED_MAX
 
@@ -21,7 +21,7 @@ class ThresholdConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    method: str = "pot"
+    method: str = DEFAULT_THRESHOLD
     params: dict[str, Any] = Field(default_factory=dict)
 
 

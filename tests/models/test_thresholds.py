@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from mstad.errors import ConfigError
+from mstad.models.calibration import Calibration
 from mstad.models.thresholds import POT, THRESHOLDERS, make_thresholder, spot
 
 
@@ -30,6 +31,23 @@ def test_pot_falls_back_when_the_tail_is_too_short():
     thresholder = POT(level=0.98, min_excesses=10)
     report = thresholder.fit_report(np.arange(100.0), "validation")
     assert report.value == 99.0 and "2 excesses < 10" in report.note
+
+
+@pytest.mark.parametrize("risk", [1e-2, 1e-3])
+def test_surprise_holds_its_risk_on_new_data_like_validation(risk):
+    """On the calibrated scale the threshold at risk r is -log10(r) with no fit: new normal data
+    from the validation distribution exceed it with probability r."""
+    rng = np.random.default_rng(4)
+    calibration = Calibration.fit(rng.gamma(2.0, size=5_000), "validation")
+    validation = calibration.apply(rng.gamma(2.0, size=5_000))
+    report = make_thresholder("surprise", risk=risk).fit_report(validation, "validation")
+    assert report.value == pytest.approx(-math.log10(risk)) and "validation tail" in report.note
+    new = calibration.apply(rng.gamma(2.0, size=400_000))
+    # within a factor of 2: the tail of 5,000 validation scores is an estimate (this seed: 1.6 x
+    # 10^-3 at risk 10^-3; seeds 0-3 gave 0.3-1.0 x 10^-3, and 0.85-1.03 x 10^-2 at 10^-2)
+    assert risk / 2 < (new > report.value).mean() < 2 * risk
+    with pytest.raises(ConfigError, match=r"threshold surprise: parameter risk=1 is not valid"):
+        make_thresholder("surprise", risk=1)
 
 
 def test_spot_streams_without_labels_and_ignores_alarms():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import yaml
 
+from mstad import DEFAULT_THRESHOLD
 from mstad.config import RunConfig, load_config
 from mstad.errors import ConfigError
 from mstad.evaluation import entity_metrics
@@ -86,6 +87,10 @@ def test_shipped_configs_are_valid():
 
     config = load_config(REPO / "configs" / "example.yaml")
     assert config.model == "knn" and config.params == {"window": 100, "k": 1}
+    # it says it lists every key of RunConfig: it must
+    written = yaml.safe_load((REPO / "configs" / "example.yaml").read_text())
+    assert list(written) == list(RunConfig.model_fields)
+    assert config.threshold.method == DEFAULT_THRESHOLD == RunConfig().threshold.method
     for path in sorted((REPO / "configs").glob("*.yaml")):
         if path.name.startswith("prepare"):
             continue  # a prepare config, checked in tests/data/plant

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from mstad import DEFAULT_MODEL
+from mstad import DEFAULT_MODEL, DEFAULT_THRESHOLD
 from mstad.cli.app import _progress, _show, app, console, plain
 from mstad.errors import MstadError
 
@@ -31,7 +31,9 @@ def fit(
         list[str] | None, typer.Option("--param", "-p", help="detector parameter KEY=VALUE")
     ] = None,
     seed: Annotated[int, typer.Option()] = 0,
-    threshold: Annotated[str, typer.Option(help="pot, quantile, max_validation or ndt")] = "pot",
+    threshold: Annotated[
+        str, typer.Option(help="pot, surprise, quantile, max_validation or ndt")
+    ] = DEFAULT_THRESHOLD,
     force: Annotated[bool, typer.Option(help="replace an existing model folder")] = False,
 ) -> None:
     """Fit a detector on training data once and write a model folder (for score / stream)."""

@@ -165,7 +165,8 @@ def run(
     save_models: Annotated[bool | None, typer.Option(help="save each fitted detector")] = None,
     explain: Annotated[bool | None, typer.Option(help="store per-sensor contributions")] = None,
     threshold: Annotated[
-        str | None, typer.Option(help="pot, quantile, max_validation or ndt (fitted on validation)")
+        str | None,
+        typer.Option(help="pot, surprise, quantile, max_validation or ndt (fitted on validation)"),
     ] = None,
     executor: Annotated[str | None, typer.Option(help="local or ray")] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address")] = None,

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from mstad import DEFAULT_THRESHOLD
 from mstad.atomic import save_npz, write_text
 from mstad.data.checks import MIN_STEPS, check_flags, check_series
 from mstad.errors import DataError, MstadError
@@ -119,7 +120,7 @@ class Detector:
         series = self._check_input(series)
         return self.calibration_.apply(self._raw_score(series))
 
-    def fit_threshold(self, method: str = "pot", **params: Any) -> FittedThreshold:
+    def fit_threshold(self, method: str = DEFAULT_THRESHOLD, **params: Any) -> FittedThreshold:
         """Fit an alarm threshold on the calibrated validation scores — normal data only
         (:mod:`mstad.models.thresholds`; ``pot`` at risk 10⁻³ by default); kept as
         ``threshold_`` for :meth:`predict`."""
