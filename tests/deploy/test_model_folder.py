@@ -77,6 +77,15 @@ def test_score_writes_scores_and_events_and_reorders_columns(csv_model, tmp_path
     np.testing.assert_array_equal(pd.read_csv(tmp_path / "b/scores.csv")["score"], scores["score"])
     events = pd.read_csv(tmp_path / "a/events.csv")
     assert (events.start <= 160).any() and "top_sensors" in events  # the burst at test step 150
+    assert "scored steps are above the alarm threshold" not in done.stdout
+    # every sensor moved to a level training never showed: one line says what that means
+    moved = test.assign(**{c: test[c] + 50.0 for c in "abcd"})
+    moved.to_csv(tmp_path / "moved.csv", index=False)
+    done = mstad("score", csv_model / "model", tmp_path / "moved.csv")
+    assert done.returncode == 0, done.stderr
+    assert "moved.csv: 100% of its scored steps are above the alarm threshold" in " ".join(
+        done.stdout.split()
+    )
 
 
 def test_a_label_column_is_never_a_sensor(csv_model, tmp_path):

@@ -6,7 +6,13 @@ import pytest
 
 from mstad.errors import ConfigError
 from mstad.models.calibration import Calibration
-from mstad.models.thresholds import POT, THRESHOLDERS, make_thresholder, spot
+from mstad.models.thresholds import (
+    POT,
+    THRESHOLDERS,
+    alarm_share_warning,
+    make_thresholder,
+    spot,
+)
 
 
 def test_no_thresholder_can_be_given_labels():
@@ -103,3 +109,13 @@ def test_ndt_on_flat_validation_scores_is_defined():
     fitted = make_thresholder("ndt").fit_report(np.zeros(500), "validation")
     assert np.isfinite(fitted.value) and fitted.value > 0
     assert "constant" in fitted.note
+
+
+def test_an_alarm_on_most_steps_is_a_warning_naming_the_share():
+    scores = np.r_[np.zeros(40), np.full(60, 5.0)]  # 60 % above 3
+    line = alarm_share_warning("T-3", scores, 3.0)
+    assert line.startswith("T-3: 60% of its scored steps are above the alarm threshold (3.00)")
+    assert "refit on data that include it" in line
+    assert alarm_share_warning("T-3", scores, 5.0) is None  # none above
+    assert alarm_share_warning("T-3", np.r_[np.zeros(50), np.full(50, 5.0)], 3.0) is None  # half
+    assert alarm_share_warning("empty", np.array([]), 3.0) is None

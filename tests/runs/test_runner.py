@@ -208,3 +208,22 @@ def test_a_training_split_too_short_to_hold_out_validation_is_a_warning(tmp_path
         "validation"
     )
     assert not any("too few" in w for w in read_json(result.path / "warnings.json"))
+
+
+def test_an_entity_alarming_on_most_test_steps_is_a_warning(tmp_path):
+    from mstad.data import load_dataset
+    from mstad.runs.finalize import EntityResult, run_warnings
+
+    dataset = load_dataset("synthetic", **TINY)
+    name = dataset.entities[0].name
+    n = len(dataset.entities[0].test)
+
+    def result(share):
+        scores = np.where(np.arange(n) < share * n, 6.0, 1.0)
+        return EntityResult(
+            name, scores, None, None, 0.0, 0.0, {"fitted_on": "validation"}, {"value": 3.0}
+        )
+
+    lines = run_warnings(dataset, [result(0.9)])
+    assert any(w.startswith(f"{name}: 90% of its scored steps are above") for w in lines)
+    assert not any("scored steps" in w for w in run_warnings(dataset, [result(0.1)]))

@@ -90,6 +90,7 @@ def score(
     from mstad.deploy.fit import dataset_table, one_source
     from mstad.deploy.model import load_model
     from mstad.deploy.scoring import events_to_show, score_table, write_scored
+    from mstad.models.thresholds import alarm_share_warning
 
     if fmt not in ("csv", "parquet"):
         raise MstadError(f"--format {fmt!r}: choose csv or parquet")
@@ -107,6 +108,9 @@ def score(
         f"{len(events)} events at threshold {scored.threshold:.3f}",
         highlight=False,
     )
+    most = alarm_share_warning(table.source, steps["score"].to_numpy(), scored.threshold)
+    if most is not None:
+        console.print(f"[yellow]warning: {plain(most)}[/yellow]", highlight=False)
     if len(events):
         picked = events_to_show(events)
         title = "alarms (events in time order; all columns in events.csv)"

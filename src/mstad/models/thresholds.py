@@ -228,6 +228,27 @@ THRESHOLDERS: dict[str, type[Thresholder]] = {
 }
 
 
+#: share of scored steps above the threshold past which the data, not events, are the news
+MOST_STEPS = 0.5
+
+
+def alarm_share_warning(what: str, scores: np.ndarray, threshold: float) -> str | None:
+    """The one line a user gets when ``what``'s scores are above its threshold on more than
+    :data:`MOST_STEPS` of the steps (else None): anomalies are the exception by definition, so
+    an alarm on most of a series says that the series sits away from everything its training
+    data showed — one "event" as long as the data, which no operator can act on (SMAP's T-3,
+    D-5 and P-3 alarm on every test step, calibration log §32)."""
+    share = float(np.mean(np.asarray(scores) > threshold)) if len(scores) else 0.0
+    if share <= MOST_STEPS:
+        return None
+    return (
+        f"{what}: {share:.0%} of its scored steps are above the alarm threshold "
+        f"({threshold:.2f}): the data sit away from everything in training (a new operating "
+        "level, a changed sensor, or training data that miss part of normal operation); if "
+        "this is normal behaviour, refit on data that include it"
+    )
+
+
 def make_thresholder(method: str, **params: Any) -> Thresholder:
     if method not in THRESHOLDERS:
         raise ConfigError(

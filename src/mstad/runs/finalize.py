@@ -15,6 +15,7 @@ from mstad.errors import MstadError, reason
 from mstad.evaluation import aggregate
 from mstad.evaluation.rootcause import root_cause_metrics
 from mstad.models.calibration import in_sample_warning
+from mstad.models.thresholds import alarm_share_warning
 from mstad.runs.rundir import (
     CALIBRATION,
     ENTITIES,
@@ -108,11 +109,16 @@ def scores_frame(results: list[EntityResult]) -> pd.DataFrame:
 
 def run_warnings(dataset: Dataset, results) -> list[str]:
     """What ``warnings.json`` lists: the data set's own warnings, then one line per entity whose
-    training split was too short to hold out a validation tail (:func:`in_sample_warning`)."""
+    training split was too short to hold out a validation tail (:func:`in_sample_warning`), then
+    one per entity that alarms on most of its test steps (:func:`alarm_share_warning`)."""
     out = [w for e in dataset for w in e.warnings]
     for r in results:
         if r.calibration.get("fitted_on") == "train":
             out.append(in_sample_warning(r.name, len(dataset[r.name].train)))
+    for r in results:
+        line = alarm_share_warning(r.name, r.scores, r.threshold["value"])
+        if line is not None:
+            out.append(line)
     return out
 
 
