@@ -118,6 +118,9 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "best-discord-alone": ("ensemble", dict(members=("discord",), weighting="none", **TODAY)),
     # round 30 (calibration_log §31): a judge whose injected anomalies last 10-399 steps
     "best-judge400": ("ensemble", dict(judge_span=(10, 400), **TODAY)),
+    # round 32 (calibration_log §33, information): today's `best` averaged with a z-normalised
+    # matrix-profile view of each input sensor (`shape_view`; a candidate, not a product option)
+    "best-zview": ("ensemble", dict(ZVIEW=True, **TODAY)),
     "pca": ("pca", {}),
     "zscore": ("zscore", {}),
     "ens-inj-close-0.02": (
@@ -518,6 +521,44 @@ def structure_quiet(quiet: float | None | str):
         structure.QUIET = saved
 
 
+def _zview_profile(query: np.ndarray, reference: np.ndarray, m: int) -> np.ndarray:
+    """Each step's largest z-normalised nearest-neighbour distance over the length-``m`` windows
+    of ``query`` that cover it, against every window of ``reference`` (``stumpy.stump``
+    AB-join), divided by ``sqrt(2m)`` (the distance of two uncorrelated windows)."""
+    import stumpy
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    profile = stumpy.stump(query, m, reference, ignore_trivial=False)[:, 0].astype(float)
+    finite = np.isfinite(profile)
+    profile[~finite] = profile[finite].max() if finite.any() else 0.0
+    padded = np.r_[np.full(m - 1, -np.inf), profile, np.full(m - 1, -np.inf)]
+    return sliding_window_view(padded, m).max(axis=1)[: len(query)] / np.sqrt(2 * m)
+
+
+def shape_view(detector, entity, windows=(50, 100)) -> np.ndarray:
+    """Round 32's candidate view: per input sensor (constant ones left out), the z-normalised
+    nearest-window distance of each test step to the training windows — blind to level and
+    scale, as the matrix profile of the literature is — calibrated per sensor and length on the
+    training split's last 20 % scored against its first 80 %, averaged over the lengths; the
+    maximum over sensors. None where every input sensor is constant in training."""
+    from mstad.models.calibration import Calibration
+
+    columns = getattr(detector, "columns_", range(entity.train.shape[1]))
+    per_sensor = []
+    for c in columns:
+        x, y = entity.train[:, c].astype(float), entity.test[:, c].astype(float)
+        if np.ptp(x) == 0:
+            continue
+        head = int(len(x) * 0.8)
+        lengths = []
+        for m in windows:
+            m = max(4, min(m, head // 2, (len(x) - head) // 2, len(y)))
+            calibration = Calibration.fit(_zview_profile(x[head:], x[:head], m), "validation", 0.05)
+            lengths.append(calibration.apply(_zview_profile(y, x, m)))
+        per_sensor.append(np.mean(lengths, axis=0))
+    return np.max(per_sensor, axis=0) if per_sensor else None
+
+
 def score_entity(model: str, params: dict, entity) -> tuple:
     """(name, calibrated test scores, labels, calibrated validation scores, calibration, fit +
     score seconds on one core)."""
@@ -528,10 +569,14 @@ def score_entity(model: str, params: dict, entity) -> tuple:
     numba.set_num_threads(1)  # one worker per core
     params = dict(params)
     quiet = params.pop("QUIET", "default")
+    zview = params.pop("ZVIEW", False)
     start = time.perf_counter()
     with discord_member(params.pop("DISCORD", {})), structure_quiet(quiet):
         detector = make_detector(model, **params).fit(entity.train)
         scores = detector.score(entity.test)
+    if zview:
+        shape = shape_view(detector, entity)
+        scores = scores if shape is None else (scores + shape) / 2
     return (
         entity.name,
         scores,
