@@ -121,6 +121,9 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 32 (calibration_log §33, information): today's `best` averaged with a z-normalised
     # matrix-profile view of each input sensor (`shape_view`; a candidate, not a product option)
     "best-zview": ("ensemble", dict(ZVIEW=True, **TODAY)),
+    # round 33 (calibration_log §34, information for the build): the shape view's window lengths
+    "best-zview-short": ("ensemble", dict(ZVIEW=(25, 50), **TODAY)),
+    "best-zview-discord": ("ensemble", dict(ZVIEW=(25, 50, 100, 200), **TODAY)),
     "pca": ("pca", {}),
     "zscore": ("zscore", {}),
     "ens-inj-close-0.02": (
@@ -575,7 +578,7 @@ def score_entity(model: str, params: dict, entity) -> tuple:
         detector = make_detector(model, **params).fit(entity.train)
         scores = detector.score(entity.test)
     if zview:
-        shape = shape_view(detector, entity)
+        shape = shape_view(detector, entity, *([] if zview is True else [zview]))
         scores = scores if shape is None else (scores + shape) / 2
     return (
         entity.name,
