@@ -65,6 +65,18 @@ def test_validation_button_restores_the_fitted_threshold(monkeypatch, zscore_run
     assert app.slider[0].value == pytest.approx(fitted)
 
 
+def test_a_threshold_most_steps_pass_says_what_that_means(monkeypatch, zscore_run):
+    app = start(monkeypatch, zscore_run)
+    entity = app.sidebar.selectbox[1].value
+    assert not any("scored steps are above" in w.value for w in app.warning)  # fitted threshold
+    app = app.slider[0].set_value(app.slider[0].min).run()  # 0: every step with a score alarms
+    score, _ = entity_scores(zscore_run, entity)
+    share = f"{np.mean(score > app.slider[0].value):.0%}"
+    assert any(
+        w.value.startswith(f"{entity}: {share} of its scored steps are above") for w in app.warning
+    )
+
+
 def test_typed_threshold_reaches_any_magnitude_and_the_method_is_shown(monkeypatch, zscore_run):
     app = start(monkeypatch, zscore_run)
     entity = app.sidebar.selectbox[1].value

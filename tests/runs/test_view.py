@@ -97,3 +97,15 @@ def test_entity_panels_draw_only_sensors_that_contributed():
     assert pick_sensors(Run(explain), "M-4") == [0, 3]
     assert pick_sensors(Run(np.zeros((50, 4))), "M-4") == [0, 1, 2]  # nothing: the first k
     assert pick_sensors(Run(None), "M-4", k=2) == [0, 1]
+
+
+def test_the_entity_table_ranks_by_highest_score_and_counts_alarms(zscore_run):
+    run = open_run(zscore_run)
+    table = run.entity_table()
+    assert list(table["entity"]) == sorted(
+        run.entity_names, key=lambda n: -run.score(n).max()
+    ) and list(table["rank"]) == [1, 2]
+    for row in table.itertuples():
+        alarms = run.score(row.entity) > run.threshold(row.entity)
+        assert row.alarm_steps == alarms.sum() and row.alarm_share == pytest.approx(alarms.mean())
+        assert row.anomalous_steps == run.labels(row.entity).sum() and row.label

@@ -19,6 +19,7 @@ from mstad.errors import MstadError
 from mstad.evaluation import threshold_metrics
 from mstad.evaluation.layout import HEADLINE, PA_WARNING, PROTOCOL_TITLES, PROTOCOLS
 from mstad.models.calibration import CAP
+from mstad.models.thresholds import alarm_share_warning
 from mstad.runs.rundir import RunFolder
 from mstad.runs.view import (
     NO_HEATMAP,
@@ -270,11 +271,13 @@ def page(run, path: str, paths: list[str]) -> None:
             st.text("\n".join(run.warnings))
     with st.expander(f"Entities ({len(table)}): click a row to open it", expanded=len(table) > 1):
         st.dataframe(
-            table,
+            table.assign(alarm_share=100 * table["alarm_share"]),
             hide_index=True,
             on_select="rerun",
             selection_mode="single-row",
             key=f"overview::{path}",
+            # printf formats work on every streamlit >= 1.40 (the named presets came later)
+            column_config={"alarm_share": st.column_config.NumberColumn("alarm %", format="%.1f")},
         )
     entity_view(run, path, entity)
     st.markdown("### Runs side by side")
@@ -297,6 +300,9 @@ def _entity_view(run, path: str, entity: str) -> None:
     intervals = run.intervals(entity)
     st.markdown(f"### When — {entity}")
     threshold = threshold_panel(run, entity, score, labels)
+    most = alarm_share_warning(entity, score, threshold)  # at the threshold shown, not the run's
+    if most is not None:
+        st.warning(most)
     chart = score_figure(
         score,
         threshold,

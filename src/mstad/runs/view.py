@@ -229,7 +229,8 @@ class RunView:
         return self.metrics.get("entities", {}).get(name, {})
 
     def entity_table(self) -> pd.DataFrame:
-        """One row per entity ranked by its highest score (the seed's ``scores.csv``)."""
+        """One row per entity ranked by its highest score (the seed's ``scores.csv``), with its
+        alarm steps and their share of the entity's scored steps at its threshold."""
         rows = []
         for name in self.entity_names:
             score, labels = self.score(name), self.labels(name)
@@ -240,6 +241,10 @@ class RunView:
                     "entity": name,
                     "max_score": float(score.max()),
                     "alarm_steps": int((score > threshold).sum())
+                    if threshold is not None
+                    else None,
+                    # past one half, the data rather than events are the news (run warnings)
+                    "alarm_share": float(np.mean(score > threshold))
                     if threshold is not None
                     else None,
                     "true_events": len(self.intervals(name)),
