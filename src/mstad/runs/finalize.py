@@ -108,18 +108,20 @@ def scores_frame(results: list[EntityResult]) -> pd.DataFrame:
 
 
 def run_warnings(dataset: Dataset, results) -> list[str]:
-    """What ``warnings.json`` lists: the data set's own warnings, then one line per entity whose
-    training split was too short to hold out a validation tail (:func:`in_sample_warning`), then
-    one per entity that alarms on most of its test steps (:func:`alarm_share_warning`)."""
-    out = [w for e in dataset for w in e.warnings]
-    for r in results:
-        if r.calibration.get("fitted_on") == "train":
-            out.append(in_sample_warning(r.name, len(dataset[r.name].train)))
+    """What ``warnings.json`` lists, the lines about results first (a data set can bring one
+    line per entity, e.g. SMAP's 54 of constant command flags, which would bury them): one per
+    entity that alarms on most of its test steps (:func:`alarm_share_warning`), one per entity
+    whose training split was too short to hold out a validation tail
+    (:func:`in_sample_warning`), then the data set's own warnings."""
+    out = []
     for r in results:
         line = alarm_share_warning(r.name, r.scores, r.threshold["value"])
         if line is not None:
             out.append(line)
-    return out
+    for r in results:
+        if r.calibration.get("fitted_on") == "train":
+            out.append(in_sample_warning(r.name, len(dataset[r.name].train)))
+    return out + [w for e in dataset for w in e.warnings]
 
 
 def finalize_run(run_dir, config, dataset: Dataset, results, wall_s, jobs, resumed):
