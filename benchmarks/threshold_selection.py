@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mstad.evaluation import threshold_metrics
 from mstad.models.thresholds import make_thresholder
 
 #: shortfalls in mean entity F1 within this much of each other tie (rounds 5-30's margin)
@@ -44,10 +45,7 @@ def figures(entities: list, method: str) -> dict[str, float]:
         normal += int((~labels).sum())
         over_half += int(alarm.mean() > 0.5)
         if 0 < labels.sum() < len(labels):
-            hits = int((alarm & labels).sum())
-            precision = hits / alarm.sum() if alarm.any() else 0.0
-            recall = hits / labels.sum()
-            f1s.append(0.0 if hits == 0 else 2 * precision * recall / (precision + recall))
+            f1s.append(threshold_metrics(labels, scores, threshold)["f1"])
     return {
         "f1": float(np.mean(f1s)) if f1s else float("nan"),
         "false_alarms": false / max(normal, 1),
