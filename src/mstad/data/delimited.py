@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mstad.errors import DataError
+
 #: separators a sensor CSV may use, each as YAML writes it (for the key a message names)
 SEPARATORS = {",": "','", ";": "';'", "\t": '"\\t"', "|": "'|'"}
 #: a number as a decimal-comma locale writes it (``1,5``, ``-0,25``, ``3,1e-4``, ``7``)
@@ -29,13 +31,27 @@ def separator_of(header: str) -> str:
     return max(SEPARATORS, key=header.count)
 
 
+def file_separator(path: Path) -> str:
+    """The separator of the CSV file at ``path``, read off its header (:func:`separator_of`)."""
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        return separator_of(handle.readline())
+
+
 def read_text_table(path: Path) -> pd.DataFrame:
     """A small CSV written by hand or in a spreadsheet (a schedule, labels) as text columns,
     split by the separator its header uses (:func:`separator_of`): a header cannot hold the
     ``;`` that joins a label's causes, so a ``;``-separated file reads as one too."""
-    with path.open(encoding="utf-8-sig", errors="replace") as handle:
-        separator = separator_of(handle.readline())
-    return pd.read_csv(path, dtype=str, skipinitialspace=True, sep=separator)
+    return pd.read_csv(path, dtype=str, skipinitialspace=True, sep=file_separator(path))
+
+
+def unnamed_column_error(where: str, column: int | str, value: object, at: str = "") -> DataError:
+    """The one line for a value under a column the header leaves unnamed (a spreadsheet's
+    trailing separator is such a column, and must stay empty): the value belongs to no sensor,
+    and guessing one would be silent. Every reader of sensor tables raises it."""
+    return DataError(
+        f"{where}: column {column} has no name in the header but holds {value!r}{at}; "
+        "name it in the header"
+    )
 
 
 def decimal_comma_number(text: str) -> float | None:

@@ -33,7 +33,12 @@ import numpy as np
 import pandas as pd
 
 from mstad.data.checks import check_series
-from mstad.data.delimited import DECIMAL_COMMA, formats_reading, separator_of
+from mstad.data.delimited import (
+    DECIMAL_COMMA,
+    file_separator,
+    formats_reading,
+    unnamed_column_error,
+)
 from mstad.data.plant.loader import KEYS, load_prepared
 from mstad.errors import DataError, reason
 
@@ -87,7 +92,7 @@ def read_frame(path: Path) -> pd.DataFrame:
     try:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
-        separator = _separator(path)
+        separator = file_separator(path)
         frame = pd.read_csv(path, sep=separator)
     except (OSError, ValueError) as exc:  # missing, EmptyDataError, ParserError, ArrowInvalid
         raise DataError(f"{path}: not a readable {path.suffix[1:]} table ({reason(exc)})") from None
@@ -104,16 +109,9 @@ def _without_empty_unnamed(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         filled = frame[name].notna()
         if filled.any():
             row = int(np.flatnonzero(filled.to_numpy())[0])
-            raise DataError(
-                f"{path}: column {frame.columns.get_loc(name) + 1} has no name in the header but "
-                f"holds {frame[name].iloc[row]!r} at row {row + 1}; name it in the header"
-            )
+            column = frame.columns.get_loc(name) + 1
+            raise unnamed_column_error(path, column, frame[name].iloc[row], f" at row {row + 1}")
     return frame.drop(columns=unnamed)
-
-
-def _separator(path: Path) -> str:
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        return separator_of(handle.readline())
 
 
 def _read_decimal_commas(frame: pd.DataFrame) -> pd.DataFrame:

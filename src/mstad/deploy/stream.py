@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mstad.data.delimited import decimal_comma_number, separator_of
+from mstad.data.delimited import decimal_comma_number, separator_of, unnamed_column_error
 from mstad.data.plant.loader import KEYS
 from mstad.data.plant.normalize import StageNormalizer
 from mstad.deploy.inputs import is_label
@@ -114,10 +114,7 @@ def stream_rows(
             )
         filled = next((i for i in unnamed if record[i].strip()), None)
         if filled is not None:
-            raise DataError(
-                f"{source} line {line_no}: column {filled + 1} has no name in the header but "
-                f"holds {record[filled]!r}; name it in the header"
-            )
+            raise unnamed_column_error(f"{source} line {line_no}", filled + 1, record[filled])
         try:
             rows.append([_number(record[i], separator) for i in columns])
         except ValueError:

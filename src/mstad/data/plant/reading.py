@@ -24,6 +24,7 @@ from mstad.data.delimited import (
     EPOCH_UNITS,
     SEPARATORS,
     formats_reading,
+    unnamed_column_error,
 )
 from mstad.data.plant.config import PrepareConfig
 from mstad.data.plant.report import LossReport
@@ -197,10 +198,8 @@ def _check_unnamed_empty(table: pa.Table, unnamed: list[str], path: Path) -> Non
         filled = cells.notna() & (cells.astype(str).str.strip() != "")
         if filled.any():
             row = int(np.flatnonzero(filled.to_numpy())[0])
-            raise DataError(
-                f"{path}: column {field.strip('<>').split()[-1]} has no name in the header but "
-                f"holds {cells[row]!r} at line {row + _FIRST_LINE}; name it in the header"
-            )
+            column = field.strip("<>").split()[-1]
+            raise unnamed_column_error(path, column, cells[row], f" at line {row + _FIRST_LINE}")
 
 
 def read_sensor_file(path: Path, config: PrepareConfig, report: LossReport) -> SensorFile:
