@@ -236,17 +236,14 @@ class RunView:
             score, labels = self.score(name), self.labels(name)
             threshold = self.threshold(name)
             m = self.entity_metrics(name)
+            alarms = score > threshold if threshold is not None else None
             rows.append(
                 {
                     "entity": name,
                     "max_score": float(score.max()),
-                    "alarm_steps": int((score > threshold).sum())
-                    if threshold is not None
-                    else None,
+                    "alarm_steps": int(alarms.sum()) if alarms is not None else None,
                     # past one half, the data rather than events are the news (run warnings)
-                    "alarm_share": float(np.mean(score > threshold))
-                    if threshold is not None
-                    else None,
+                    "alarm_share": float(alarms.mean()) if alarms is not None else None,
                     "true_events": len(self.intervals(name)),
                     "anomalous_steps": int(labels.sum()) if labels is not None else None,
                     "auroc": m.get("auroc"),
