@@ -124,6 +124,8 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 33 (calibration_log §34, information for the build): the shape view's window lengths
     "best-zview-short": ("ensemble", dict(ZVIEW=(25, 50), **TODAY)),
     "best-zview-discord": ("ensemble", dict(ZVIEW=(25, 50, 100, 200), **TODAY)),
+    # round 34 (calibration_log §35): the shape view built into the product (`shape_view`)
+    "best-shape": ("ensemble", dict(shape_view=True, **TODAY)),
     "pca": ("pca", {}),
     "zscore": ("zscore", {}),
     "ens-inj-close-0.02": (
@@ -368,6 +370,7 @@ for _id, (_model, _params) in VARIANTS.items():
         _params.setdefault("combine", "max" if "-max" in _id else "mean")
         _params.setdefault("selection", "close")
         _params.setdefault("power", 1)
+        _params.setdefault("shape_view", False)  # built after round 33
     if _model == "discord":  # every discord variant ran with the past reference until round 20
         _params.setdefault("reference", "train+past")
 

@@ -87,9 +87,10 @@ from mstad.errors import ConfigError, MstadError
 from mstad.features.columns import INPUTS, input_columns
 from mstad.features.structure import shares_structure
 from mstad.models.base import Detector
-from mstad.models.calibration import SURPRISE_FLOOR
+from mstad.models.calibration import SURPRISE_FLOOR, Calibration
 from mstad.models.discord import REFERENCES, SCALE_RULES
 from mstad.models.registry import detector_class, make_detector, register
+from mstad.models.shape import ShapeDetector
 from mstad.models.smoothing import smoothed
 from mstad.params import SEED_SPEC, spec
 
@@ -150,6 +151,15 @@ def expected_gain(gain: np.ndarray, spread: float, power: float) -> np.ndarray:
     )
 
 
+def _shares(parts: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Per-sensor contributions ``parts [T, D]`` (negatives as 0) rescaled so each step's row
+    sums to ``score``; rows with nothing to share stay 0."""
+    parts = np.maximum(parts, 0.0)
+    total = parts.sum(axis=1, keepdims=True)
+    shares = np.divide(parts, total, out=np.zeros_like(parts), where=total > 0)
+    return shares * np.asarray(score)[:, None]
+
+
 def combine_scores(
     weights: np.ndarray, scores: Sequence[np.ndarray | None], combine: str
 ) -> np.ndarray:
@@ -180,6 +190,7 @@ class EnsembleDetector(Detector):
         "discord_reference": spec(choices=REFERENCES),
         "discord_scales": spec(choices=SCALE_RULES),
         "judge_span": spec(min_length=2, max_length=2, item_ge=1),
+        "shape_view": spec(choices=(False, True)),
         "seed": SEED_SPEC,
     }
     #: ensembles saved before round 15 made their discord member with discord's default
@@ -189,10 +200,16 @@ class EnsembleDetector(Detector):
         "power": 1.0,
         "discord_scales": "distance",
         "judge_span": JUDGE_SPAN,
+        "shape_view": False,
     }
 
-    state_shapes = {"columns": ("C",), "weights": ("M",), "member_auroc": ("M",)}
-    state_nonfinite = ("member_auroc",)  # NaN where members were not judged
+    state_shapes = {
+        "columns": ("C",),
+        "weights": ("M",),
+        "member_auroc": ("M",),
+        "inner_calibration?": (None,),
+    }
+    state_nonfinite = ("member_auroc", "inner_calibration")  # NaN: not judged; knots padding
 
     def _state_dims(self, state: dict[str, np.ndarray]) -> dict[str, int]:
         return {**super()._state_dims(state), "M": len(self.members)}
@@ -211,6 +228,7 @@ class EnsembleDetector(Detector):
         discord_reference: str = "both",
         discord_scales: str = "distance",
         judge_span: Sequence[int] = JUDGE_SPAN,
+        shape_view: bool = False,
         seed: int = 0,
     ):
         members = tuple(members)
@@ -237,6 +255,7 @@ class EnsembleDetector(Detector):
         if len(judge_span) != 2 or not 1 <= judge_span[0] < judge_span[1]:
             raise ValueError(f"judge_span: [shortest, longest + 1] steps, got {list(judge_span)}")
         self.judge_span = tuple(int(v) for v in judge_span)
+        self.shape_view = bool(shape_view)
         self.seed = seed
 
     def _member(self, name: str) -> Detector:
@@ -251,7 +270,8 @@ class EnsembleDetector(Detector):
 
     @property
     def min_steps(self) -> int:
-        return max(self._member(m).min_steps for m in self.members)
+        shape = [ShapeDetector().min_steps] if self.shape_view else []
+        return max([self._member(m).min_steps for m in self.members] + shape)
 
     def _combine(self, scores: list[np.ndarray | None]) -> np.ndarray:
         return combine_scores(self.weights_, scores, self.combine)
@@ -350,7 +370,22 @@ class EnsembleDetector(Detector):
         # each member calibrated on a tail ending where train ends: align them on the shortest
         n = min(len(m.validation_scores_) for m in self.members_)
         validation = self._combine([m.validation_scores_[-n:] for m in self.members_])
-        return smoothed(validation, self.smoothing), self.members_[0].calibration_.fitted_on
+        validation = smoothed(validation, self.smoothing)
+        fitted_on = self.members_[0].calibration_.fitted_on
+        self.inner_calibration_ = None
+        if self.shape_view:
+            self.shape_ = ShapeDetector().fit(x, MEMBER_FLAGS)
+            self.inner_calibration_ = Calibration.fit(validation, fitted_on, SURPRISE_FLOOR)
+            n = min(n, len(self.shape_.raw_validation_))
+            validation = self._with_shape(validation[-n:], self.shape_.raw_validation_[-n:])
+        return validation, fitted_on
+
+    def _with_shape(self, combined: np.ndarray, shape: np.ndarray) -> np.ndarray:
+        """The members' smoothed combination in its own calibrated unit, averaged with the
+        shape view's score (a maximum of per-sensor surprises); as it is without the view."""
+        if not self.shape_view:
+            return combined
+        return (self.inner_calibration_.apply(combined) + shape) / 2
 
     def _raw_score(self, series: np.ndarray) -> np.ndarray:
         x = series[:, self.columns_]
@@ -360,7 +395,8 @@ class EnsembleDetector(Detector):
                 for w, m in zip(self.weights_, self.members_, strict=True)
             ]
         )
-        return smoothed(combined, self.smoothing)
+        shape = self.shape_.raw_score(x) if self.shape_view else None
+        return self._with_shape(smoothed(combined, self.smoothing), shape)
 
     def streamer(self, max_past_windows: int | None = None):
         from mstad.models.streaming import EnsembleStreamer
@@ -369,36 +405,59 @@ class EnsembleDetector(Detector):
 
     def _explain(self, series: np.ndarray) -> np.ndarray:
         """Members' per-sensor contributions, each step's shares scaled to the member's
-        calibrated score there, then weighed like the scores."""
+        calibrated score there, then weighed like the scores; with the shape view, half of
+        each step is the members' (scaled to their calibrated combination) and half the
+        view's (its per-sensor surprises, scaled to its score)."""
         x = series[:, self.columns_]
         out = np.zeros((len(series), self.n_sensors_))
         for weight, member in zip(self.weights_, self.members_, strict=True):
             if weight == 0 or not member.supports_explain:
                 continue
-            parts = np.maximum(member.explain(x), 0.0)
-            total = parts.sum(axis=1, keepdims=True)
-            shares = np.divide(parts, total, out=np.zeros_like(parts), where=total > 0)
-            out[:, self.columns_] += weight * shares * member.score(x)[:, None]
-        return smoothed(out, self.smoothing)  # explained as the score is: the same average
+            out[:, self.columns_] += weight * _shares(member.explain(x), member.score(x))
+        out = smoothed(out, self.smoothing)  # explained as the score is: the same average
+        if not self.shape_view:
+            return out
+        members = self.inner_calibration_.apply(out.sum(axis=1))
+        shape = _shares(self.shape_.explain(x), self.shape_.raw_score(x))
+        out = _shares(out, members) / 2
+        out[:, self.columns_] += shape / 2
+        return out
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {
+        state = {
             "columns": self.columns_,
             "weights": self.weights_,
             "member_auroc": self.member_auroc_,
         }
+        if self.inner_calibration_ is not None:
+            state["inner_calibration"] = self.inner_calibration_.to_array()
+        return state
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.columns_ = state["columns"]
         self.weights_ = state["weights"]
         self.member_auroc_ = state["member_auroc"]
+        self.inner_calibration_ = None
+        if self.shape_view:
+            if "inner_calibration" not in state:
+                raise MstadError("an ensemble with shape_view saved without its inner calibration")
+            self.inner_calibration_ = Calibration.from_array(state["inner_calibration"])
 
     def _save_extra(self, path: Path) -> None:
         for i, member in enumerate(self.members_):
             member.save(path / f"member_{i}")
+        if self.shape_view:
+            self.shape_.save(path / "shape")
 
     def _load_extra(self, path: Path) -> None:
         self.members_ = [Detector.load(path / f"member_{i}") for i in range(len(self.members))]
+        if self.shape_view:
+            self.shape_ = Detector.load(path / "shape")
+            if self.shape_.name != "shape" or self.shape_.n_sensors_ != len(self.columns_):
+                raise MstadError(
+                    f"{path / 'shape'}: not the shape view on {len(self.columns_)} columns this "
+                    "ensemble was saved with; save the detector again"
+                )
         for i, (name, member) in enumerate(zip(self.members, self.members_, strict=True)):
             if member.name != detector_class(name).name or member.n_sensors_ != len(self.columns_):
                 raise MstadError(

@@ -19,6 +19,7 @@ _MODULES = (
     "mstad.models.mscred",
     "mstad.models.msflow",
     "mstad.models.discord",
+    "mstad.models.shape",
     "mstad.models.lstm_ad",
     "mstad.models.usad",
     "mstad.models.tranad",

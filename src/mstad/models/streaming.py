@@ -17,7 +17,10 @@ How each detector streams (``Detector.streamer``):
   distance is computed once, against the training windows and the series' past windows; the
   most recent ``max_past_windows`` windows of the past are kept (the detector's budget, or
   20,000 where it has none): equal to a batch with the same budget at any length.
-* ``ensemble``: each member streams; a step is emitted when every member has it.
+* ``shape`` (:class:`mstad.models.shape.ShapeStreamer`): each new window's z-normalised
+  distances to the training windows, computed once; no past is kept.
+* ``ensemble``: each member (and the shape view) streams; a step is emitted when every member
+  has it.
 * ``mscred`` (samples aligned to the end of the series) and ``msflow`` with its online
   fine-tuning (every earlier window) cannot be streamed exactly in bounded memory: they raise
   a one-line error that says what to do instead.
@@ -177,8 +180,8 @@ def stream_scores(detector: Detector, series: np.ndarray, chunk: int, **options)
 
 
 class EnsembleStreamer:
-    """An ensemble's members streamed side by side; a step is emitted when every member with
-    weight has it (the slowest member sets the delay)."""
+    """An ensemble's members (and its shape view) streamed side by side; a step is emitted when
+    every member with weight has it (the slowest member sets the delay)."""
 
     def __init__(self, ensemble, max_past_windows: int | None):
         self.ensemble = ensemble
@@ -186,11 +189,14 @@ class EnsembleStreamer:
             member.streamer(max_past_windows) if weight > 0 else None
             for weight, member in zip(ensemble.weights_, ensemble.members_, strict=True)
         ]
+        self.shape = ensemble.shape_.streamer() if ensemble.shape_view else None
         self.pending = [np.empty(0) for _ in self.members]
-        self.delay = max(s.delay for s in self.members if s is not None)
+        self.pending_shape = np.empty(0)
+        streamers = [s for s in [*self.members, self.shape] if s is not None]
+        self.delay = max(s.delay for s in streamers)
         self.smooth = CausalEwma(ensemble.smoothing) if ensemble.smoothing else None
 
-    def _joined(self, outputs: list[np.ndarray | None]) -> np.ndarray:
+    def _joined(self, outputs: list[np.ndarray | None], shape: np.ndarray | None) -> np.ndarray:
         members = self.ensemble.members_
         for i, raw in enumerate(outputs):
             if raw is not None:
@@ -198,17 +204,24 @@ class EnsembleStreamer:
                 self.pending[i] = np.concatenate([self.pending[i], scores])
         used = [i for i, s in enumerate(self.members) if s is not None]
         n = min(len(self.pending[i]) for i in used)
+        if shape is not None:  # raw: the ensemble averages the view's own unit
+            self.pending_shape = np.concatenate([self.pending_shape, shape])
+            n = min(n, len(self.pending_shape))
         ready: list[np.ndarray | None] = [None] * len(self.members)
         for i in used:
             ready[i], self.pending[i] = self.pending[i][:n], self.pending[i][n:]
+        view, self.pending_shape = self.pending_shape[:n], self.pending_shape[n:]
         if not n:
             return np.empty(0)
         combined = self.ensemble._combine(ready)
-        return self.smooth(combined) if self.smooth else combined
+        combined = self.smooth(combined) if self.smooth else combined
+        return self.ensemble._with_shape(combined, view)
 
     def update(self, rows: np.ndarray) -> np.ndarray:
         x = rows[:, self.ensemble.columns_]
-        return self._joined([s.update(x) if s is not None else None for s in self.members])
+        shape = self.shape.update(x) if self.shape is not None else None
+        return self._joined([s.update(x) if s is not None else None for s in self.members], shape)
 
     def flush(self) -> np.ndarray:
-        return self._joined([s.flush() if s is not None else None for s in self.members])
+        shape = self.shape.flush() if self.shape is not None else None
+        return self._joined([s.flush() if s is not None else None for s in self.members], shape)

@@ -1,0 +1,289 @@
+"""``shape``: how unlike any training window of its own sensor each window's *shape* is.
+
+The matrix profile of the literature (Yeh et al., ICDM 2016; stumpy's default; TSB-AD's
+"MatrixProfile" baseline) compares z-normalised windows: blind to a sensor's level and scale,
+it sees shape. ``discord`` compares raw windows (in training standard deviations), so a series
+that moves to a level training never showed is far from every training window for as long as it
+stays there; this view is not — and it sees a changed shape that keeps its level. It is the
+second half of ``--model best`` (``ensemble`` with ``shape_view``; calibration rounds 32–34,
+``benchmarks/results/calibration_log.md`` §33–§35).
+
+* **Inputs.** Per input sensor (``inputs="continuous"``: command flags left out, see
+  :mod:`mstad.features.columns`); sensors constant in training are left out too — a shape
+  against a flat line says nothing, and their leaving the constant is ``discord``'s to see.
+  With no sensor left the score is 0 everywhere (a defined, flat view).
+* **Distances.** Each window's z-normalised distance to its nearest training window of the
+  same sensor over ``sqrt(2m)`` (:mod:`mstad.models.shape_profile`: exact, all lengths from one
+  pass), at every length of ``windows`` (``discord``'s own: round 33); a step takes the
+  **largest** over the windows of a length that cover it.
+* **Calibration.** Per sensor and length, on the validation tail (a copy fitted on the training
+  head), floor :data:`SHAPE_FLOOR`; the lengths' surprises averaged per sensor; the entity's
+  score is the largest sensor's (then calibrated as every detector's is).
+
+Streams window by window (:class:`ShapeStreamer`): a step is final when its longest window has
+arrived, and each window's distances are computed once, in O(training).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from mstad.features.columns import INPUTS, input_columns
+from mstad.features.scaling import Standardizer
+from mstad.models.base import Detector
+from mstad.models.calibration import KNOTS, SURPRISE_FLOOR, Calibration
+from mstad.models.registry import register
+from mstad.models.shape_profile import ShapeRows, TrainingWindows, shape_profiles
+from mstad.params import spec
+
+#: smallest calibration tail scale of a normalised z-distance (``sqrt(1 − ρ)``, 0 .. √2)
+SHAPE_FLOOR = 0.05
+#: shortest window a length is cut to when training is short
+MIN_WINDOW = 4
+
+
+def covering_max(window_values: np.ndarray, w: int, n_steps: int) -> np.ndarray:
+    """Each step's largest value over the length-``w`` windows that cover it (windows start at
+    ``0 .. n_steps − w``; ``window_values [..., n_steps − w + 1]``)."""
+    v = np.asarray(window_values, dtype=np.float64)
+    pad = np.full((*v.shape[:-1], w - 1), -np.inf)
+    padded = np.concatenate([pad, v, pad], axis=-1)
+    return sliding_window_view(padded, w, axis=-1).max(axis=-1)[..., :n_steps]
+
+
+@register
+class ShapeDetector(Detector):
+    name = "shape"
+    supports_explain = True
+    score_floor = SURPRISE_FLOOR  # a maximum of per-sensor surprises: never stretch it
+    param_specs = {
+        "windows": spec(min_length=1, item_ge=MIN_WINDOW),
+        "inputs": spec(choices=INPUTS),
+    }
+    state_shapes = {
+        "columns": ("C",),
+        "sensors": (None,),
+        "train": ("S", None),
+        "lengths": (None,),
+        "scaler_mean": ("C",),
+        "scaler_std": ("C",),
+        "calibrations": (None, None),
+    }
+    state_nonfinite = ("calibrations",)  # NaN-padded knots
+
+    def _state_dims(self, state: dict[str, np.ndarray]) -> dict[str, int]:
+        return {**super()._state_dims(state), "S": int(np.asarray(state["sensors"]).size)}
+
+    def __init__(self, windows: Sequence[int] = (25, 50, 100, 200), inputs: str = "continuous"):
+        self.windows = tuple(int(w) for w in windows)
+        self.inputs = inputs
+
+    @property
+    def min_steps(self) -> int:
+        return 2 * min(self.windows)
+
+    def _fit_with_validation(self, train: np.ndarray, head: int | None) -> tuple[np.ndarray, str]:
+        # one set of lengths and sensors for the validation copy and the final model
+        fit_len = len(train) if head is None else head
+        tail = len(train) if head is None else len(train) - head
+        cap = max(min(fit_len // 2, tail // 2), MIN_WINDOW)
+        self._lengths = sorted({min(w, cap) for w in self.windows})
+        columns = input_columns(train, self.inputs, self.flags_)
+        varying = np.ptp(train[:, columns], axis=0) > 0
+        self._columns, self._sensors = columns, np.flatnonzero(varying)
+        if head is None:
+            self._fit(train)
+            per_length = self._per_length(train)
+        else:
+            holdout = type(self)(**self.get_params())
+            holdout._lengths, holdout._columns = self._lengths, self._columns
+            holdout._sensors = self._sensors
+            holdout._fit(train[:head])
+            per_length = holdout._per_length(train[head:])
+            self._fit(train)
+        fitted_on = "train" if head is None else "validation"
+        self.calibrations_ = [
+            [Calibration.fit(p, fitted_on, SHAPE_FLOOR) for p in sensor] for sensor in per_length
+        ]
+        raw = self._combine(per_length)
+        self.raw_validation_ = raw  # the ensemble averages this (uncalibrated) view
+        return raw, fitted_on
+
+    def _fit(self, train: np.ndarray) -> None:
+        self.columns_ = self._columns
+        self.sensors_ = np.asarray(self._sensors, dtype=np.int64)
+        self.lengths_ = np.asarray(self._lengths, dtype=np.int64)
+        self.scaler_ = Standardizer().fit(train[:, self.columns_])
+        self.train_ = self.standardized(train)
+        self._training = None
+
+    @property
+    def training(self) -> TrainingWindows | None:
+        """The training windows' statistics (computed once, on first use); None without
+        sensors."""
+        if self._training is None and len(self.sensors_):
+            lengths = np.minimum(self.lengths_, self.train_.shape[1])
+            self._training = TrainingWindows(self.train_, lengths)
+        return self._training
+
+    def standardized(self, series: np.ndarray) -> np.ndarray:
+        """The varying input sensors, standardised (float64, so a constant window stays
+        exactly constant): ``[S, T]``."""
+        x = self.scaler_.transform(series[:, self.columns_])[:, self.sensors_]
+        return np.ascontiguousarray(x.T, dtype=np.float64)
+
+    def _per_length(self, series: np.ndarray) -> np.ndarray:
+        """``[S, lengths, T]`` step distances: per sensor and length, the largest normalised
+        z-distance over the windows covering each step."""
+        n = len(series)
+        out = np.zeros((len(self.sensors_), len(self.lengths_), n))
+        if not len(self.sensors_):
+            return out
+        x = self.standardized(series)
+        training = self.training
+        if n < training.windows.max():  # shorter than a window: those lengths shortened
+            training = TrainingWindows(self.train_, np.minimum(training.windows, n))
+        for s, dist in enumerate(shape_profiles(x, training)):
+            out[:, s] = covering_max(dist, int(training.windows[s]), n)
+        return out
+
+    def _calibrated(self, per_length: np.ndarray) -> np.ndarray:
+        """``[S, T]``: each sensor's lengths' surprises averaged."""
+        if not len(per_length):
+            return np.zeros((0, per_length.shape[-1]))
+        return np.stack(
+            [
+                np.mean([c.apply(p) for c, p in zip(cals, sensor, strict=True)], axis=0)
+                for cals, sensor in zip(self.calibrations_, per_length, strict=True)
+            ]
+        )
+
+    def _combine(self, per_length: np.ndarray) -> np.ndarray:
+        per_sensor = self._calibrated(per_length)
+        return per_sensor.max(axis=0) if len(per_sensor) else np.zeros(per_length.shape[-1])
+
+    def _raw_score(self, series: np.ndarray) -> np.ndarray:
+        return self._combine(self._per_length(series))
+
+    def _explain(self, series: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(series), self.n_sensors_))
+        out[:, np.asarray(self.columns_)[self.sensors_]] = self._calibrated(
+            self._per_length(series)
+        ).T
+        return out
+
+    def streamer(self, max_past_windows: int | None = None):
+        return ShapeStreamer(self)
+
+    def _state(self) -> dict[str, np.ndarray]:
+        cals = [c.to_array() for sensor in self.calibrations_ for c in sensor]
+        return {
+            "columns": np.asarray(self.columns_, dtype=np.int64),
+            "sensors": self.sensors_,
+            "train": self.train_,
+            "lengths": self.lengths_,
+            **self.scaler_.state(),
+            "calibrations": np.array(cals) if cals else np.zeros((0, 5 + 2 * KNOTS)),
+        }
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.columns_ = state["columns"]
+        self.sensors_ = state["sensors"]
+        self.train_ = np.ascontiguousarray(state["train"], dtype=np.float64)
+        self.lengths_ = state["lengths"]
+        self.scaler_ = Standardizer.from_state(state)
+        flat = [Calibration.from_array(a) for a in state["calibrations"]]
+        per = len(self.lengths_)
+        self.calibrations_ = [flat[i : i + per] for i in range(0, len(flat), per)]
+        self._training = None
+
+
+class ShapeStreamer:
+    """Raw ``shape`` scores of the steps that became final: each window's distances are
+    computed once, when its last row arrives (:class:`~mstad.models.shape_profile.ShapeRows`);
+    a step is final when the longest window starting at it has arrived."""
+
+    def __init__(self, detector: ShapeDetector):
+        self.d = detector
+        self.lengths = [int(w) for w in detector.lengths_]
+        self.longest = max(self.lengths)
+        self.delay = self.longest - 1
+        training = detector.training
+        n_sensors = len(detector.sensors_)
+        self.rows = [[ShapeRows(training, g, s) for s in range(len(self.lengths))]
+                     for g in range(n_sensors)] if n_sensors else []  # fmt: skip
+        self.x = np.empty((n_sensors, 0))
+        self.offset = 0  # series index of x[:, 0]
+        self.total = 0
+        self.emitted = 0
+        # per length: window distances [S, kept], of windows base .. next − 1
+        self.dist = [np.empty((n_sensors, 0)) for _ in self.lengths]
+        self.base = [0] * len(self.lengths)
+        self.next = [0] * len(self.lengths)
+        self.head: list[np.ndarray] | None = []  # raw rows while the series is short
+
+    def _steps(self, upto: int, end: int) -> np.ndarray:
+        """Raw scores of steps ``emitted .. upto − 1`` of a series seen up to ``end``."""
+        if upto <= self.emitted:
+            return np.empty(0)
+        e = self.emitted
+        per_length = []
+        for s, w in enumerate(self.lengths):
+            # V[i] for windows i = e − w + 1 .. upto − 1: −inf where there is no window
+            first, last = e - w + 1, min(upto - 1, end - w)
+            values = np.full((len(self.dist[s]), upto - first), -np.inf)
+            a = max(first, 0)
+            if last >= a:
+                values[:, a - first : last - first + 1] = self.dist[s][
+                    :, a - self.base[s] : last - self.base[s] + 1
+                ]
+            per_length.append(sliding_window_view(values, w, axis=-1).max(axis=-1))
+        self.emitted = upto
+        return self.d._combine(np.stack(per_length, axis=1))
+
+    def _trim(self) -> None:
+        for s, w in enumerate(self.lengths):
+            cut = max(0, self.emitted - w + 1) - self.base[s]
+            if cut > 0:
+                self.dist[s], self.base[s] = self.dist[s][:, cut:], self.base[s] + cut
+        keep = min(self.next)
+        if keep > self.offset:
+            cut = keep - self.offset
+            self.x = np.ascontiguousarray(self.x[:, cut:])
+            self.offset = keep
+            for per_sensor in self.rows:
+                for rows in per_sensor:
+                    rows.shift(cut)
+
+    def update(self, rows: np.ndarray) -> np.ndarray:
+        if self.head is not None:
+            self.head.append(rows)
+        self.x = np.concatenate([self.x, self.d.standardized(rows)], axis=1)
+        self.total += len(rows)
+        if self.total < max(self.longest, self.d.min_steps):
+            return np.empty(0)
+        self.head = None
+        for s, w in enumerate(self.lengths):
+            last = self.total - w + 1  # windows 0 .. last − 1 are complete
+            if last > self.next[s]:
+                lo, hi = self.next[s] - self.offset, last - self.offset
+                new = [
+                    per_sensor[s].advance(self.x[g], lo, hi)
+                    for g, per_sensor in enumerate(self.rows)
+                ]
+                new = np.array(new).reshape(len(self.rows), last - self.next[s])
+                self.dist[s] = np.concatenate([self.dist[s], new], axis=1)
+                self.next[s] = last
+        out = self._steps(self.total - self.longest + 1, self.total)
+        self._trim()
+        return out
+
+    def flush(self) -> np.ndarray:
+        if self.head is not None:  # shorter than the longest window: the batch shortens it
+            if self.total == 0:
+                return np.empty(0)
+            return self.d.raw_score(np.concatenate(self.head))[self.emitted :]
+        return self._steps(self.total, self.total)
