@@ -1,0 +1,102 @@
+"""The ``shape`` detector and the ensemble's shape view: what they see, streams, saving."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from mstad.models.base import Detector
+from mstad.models.calibration import CAP
+from mstad.models.registry import make_detector
+from mstad.models.streaming import stream_scores
+
+
+def periodic(n_sensors=3, train=2000, test=1200, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(train + test)
+    x = np.column_stack(
+        [np.sin(2 * np.pi * t / p) for p in (41, 59, 73, 97, 31)[:n_sensors]]
+    ) + 0.05 * rng.normal(size=(len(t), n_sensors))
+    return x[:train], x[train:].copy()
+
+
+def test_a_changed_shape_at_the_same_level_is_found_and_a_level_shift_is_not():
+    train, test = periodic()
+    labels = np.zeros(len(test), bool)
+    labels[600:680] = True
+    test[600:680, 1] = np.sign(test[600:680, 1]) * 0.8  # a square wave: same level and range
+    shifted = test + np.array([0.0, 0.0, 5.0])  # sensor 2 moved to a level never seen
+    detector = make_detector("shape").fit(train)
+    scores = detector.score(test)
+    assert roc_auc_score(labels, scores) > 0.97
+    # blind to level by design (discord's half of `best` sees the move)
+    np.testing.assert_allclose(detector.score(shifted), scores, atol=1e-4)  # rounding only
+    explained = detector.explain(test)
+    assert explained.shape == test.shape and explained[640].argmax() == 1
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 500])
+def test_stream_equals_batch(chunk):
+    train, test = periodic(seed=1)
+    test[300:330, 0] += np.linspace(0, 1, 30)
+    detector = make_detector("shape", windows=(10, 40)).fit(train)
+    np.testing.assert_allclose(
+        stream_scores(detector, test, chunk), detector.score(test), atol=1e-5
+    )
+
+
+def test_saved_and_loaded_scores_the_same(tmp_path):
+    train, test = periodic(seed=2)
+    detector = make_detector("shape", windows=(16, 32)).fit(train)
+    detector.save(tmp_path / "shape")
+    loaded = Detector.load(tmp_path / "shape")
+    np.testing.assert_array_equal(loaded.score(test), detector.score(test))
+
+
+def test_sensors_constant_in_training_are_left_out_and_none_left_scores_zero():
+    train, test = periodic(n_sensors=2, seed=3)
+    train[:, 1], test[:, 1] = 4.0, 4.0 + np.linspace(0, 3, len(test))
+    detector = make_detector("shape").fit(train)
+    assert detector.sensors_.tolist() == [0]
+    flat = make_detector("shape").fit(np.full((500, 2), 4.0))
+    scores = flat.score(np.random.default_rng(0).normal(size=(300, 2)))
+    assert flat.sensors_.size == 0 and np.all(scores == scores[0]) and scores.max() < CAP
+    np.testing.assert_array_equal(flat.explain(np.ones((300, 2))), 0.0)
+
+
+@pytest.mark.parametrize("n_sensors", [25, 30, 38, 55])
+def test_shapes_for_many_sensors(n_sensors):
+    rng = np.random.default_rng(n_sensors)
+    train, test = rng.normal(size=(400, n_sensors)), rng.normal(size=(150, n_sensors))
+    detector = make_detector("shape", windows=(8, 16)).fit(train)
+    assert detector.score(test).shape == (150,) and detector.explain(test).shape == test.shape
+
+
+def test_a_series_shorter_than_the_longest_window_still_scores():
+    train, test = periodic(seed=4)
+    detector = make_detector("shape").fit(train)
+    scores = detector.score(test[:120])  # the 200-step length is cut to 120 steps
+    assert scores.shape == (120,) and np.isfinite(scores).all()
+
+
+def test_the_ensemble_averages_its_calibrated_members_with_the_view():
+    train, test = periodic(seed=5)
+    test[500:560, 2] = np.sign(test[500:560, 2]) * 0.9
+    plain = make_detector("best").fit(train)
+    both = make_detector("best", shape_view=True).fit(train)
+    members = both._combine([m.score(test) for m in both.members_])
+    expected = (both.inner_calibration_.apply(members) + both.shape_.raw_score(test)) / 2
+    np.testing.assert_allclose(both.raw_score(test), expected)
+    labels = np.zeros(len(test), bool)
+    labels[500:560] = True
+    assert roc_auc_score(labels, both.score(test)) > roc_auc_score(labels, plain.score(test))
+    assert both.explain(test)[530].argmax() == 2
+
+
+@pytest.mark.parametrize("chunk", [1, 500])
+def test_the_ensemble_with_the_view_streams_as_it_scores(chunk, tmp_path):
+    train, test = periodic(seed=6)
+    test[200:240, 0] += 0.7
+    ensemble = make_detector("best", shape_view=True).fit(train)
+    ensemble.save(tmp_path / "best")
+    loaded = Detector.load(tmp_path / "best")
+    np.testing.assert_allclose(stream_scores(loaded, test, chunk), ensemble.score(test), atol=1e-5)
