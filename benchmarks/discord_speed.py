@@ -7,6 +7,8 @@ Prints (and writes to ``benchmarks/results/discord_speed.txt``):
    AB-join of a series of 10k / 100k / 1M steps against 10k training steps (values to 1e-6, time
    ratio), and the left profile of the series itself against stumpy's self-join (10k / 100k; the
    same n²/2 cells) — both on all cores, after a warm-up call of each.
+   1b. The shape view's z-normalised AB-join (``shape_profiles``) against ``stumpy.stump`` at
+   10k / 100k steps against 10k training steps (values to 1e-6, time ratio).
 2. ``--model best`` scoring a 10,000-step series against 10,000 training steps, default scales
    (25, 50, 100, 200), exact: steps/s per core (numba and torch at 1 thread) on 1, 10 and 38
    sensors (MSCRED-style synthetic data).
@@ -75,6 +77,27 @@ def versus_stumpy() -> None:
         _, tm = timed(knn_profiles, test[None], test[None, :w], [w])  # past; 1-window reference
         say(f"| self (left profile) | {n:,} | {ts:.2f} | {tm:.2f} | {ts / tm:.1f}× | – |")
     say("1M-step self-joins (5e11 cells) are left out: minutes for either on 2 cores.")
+
+
+def shape_versus_stumpy() -> None:
+    """The shape view's z-normalised AB-join against ``stumpy.stump`` (one window of 100)."""
+    import stumpy
+
+    from mstad.models.shape_profile import TrainingWindows, shape_profiles
+
+    w = 100
+    train = walk(10_000, 0)
+    stumpy.stump(walk(500, 9), w, train[:500], ignore_trivial=False)  # compile
+    shape_profiles(walk(500, 9)[None], TrainingWindows(train[None, :500], [w]))
+    say(f"## 1b. shape_profiles vs stumpy.stump (z-normalised, window {w})")
+    say("| join | steps | stumpy s | mstad s | stumpy / mstad | max abs diff |")
+    say("|---|---|---|---|---|---|")
+    for n in (10_000, 100_000):
+        test = walk(n, 1)
+        ref, ts = timed(stumpy.stump, test, w, train, ignore_trivial=False)
+        got, tm = timed(lambda t: shape_profiles(t[None], TrainingWindows(train[None], [w])), test)
+        diff = np.abs(got[0][0] * np.sqrt(2 * w) - ref[:, 0].astype(float)).max()
+        say(f"| AB (vs 10k train) | {n:,} | {ts:.2f} | {tm:.2f} | {ts / tm:.1f}× | {diff:.1e} |")
 
 
 def detector_throughput() -> None:
@@ -151,6 +174,7 @@ def budgets() -> None:
 if __name__ == "__main__":
     say(f"# discord speed ({os.cpu_count()} cores)")
     versus_stumpy()
+    shape_versus_stumpy()
     detector_throughput()
     machine()
     budgets()

@@ -243,8 +243,9 @@ def test_a_twice_repeated_anomaly_scores_high_both_times():
     # normal step (measured 1.97x / 1.27x the largest normal score)
     assert peaks[None, None][0] > 1.5 and peaks[None, None][1] > 1.15
     s = make_detector("best").fit(train).score(test)  # the product's default: the same
-    normal = np.delete(s, np.r_[750:900, 2150:2300]).max()  # (measured 1.61x / 1.17x)
-    assert s[800:840].max() / normal > 1.4 and s[2200:2240].max() / normal > 1.1
+    normal = np.delete(s, np.r_[750:900, 2150:2300]).max()  # (measured 1.33x / 1.18x; 1.61x /
+    assert s[800:840].max() / normal > 1.25 and s[2200:2240].max() / normal > 1.1  # 1.17x
+    # without the shape view, which has no past reference and sees both the same way)
 
 
 def test_scales_as_surprises_average_each_window_lengths_own_calibration():

@@ -149,8 +149,8 @@ def test_judging_repeats_and_is_saved(tmp_path):
 def test_smoothing_averages_score_and_explanation_and_streams_as_the_batch():
     train, test = factor_data(1200, 2), factor_data(600, 3)
     test[300:310, 1] += 1.5  # a short break of one sensor
-    plain = make_detector("best").fit(train)
-    smooth = make_detector("best", smoothing=10).fit(train)
+    plain = make_detector("best", shape_view=False).fit(train)
+    smooth = make_detector("best", smoothing=10, shape_view=False).fit(train)
     # the combined member surprises (before the entity calibration) are the plain ones smoothed
     np.testing.assert_allclose(smooth.raw_score(test), smoothed(plain.raw_score(test), 10))
     assert smooth.validation_scores_.max() < CAP
@@ -161,6 +161,12 @@ def test_smoothing_averages_score_and_explanation_and_streams_as_the_batch():
         np.testing.assert_allclose(
             stream_scores(smooth, test, chunk), smooth.score(test), atol=1e-9
         )
+    # with the shape view (the default) the smoothed members are averaged with it: streams too
+    viewed = make_detector("best", smoothing=10).fit(train)
+    members = viewed._combine([m.score(test) for m in viewed.members_])
+    expected = viewed._with_shape(smoothed(members, 10), viewed.shape_.raw_score(test))
+    np.testing.assert_allclose(viewed.raw_score(test), expected)
+    np.testing.assert_allclose(stream_scores(viewed, test, 7), viewed.score(test), atol=1e-6)
 
 
 def test_bad_parameters():

@@ -27,10 +27,11 @@ _MODULES = (
     "mstad.models.ensemble",
 )
 #: Named defaults: ``--model best`` is mstad's best detector with fixed parameters: the
-#: ensemble's defaults, chosen by the label-free selection rounds (issue 16, last rounds 15-22,
+#: ensemble's defaults, chosen by the label-free selection rounds (issue 16, last rounds 15-34,
 #: ``benchmarks/results/calibration_log.md``): discord (training and training + past views), and
 #: pca where the sensors share structure — there both weighed by the square of how well they
-#: find anomalies injected into validation data (AUROC − 0.5) — combined by the mean.
+#: find anomalies injected into validation data (AUROC − 0.5) — combined by the mean, and that
+#: combination averaged with a z-normalised shape view of each sensor (``shape``, round 34).
 ALIASES: dict[str, tuple[str, dict[str, Any]]] = {"best": ("ensemble", {})}
 
 
