@@ -7,7 +7,7 @@ from sklearn.metrics import roc_auc_score
 from mstad.models.base import Detector
 from mstad.models.calibration import CAP
 from mstad.models.registry import make_detector
-from mstad.models.streaming import stream_scores
+from mstad.models.streaming import Monitor, stream_scores
 
 
 def periodic(n_sensors=3, train=2000, test=1200, seed=0):
@@ -42,6 +42,17 @@ def test_stream_equals_batch(chunk):
     np.testing.assert_allclose(
         stream_scores(detector, test, chunk), detector.score(test), atol=1e-5
     )
+
+
+def test_a_stream_updates_each_window_from_the_one_before():
+    """O(training) per row: every length's next window follows from the previous one (kept
+    rows include the row before it), never a direct recomputation after the first."""
+    train, test = periodic(seed=7)
+    monitor = Monitor(make_detector("shape").fit(train))
+    for row in test[:400]:
+        monitor.update(row)
+    states = [rows.state for per_sensor in monitor.streamer.rows for rows in per_sensor]
+    assert all(state[0] >= 0 and state[1] > 100 for state in states)
 
 
 def test_saved_and_loaded_scores_the_same(tmp_path):

@@ -249,7 +249,7 @@ class ShapeStreamer:
             cut = max(0, self.emitted - w + 1) - self.base[s]
             if cut > 0:
                 self.dist[s], self.base[s] = self.dist[s][:, cut:], self.base[s] + cut
-        keep = min(self.next)
+        keep = max(0, min(self.next) - 1)  # the row before each next window: its update reads it
         if keep > self.offset:
             cut = keep - self.offset
             self.x = np.ascontiguousarray(self.x[:, cut:])

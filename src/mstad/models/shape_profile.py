@@ -193,40 +193,44 @@ def shape_profiles(queries: np.ndarray, training: TrainingWindows) -> list[np.nd
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
 def _stream_rows(q, r, w, i0, i1, qt, state, refresh, a, b, q_mean, out):
-    """Best ``QT·a − μq·b`` of queries ``i0 .. i1 − 1`` of ``q``, one after another: ``qt``
-    holds the previous query's dot products with every training window (``state`` = [previous
-    query, or −1; rows since the last direct row]) and is updated in place."""
+    """Best ``QT·a − μq·b`` of queries ``i0 .. i1 − 1`` of ``q``, one after another: ``qt[k]``
+    (``k`` = ``state[2]``) holds the previous query's dot products with every training window
+    (``state`` = [previous query, or −1; rows since the last direct row; current buffer]), the
+    next follow into the other buffer (no temporaries: vectorised)."""
     mw = len(r) - w + 1
     acc = np.empty(_LANES)
     for i in range(i0, i1):
+        k = state[2]
+        old, cur = qt[k], qt[1 - k]
         if state[0] >= 0 and state[0] == i - 1 and state[1] < refresh:
             qa, qb = q[i - 1], q[i + w - 1]
-            qt[1:mw] = qt[0 : mw - 1] - qa * r[0 : mw - 1] + qb * r[w : mw - 1 + w]
+            for j in range(1, mw):
+                cur[j] = old[j - 1] - qa * r[j - 1] + qb * r[j + w - 1]
             state[1] += 1
         else:
             for j in range(1, mw):
                 s = 0.0
                 for t in range(w):
                     s += q[i + t] * r[j + t]
-                qt[j] = s
+                cur[j] = s
             state[1] = 0
         s = 0.0
         for t in range(w):
             s += q[i + t] * r[t]
-        qt[0] = s
-        state[0] = i
+        cur[0] = s
+        state[0], state[2] = i, 1 - k
         mq = q_mean[i - i0]
         acc[:] = -np.inf
         whole = mw // _LANES * _LANES
         for j in range(0, whole, _LANES):
             for u in range(_LANES):
-                v = qt[j + u] * a[j + u] - mq * b[j + u]
+                v = cur[j + u] * a[j + u] - mq * b[j + u]
                 acc[u] = v if v > acc[u] else acc[u]
         best = -np.inf
         for u in range(_LANES):
             best = max(best, acc[u])
         for j in range(whole, mw):
-            best = max(best, qt[j] * a[j] - mq * b[j])
+            best = max(best, cur[j] * a[j] - mq * b[j])
         out[i - i0] = best
 
 
@@ -238,8 +242,8 @@ class ShapeRows:
         self.training, self.g, self.s = training, g, s
         self.w = int(training.windows[s])
         self.r = training.r[g]
-        self.qt = np.zeros(len(self.r) - self.w + 1)
-        self.state = np.array([-1, 0], dtype=np.int64)
+        self.qt = np.zeros((2, len(self.r) - self.w + 1))
+        self.state = np.array([-1, 0, 0], dtype=np.int64)
 
     def advance(self, rows: np.ndarray, start: int, stop: int) -> np.ndarray:
         """Distances of the windows starting at ``start .. stop − 1`` of the kept ``rows``
