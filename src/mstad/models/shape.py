@@ -43,6 +43,8 @@ from mstad.params import spec
 SHAPE_FLOOR = 0.05
 #: shortest window a length is cut to when training is short
 MIN_WINDOW = 4
+#: round 36's candidate (calibration_log §37): the validation score from cross-fitted halves
+CROSS_FIT = False
 
 
 def covering_max(window_values: np.ndarray, w: int, n_steps: int) -> np.ndarray:
@@ -105,12 +107,35 @@ class ShapeDetector(Detector):
             per_length = holdout._per_length(train[head:])
             self._fit(train)
         fitted_on = "train" if head is None else "validation"
-        self.calibrations_ = [
-            [Calibration.fit(p, fitted_on, SHAPE_FLOOR) for p in sensor] for sensor in per_length
-        ]
-        raw = self._combine(per_length)
+        self.calibrations_ = self._fit_calibrations(per_length, fitted_on)
+        raw = self._combine(per_length) if not CROSS_FIT else self._cross_fitted(per_length)
         self.raw_validation_ = raw  # the ensemble averages this (uncalibrated) view
         return raw, fitted_on
+
+    @staticmethod
+    def _fit_calibrations(per_length: np.ndarray, fitted_on: str) -> list[list[Calibration]]:
+        """One calibration per sensor and length (``[S, lengths, n]`` step distances)."""
+        return [
+            [Calibration.fit(p, fitted_on, SHAPE_FLOOR) for p in sensor] for sensor in per_length
+        ]
+
+    def _cross_fitted(self, per_length: np.ndarray) -> np.ndarray:
+        """The validation score with each half of the tail's per-sensor surprises taken from
+        calibrations fitted on the other half: out of sample, as new data's are."""
+        n = per_length.shape[-1]
+        half = n // 2
+        if half < 2 * max(self.lengths_) or not len(per_length):
+            return self._combine(per_length)
+        first, second = per_length[..., :half], per_length[..., half:]
+        kept = self.calibrations_
+        try:
+            self.calibrations_ = self._fit_calibrations(second, "validation")
+            a = self._combine(first)
+            self.calibrations_ = self._fit_calibrations(first, "validation")
+            b = self._combine(second)
+        finally:
+            self.calibrations_ = kept
+        return np.concatenate([a, b])
 
     def _fit(self, train: np.ndarray) -> None:
         self.columns_ = self._columns
