@@ -125,7 +125,7 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "best-zview-short": ("ensemble", dict(ZVIEW=(25, 50), **TODAY)),
     "best-zview-discord": ("ensemble", dict(ZVIEW=(25, 50, 100, 200), **TODAY)),
     # round 34 (calibration_log §35): the shape view built into the product (`shape_view`)
-    "best-shape": ("ensemble", dict(shape_view=True, **TODAY)),
+    "best-shape": ("ensemble", dict(shape_view=True, CROSS_FIT=False, **TODAY)),  # rounds 34–35
     # round 36 (calibration_log §37): the view's validation score from cross-fitted halves
     "best-shape-crossfit": ("ensemble", dict(shape_view=True, CROSS_FIT=True, **TODAY)),
     "pca": ("pca", {}),
@@ -580,7 +580,7 @@ def score_entity(model: str, params: dict, entity) -> tuple:
     zview = params.pop("ZVIEW", False)
     import mstad.models.shape as shape_module
 
-    shape_module.CROSS_FIT = params.pop("CROSS_FIT", False)
+    shape_module.CROSS_FIT = params.pop("CROSS_FIT", True)  # the rule since round 36
     start = time.perf_counter()
     with discord_member(params.pop("DISCORD", {})), structure_quiet(quiet):
         detector = make_detector(model, **params).fit(entity.train)

@@ -111,3 +111,32 @@ def test_the_ensemble_with_the_view_streams_as_it_scores(chunk, tmp_path):
     ensemble.save(tmp_path / "best")
     loaded = Detector.load(tmp_path / "best")
     np.testing.assert_allclose(stream_scores(loaded, test, chunk), ensemble.score(test), atol=1e-5)
+
+
+def test_the_validation_score_is_cross_fitted_on_halves_of_a_long_tail():
+    """Each half of the tail is scored by per-sensor calibrations fitted on the other half (out
+    of sample); new data use the calibrations of the whole tail."""
+    rng = np.random.default_rng(8)
+    train = rng.normal(size=(5000, 4)).cumsum(axis=0) * 0.1 + rng.normal(size=(5000, 4))
+    detector = make_detector("shape", windows=(20, 50)).fit(train)  # tail 1,000: halves of 500
+    holdout = make_detector("shape", windows=(20, 50))
+    holdout.flags_ = None
+    holdout._lengths, holdout._columns, holdout._sensors = (
+        detector._lengths,
+        detector._columns,
+        detector._sensors,
+    )
+    holdout._fit(train[:4000])
+    tail = holdout._per_length(train[4000:])
+    first, second = tail[..., :500], tail[..., 500:]
+    holdout.calibrations_ = detector._fit_calibrations(second, "validation")
+    expected_first = holdout._combine(first)
+    holdout.calibrations_ = detector._fit_calibrations(first, "validation")
+    expected_second = holdout._combine(second)
+    np.testing.assert_allclose(
+        detector.raw_validation_, np.concatenate([expected_first, expected_second]), rtol=1e-4
+    )
+    whole = detector._fit_calibrations(tail, "validation")  # what new data are scored with
+    for kept, fitted in zip(detector.calibrations_, whole, strict=True):
+        for a, b in zip(kept, fitted, strict=True):
+            np.testing.assert_allclose(a.to_array(), b.to_array(), rtol=1e-4)
