@@ -128,6 +128,11 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "best-shape": ("ensemble", dict(shape_view=True, CROSS_FIT=False, **TODAY)),  # rounds 34–35
     # round 36 (calibration_log §37): the view's validation score from cross-fitted halves
     "best-shape-crossfit": ("ensemble", dict(shape_view=True, CROSS_FIT=True, **TODAY)),
+    # round 37 (calibration_log §38): cross-fitted halves of one longest window or more
+    "best-shape-crossfit-1": (
+        "ensemble",
+        dict(shape_view=True, CROSS_FIT=True, CROSS_FIT_WINDOWS=1.0, **TODAY),
+    ),
     "pca": ("pca", {}),
     "zscore": ("zscore", {}),
     "ens-inj-close-0.02": (
@@ -581,6 +586,7 @@ def score_entity(model: str, params: dict, entity) -> tuple:
     import mstad.models.shape as shape_module
 
     shape_module.CROSS_FIT = params.pop("CROSS_FIT", True)  # the rule since round 36
+    shape_module.CROSS_FIT_WINDOWS = params.pop("CROSS_FIT_WINDOWS", 2.0)
     start = time.perf_counter()
     with discord_member(params.pop("DISCORD", {})), structure_quiet(quiet):
         detector = make_detector(model, **params).fit(entity.train)

@@ -54,6 +54,8 @@ MIN_WINDOW = 4
 #: the validation score from cross-fitted halves of the tail (round 36, calibration_log §37);
 #: False reproduces rounds 34–35 (the selection benchmark sets it)
 CROSS_FIT = True
+#: a half of the tail must hold this many longest windows to be cross-fitted (round 36: 2)
+CROSS_FIT_WINDOWS = 2.0
 
 
 def covering_max(window_values: np.ndarray, w: int, n_steps: int) -> np.ndarray:
@@ -133,7 +135,7 @@ class ShapeDetector(Detector):
         calibrations fitted on the other half: out of sample, as new data's are."""
         n = per_length.shape[-1]
         half = n // 2
-        if half < 2 * max(self.lengths_) or not len(per_length):
+        if half < CROSS_FIT_WINDOWS * max(self.lengths_) or not len(per_length):
             return self._combine(per_length)
         first, second = per_length[..., :half], per_length[..., half:]
         kept = self.calibrations_
