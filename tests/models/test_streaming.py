@@ -122,3 +122,16 @@ def test_discord_with_both_views_streams_as_the_batch(scales):
     batch = detector.score(test)
     for chunk in (1, 7, 500):
         np.testing.assert_allclose(stream_scores(detector, test, chunk), batch, atol=1e-9)
+
+
+@pytest.mark.parametrize("reference", ["train", "both"])
+def test_a_discord_stream_updates_each_window_from_the_one_before(reference):
+    """O(reference) per row: every length's next window follows from the previous one's
+    distances (the kept rows include the row before it), not a direct recomputation — with
+    training alone as reference too, where no past rows are kept otherwise."""
+    train, test = data()
+    monitor = Monitor(make_detector("discord", windows=(10, 40), reference=reference).fit(train))
+    for row in test[:300]:
+        monitor.update(row)
+    states = [rows.state for scale in monitor.streamer.scales for rows in scale.rows]
+    assert all(state[0] >= 0 and state[3] > 100 for state in states)

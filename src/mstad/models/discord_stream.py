@@ -23,6 +23,7 @@ import numpy as np
 from mstad.errors import MstadError
 from mstad.models.discord import STREAM_PAST_WINDOWS
 from mstad.models.matrix_profile import RowProfiles
+from mstad.models.streaming import WindowStreamer
 
 
 @dataclass
@@ -34,7 +35,7 @@ class _Scale:
     rows: list = field(default_factory=list)  # one RowProfiles per sensor group
 
 
-class DiscordStreamer:
+class DiscordStreamer(WindowStreamer):
     """Raw ``discord`` scores of the steps that became final (see the module docstring)."""
 
     def __init__(self, detector, max_past_windows: int | None = None):
@@ -43,7 +44,6 @@ class DiscordStreamer:
                 "discord with baseline='past_median' reads every earlier score; stream it with "
                 "baseline='none' (the default) or score batches with `mstad score`"
             )
-        self.d = detector
         budget = detector.max_past_windows if max_past_windows is None else max_past_windows
         self.max_past = int(STREAM_PAST_WINDOWS if budget is None else budget)
         if self.max_past < 1:
@@ -61,15 +61,8 @@ class DiscordStreamer:
                 RowProfiles(self.train[cols], sc.w, **detector.profile_rule(self.max_past))
                 for cols in self.groups
             ]
-        self.longest = max(s.w for s in self.scales)
-        self.delay = self.longest - 1
-        # standardised input columns, [C, rows] float64 (float32-rounded as in the batch): each
-        # update appends the new rows only
-        self.x = np.empty((self.C, 0))
-        self.offset = 0  # series index of x[0]
-        self.total = 0
-        self.emitted = 0
-        self.head: list[np.ndarray] | None = []  # raw rows while the series is short
+        # standardised input columns, [C, rows] float64 (float32-rounded as in the batch)
+        self._start(detector, self.C, max(s.w for s in self.scales))
 
     # ---- distances ----------------------------------------------------------------------------
     def _distances(self, sc: _Scale, rows: list[np.ndarray], s0: int, s1: int) -> np.ndarray:
@@ -109,37 +102,18 @@ class DiscordStreamer:
             if cut > 0:
                 sc.dist, sc.base = sc.dist[cut:], sc.base + cut
         past = self.max_past if self.d.reference != "train" else 0
-        keep = min(max(0, sc.next - sc.w + 1 - past) if past else sc.next for sc in self.scales)
-        if keep > self.offset:
-            cut = keep - self.offset
-            self.x = np.ascontiguousarray(self.x[:, cut:])
-            self.offset = keep
-            for sc in self.scales:
-                for rows in sc.rows:
-                    rows.shift(cut)
+        # the past windows a next query may read, or (training alone) the row before each next
+        # window, which its update from the previous window reads
+        keep = min(max(0, sc.next - sc.w + 1 - past) if past else sc.next - 1 for sc in self.scales)
+        cut = self._cut_rows(max(keep, 0))
+        for sc in self.scales:
+            for rows in sc.rows:
+                rows.shift(cut)
 
-    def update(self, rows: np.ndarray) -> np.ndarray:
-        d = self.d
-        if self.head is not None:
-            self.head.append(rows)
-        self.x = np.concatenate([self.x, d.standardized(rows)], axis=1)
-        self.total += len(rows)
-        if self.total < max(self.longest, d.min_steps):
-            return np.empty(0)
-        self.head = None
+    def _add_windows(self) -> None:
         rows = self._group_rows()
         for sc in self.scales:
             last = self.total - sc.w + 1  # windows 0 .. last - 1 are complete
             if last > sc.next:
                 sc.dist = np.concatenate([sc.dist, self._distances(sc, rows, sc.next, last)])
                 sc.next = last
-        out = self._steps(self.total - self.longest + 1, self.total)
-        self._trim()
-        return out
-
-    def flush(self) -> np.ndarray:
-        if self.head is not None:  # shorter than the longest window: the batch shortens it
-            if self.total == 0:
-                return np.empty(0)
-            return self.d.raw_score(np.concatenate(self.head))[self.emitted :]
-        return self._steps(self.total, self.total)

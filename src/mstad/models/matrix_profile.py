@@ -419,5 +419,6 @@ class RowProfiles:
         if cut > 0:
             self._off = min(self._off + cut, len(self._past))
             self.state[:3] -= cut
-            if self.state[1] < 0:  # the previous query's past is no longer all there
+            # the previous query (or, with a past, its past) is no longer all there
+            if self.state[0] < 0 or (self.past and self.state[1] < 0):
                 self.state[0] = -1

@@ -45,6 +45,7 @@ from mstad.models.base import Detector
 from mstad.models.calibration import KNOTS, SURPRISE_FLOOR, Calibration
 from mstad.models.registry import register
 from mstad.models.shape_profile import ShapeRows, TrainingWindows, shape_profiles
+from mstad.models.streaming import WindowStreamer
 from mstad.params import spec
 
 #: smallest calibration tail scale of a normalised z-distance (``sqrt(1 − ρ)``, 0 .. √2)
@@ -237,29 +238,22 @@ class ShapeDetector(Detector):
         self._training = None
 
 
-class ShapeStreamer:
+class ShapeStreamer(WindowStreamer):
     """Raw ``shape`` scores of the steps that became final: each window's distances are
     computed once, when its last row arrives (:class:`~mstad.models.shape_profile.ShapeRows`);
     a step is final when the longest window starting at it has arrived."""
 
     def __init__(self, detector: ShapeDetector):
-        self.d = detector
         self.lengths = [int(w) for w in detector.lengths_]
-        self.longest = max(self.lengths)
-        self.delay = self.longest - 1
         training = detector.training
         n_sensors = len(detector.sensors_)
         self.rows = [[ShapeRows(training, g, s) for s in range(len(self.lengths))]
                      for g in range(n_sensors)] if n_sensors else []  # fmt: skip
-        self.x = np.empty((n_sensors, 0))
-        self.offset = 0  # series index of x[:, 0]
-        self.total = 0
-        self.emitted = 0
+        self._start(detector, n_sensors, max(self.lengths))
         # per length: window distances [S, kept], of windows base .. next − 1
         self.dist = [np.empty((n_sensors, 0)) for _ in self.lengths]
         self.base = [0] * len(self.lengths)
         self.next = [0] * len(self.lengths)
-        self.head: list[np.ndarray] | None = []  # raw rows while the series is short
 
     def _steps(self, upto: int, end: int) -> np.ndarray:
         """Raw scores of steps ``emitted .. upto − 1`` of a series seen up to ``end``."""
@@ -285,23 +279,13 @@ class ShapeStreamer:
             cut = max(0, self.emitted - w + 1) - self.base[s]
             if cut > 0:
                 self.dist[s], self.base[s] = self.dist[s][:, cut:], self.base[s] + cut
-        keep = max(0, min(self.next) - 1)  # the row before each next window: its update reads it
-        if keep > self.offset:
-            cut = keep - self.offset
-            self.x = np.ascontiguousarray(self.x[:, cut:])
-            self.offset = keep
-            for per_sensor in self.rows:
-                for rows in per_sensor:
-                    rows.shift(cut)
+        # the row before each next window: its update from the previous window reads it
+        cut = self._cut_rows(max(0, min(self.next) - 1))
+        for per_sensor in self.rows:
+            for rows in per_sensor:
+                rows.shift(cut)
 
-    def update(self, rows: np.ndarray) -> np.ndarray:
-        if self.head is not None:
-            self.head.append(rows)
-        self.x = np.concatenate([self.x, self.d.standardized(rows)], axis=1)
-        self.total += len(rows)
-        if self.total < max(self.longest, self.d.min_steps):
-            return np.empty(0)
-        self.head = None
+    def _add_windows(self) -> None:
         for s, w in enumerate(self.lengths):
             last = self.total - w + 1  # windows 0 .. last − 1 are complete
             if last > self.next[s]:
@@ -313,13 +297,3 @@ class ShapeStreamer:
                 new = np.array(new).reshape(len(self.rows), last - self.next[s])
                 self.dist[s] = np.concatenate([self.dist[s], new], axis=1)
                 self.next[s] = last
-        out = self._steps(self.total - self.longest + 1, self.total)
-        self._trim()
-        return out
-
-    def flush(self) -> np.ndarray:
-        if self.head is not None:  # shorter than the longest window: the batch shortens it
-            if self.total == 0:
-                return np.empty(0)
-            return self.d.raw_score(np.concatenate(self.head))[self.emitted :]
-        return self._steps(self.total, self.total)

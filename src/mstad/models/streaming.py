@@ -104,6 +104,63 @@ class ContextStreamer:
         return self._score_rows(end)
 
 
+class WindowStreamer:
+    """The frame the window streamers share (``discord``, ``shape``): the standardised input
+    rows kept as ``x [C, kept]`` (series index ``offset`` first), each update appending the new
+    rows, computing the windows they complete (``_add_windows``), emitting the steps whose
+    longest window has arrived (``_steps``) and dropping what no later window reads
+    (``_trim``). While the series is shorter than the longest window the raw rows are kept too,
+    and ``flush`` scores them as the batch scores a series that short."""
+
+    def _start(self, detector: Detector, n_columns: int, longest: int) -> None:
+        self.d = detector
+        self.longest = longest
+        self.delay = longest - 1
+        self.x = np.empty((n_columns, 0))
+        self.offset = 0  # series index of x[:, 0]
+        self.total = 0
+        self.emitted = 0
+        self.head: list[np.ndarray] | None = []  # raw rows while the series is short
+
+    def _add_windows(self) -> None:
+        raise NotImplementedError
+
+    def _steps(self, upto: int, end: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _trim(self) -> None:
+        raise NotImplementedError
+
+    def _cut_rows(self, keep: int) -> int:
+        """Drop the kept rows before series index ``keep``; how many were dropped."""
+        cut = keep - self.offset
+        if cut <= 0:
+            return 0
+        self.x = np.ascontiguousarray(self.x[:, cut:])
+        self.offset = keep
+        return cut
+
+    def update(self, rows: np.ndarray) -> np.ndarray:
+        if self.head is not None:
+            self.head.append(rows)
+        self.x = np.concatenate([self.x, self.d.standardized(rows)], axis=1)
+        self.total += len(rows)
+        if self.total < max(self.longest, self.d.min_steps):
+            return np.empty(0)
+        self.head = None
+        self._add_windows()
+        out = self._steps(self.total - self.longest + 1, self.total)
+        self._trim()
+        return out
+
+    def flush(self) -> np.ndarray:
+        if self.head is not None:  # shorter than the longest window: the batch shortens it
+            if self.total == 0:
+                return np.empty(0)
+            return self.d.raw_score(np.concatenate(self.head))[self.emitted :]
+        return self._steps(self.total, self.total)
+
+
 class Monitor:
     """Online scoring with a fitted detector: ``update(chunk)`` returns the calibrated scores
     of the steps that became final (oldest first); ``flush()`` those left when the series ends.
