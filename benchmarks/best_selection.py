@@ -127,7 +127,10 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 34 (calibration_log §35): the shape view built into the product (`shape_view`)
     "best-shape": ("ensemble", dict(shape_view=True, CROSS_FIT=False, **TODAY)),  # rounds 34–35
     # round 36 (calibration_log §37): the view's validation score from cross-fitted halves
-    "best-shape-crossfit": ("ensemble", dict(shape_view=True, CROSS_FIT=True, **TODAY)),
+    "best-shape-crossfit": (  # round 36
+        "ensemble",
+        dict(shape_view=True, CROSS_FIT=True, CROSS_FIT_WINDOWS=2.0, **TODAY),
+    ),
     # round 37 (calibration_log §38): cross-fitted halves of one longest window or more
     "best-shape-crossfit-1": (
         "ensemble",
@@ -586,7 +589,7 @@ def score_entity(model: str, params: dict, entity) -> tuple:
     import mstad.models.shape as shape_module
 
     shape_module.CROSS_FIT = params.pop("CROSS_FIT", True)  # the rule since round 36
-    shape_module.CROSS_FIT_WINDOWS = params.pop("CROSS_FIT_WINDOWS", 2.0)
+    shape_module.CROSS_FIT_WINDOWS = params.pop("CROSS_FIT_WINDOWS", 1.0)  # since round 37
     start = time.perf_counter()
     with discord_member(params.pop("DISCORD", {})), structure_quiet(quiet):
         detector = make_detector(model, **params).fit(entity.train)
