@@ -90,6 +90,24 @@ def _accumulate(prev, cur, q, t, ref, x0, lo, hi):
 
 
 @nb.njit(cache=True, inline="always")
+def _ring_row(ring, t, i0, d0, width, m, lo_prev):
+    """Row ``t`` of a chunk of diagonals ``d0 .. d0 + width − 1`` in the ring of running sums:
+    the row, the one before it, the reference index of its first diagonal and the diagonals
+    ``lo .. hi − 1`` that have a reference row at ``t``. Diagonals entering the reference at
+    ``t`` (from ``lo`` up to the previous row's ``lo_prev``) start their chain from 0 — every
+    chain of sums is its own diagonal's, never what another left in the ring."""
+    ring_rows = ring.shape[0]
+    cur = ring[t % ring_rows, :width]
+    prev = ring[(t - 1) % ring_rows, :width]
+    x0 = t + d0
+    lo = min(width, max(0, -x0))
+    hi = max(lo, min(width, m - x0))
+    if t > i0:
+        prev[lo : min(lo_prev, hi)] = 0.0  # diagonals entering at row t
+    return cur, prev, x0, lo, hi
+
+
+@nb.njit(cache=True, inline="always")
 def _segment_min(cur, prev, a, z, acc, excluded, zone, shift):
     """Minimum of ``cur − prev`` over ``a .. z − 1`` less the zones ``e − zone < x < e + zone``
     (``x = j + shift``) around the sorted positions ``excluded``; and the segment it lies in."""
@@ -159,13 +177,7 @@ def _nearest(
                 ring[(i0 - 1) % ring_rows, :width] = 0.0
                 lo_prev = width
                 for t in range(i0, t_end + 1):
-                    cur = ring[t % ring_rows, :width]
-                    prev = ring[(t - 1) % ring_rows, :width]
-                    x0 = t + d0
-                    lo = min(width, max(0, -x0))
-                    hi = max(lo, min(width, m - x0))
-                    if t > i0:
-                        prev[lo : min(lo_prev, hi)] = 0.0  # diagonals entering at row t
+                    cur, prev, x0, lo, hi = _ring_row(ring, t, i0, d0, width, m, lo_prev)
                     lo_prev = lo
                     _accumulate(prev, cur, q, t, ref, x0, lo, hi)
                     for s in range(n_scales):

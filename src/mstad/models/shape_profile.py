@@ -31,7 +31,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from mstad.models.matrix_profile import _FAST, _LANES, BLOCK, CHUNK
+from mstad.models.matrix_profile import _FAST, _LANES, BLOCK, CHUNK, _ring_row
 
 
 @nb.njit(cache=True)
@@ -107,13 +107,7 @@ def _best_scaled(qs, rs, windows, a, b, q_mean, block, chunk):
             ring[(i0 - 1) % ring_rows, :width] = 0.0
             lo_prev = width
             for t in range(i0, t_end + 1):
-                cur = ring[t % ring_rows, :width]
-                prev = ring[(t - 1) % ring_rows, :width]
-                x0 = t + d0
-                lo = min(width, max(0, -x0))
-                hi = max(lo, min(width, m - x0))
-                if t > i0:
-                    prev[lo : min(lo_prev, hi)] = 0.0  # diagonals entering at row t
+                cur, prev, x0, lo, hi = _ring_row(ring, t, i0, d0, width, m, lo_prev)
                 lo_prev = lo
                 qt = q[t]
                 c, p, rr = cur[lo:hi], prev[lo:hi], r[x0 + lo : x0 + hi]
