@@ -45,7 +45,8 @@ earlier round had seen, worst shortfall 0.014 against 0.023 for dropping a membe
 shortfall 0.023 against 0.020 for the first power — a tie, won on the objective), combined by
 the weighted **mean** (round 16: the mean keeps ``discord``'s false alarms on coupled sensors
 at half strength); ``benchmarks/results/calibration_log.md`` §14–§18, §20–§21. Where ``pca``
-is gated out, nothing is judged: ``discord`` alone.
+is gated out, nothing is judged: ``discord`` alone. Since round 34 that combination is averaged
+with the shape view (``shape_view``, below).
 
 ``discord_reference`` is the ``reference`` its ``discord`` member is made with: ``"both"`` by
 default (round 15, and again round 22: train-only and train+past distances, their surprises
