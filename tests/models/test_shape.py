@@ -140,3 +140,17 @@ def test_the_validation_score_is_cross_fitted_on_halves_of_a_long_tail():
     for kept, fitted in zip(detector.calibrations_, whole, strict=True):
         for a, b in zip(kept, fitted, strict=True):
             np.testing.assert_allclose(a.to_array(), b.to_array(), rtol=1e-4)
+
+
+def test_score_then_explain_searches_the_training_windows_once(monkeypatch):
+    train, test = periodic(seed=9)
+    detector = make_detector("shape", windows=(16, 32)).fit(train)
+    calls = []
+    search = detector._search
+    monkeypatch.setattr(detector, "_search", lambda s: calls.append(1) or search(s))
+    scores = detector.score(test)
+    detector.explain(test)
+    np.testing.assert_array_equal(detector.score(test), scores)
+    assert len(calls) == 1
+    detector.score(test[:-1])  # another series: searched again
+    assert len(calls) == 2
