@@ -51,7 +51,7 @@ def test_a_stream_updates_each_window_from_the_one_before():
     monitor = Monitor(make_detector("shape").fit(train))
     for row in test[:400]:
         monitor.update(row)
-    states = [rows.state for per_sensor in monitor.streamer.rows for rows in per_sensor]
+    states = [state for rows in monitor.streamer.rows for state in rows.state]
     assert all(state[0] >= 0 and state[1] > 100 for state in states)
 
 

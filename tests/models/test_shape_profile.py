@@ -59,20 +59,30 @@ def test_stream_rows_equal_the_batch(chunk):
     train, query = series_with_flat_stretches(3)
     training = TrainingWindows(train[None], [25])
     batch = shape_profiles(query[None], training)[0][0]
-    rows = ShapeRows(training, 0, 0)
+    rows = ShapeRows(training, 0)
     n = len(query) - 25 + 1
-    parts = [rows.advance(query, lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
+    parts = [rows.advance(query[None], lo, min(lo + chunk, n))[0] for lo in range(0, n, chunk)]
     np.testing.assert_allclose(np.concatenate(parts), batch, atol=1e-6)
+
+
+def test_stream_rows_of_several_sensors_equal_the_batch():
+    train, query = series_with_flat_stretches(5)
+    trains, queries = np.vstack([train, train[::-1]]), np.vstack([query, -query])
+    training = TrainingWindows(trains, [30])
+    rows = ShapeRows(training, 0)
+    n = len(query) - 29
+    parts = [rows.advance(queries, lo, min(lo + 11, n)) for lo in range(0, n, 11)]
+    np.testing.assert_allclose(np.hstack(parts), shape_profiles(queries, training)[0], atol=1e-6)
 
 
 def test_stream_rows_follow_kept_rows_that_are_cut_at_the_front():
     train, query = series_with_flat_stretches(4)
     training = TrainingWindows(train[None], [50])
     batch = shape_profiles(query[None], training)[0][0]
-    rows, offset, out = ShapeRows(training, 0, 0), 0, []
+    rows, offset, out = ShapeRows(training, 0), 0, []
     for lo in range(0, len(query) - 49, 40):
         hi = min(lo + 40, len(query) - 49)
-        out.append(rows.advance(query[offset:], lo - offset, hi - offset))
+        out.append(rows.advance(query[None, offset:], lo - offset, hi - offset)[0])
         rows.shift(hi - offset)  # keep only the rows from the next window on
         offset = hi
     np.testing.assert_allclose(np.concatenate(out), batch, atol=1e-6)

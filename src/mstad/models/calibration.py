@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy.stats import genpareto
@@ -84,6 +85,8 @@ def in_sample_warning(what: str, n_steps: int) -> str:
 def bounded(surprise: np.ndarray) -> np.ndarray:
     """The reported scale: ``surprise`` itself up to :data:`KNEE`, then bending below CAP."""
     s = np.asarray(surprise, dtype=np.float64)
+    if s.size and s.max() <= KNEE:  # the common case, and a stream's few values at a time
+        return s if s is not surprise else s.copy()
     r = np.maximum(s - KNEE, 0.0) / (CAP - KNEE)
     with np.errstate(invalid="ignore"):
         g = np.log1p(r) / (1.0 + np.log1p(r))
@@ -215,7 +218,7 @@ class Calibration:
         empirical survival up to the validation maximum, the fitted tail (conditioned on
         reaching the maximum) above it."""
         x = np.asarray(raw, dtype=np.float64)
-        kx, ks = np.asarray(self.knots_x), np.asarray(self.knots_log_sf)
+        kx, ks = self._knots
         out = np.interp(x, kx, ks)
         body_scale = max(kx[-1] - kx[0], self.tail_scale)
         below = x < kx[0]
@@ -229,6 +232,11 @@ class Calibration:
             tail = -(x[above] - kx[-1]) / sigma
         out[above] = ks[-1] + tail
         return out
+
+    @cached_property
+    def _knots(self) -> tuple[np.ndarray, np.ndarray]:
+        """The knots as arrays, made once (a stream applies a calibration to every row)."""
+        return np.asarray(self.knots_x), np.asarray(self.knots_log_sf)
 
     def apply(self, raw: np.ndarray) -> np.ndarray:
         """Calibrated (bounded surprise) score of each raw score, in ``[0, CAP)``."""

@@ -264,8 +264,7 @@ class ShapeStreamer(WindowStreamer):
         self.lengths = [int(w) for w in detector.lengths_]
         training = detector.training
         n_sensors = len(detector.sensors_)
-        self.rows = [[ShapeRows(training, g, s) for s in range(len(self.lengths))]
-                     for g in range(n_sensors)] if n_sensors else []  # fmt: skip
+        self.rows = [ShapeRows(training, s) for s in range(len(self.lengths))] if n_sensors else []
         self._start(detector, n_sensors, max(self.lengths))
         # per length: window distances [S, kept], of windows base .. next − 1
         self.dist = [np.empty((n_sensors, 0)) for _ in self.lengths]
@@ -298,19 +297,18 @@ class ShapeStreamer(WindowStreamer):
                 self.dist[s], self.base[s] = self.dist[s][:, cut:], self.base[s] + cut
         # the row before each next window: its update from the previous window reads it
         cut = self._cut_rows(max(0, min(self.next) - 1))
-        for per_sensor in self.rows:
-            for rows in per_sensor:
-                rows.shift(cut)
+        for rows in self.rows:
+            rows.shift(cut)
 
     def _add_windows(self) -> None:
         for s, w in enumerate(self.lengths):
             last = self.total - w + 1  # windows 0 .. last − 1 are complete
             if last > self.next[s]:
                 lo, hi = self.next[s] - self.offset, last - self.offset
-                new = [
-                    per_sensor[s].advance(self.x[g], lo, hi)
-                    for g, per_sensor in enumerate(self.rows)
-                ]
-                new = np.array(new).reshape(len(self.rows), last - self.next[s])
+                new = (
+                    self.rows[s].advance(self.x, lo, hi)
+                    if self.rows
+                    else np.empty((0, last - self.next[s]))
+                )
                 self.dist[s] = np.concatenate([self.dist[s], new], axis=1)
                 self.next[s] = last

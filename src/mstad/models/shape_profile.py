@@ -153,8 +153,11 @@ class TrainingWindows:
     def distances(self, corr: np.ndarray, query_constant: np.ndarray, g: int, s: int):
         """``sqrt(1 − ρ)`` from the best correlation with a varying training window (``-inf``
         where there is none) and the constant-window rule (module docstring)."""
-        rho = np.where(self.any_constant[g, s], np.maximum(corr, 0.5), corr)
-        rho = np.where(query_constant, 1.0 if self.any_constant[g, s] else 0.5, rho)
+        any_constant = np.asarray(self.any_constant[g, s])
+        if any_constant.ndim:  # every sensor: one row each
+            any_constant = any_constant[:, None]
+        rho = np.where(any_constant, np.maximum(corr, 0.5), corr)
+        rho = np.where(query_constant, np.where(any_constant, 1.0, 0.5), rho)
         return np.sqrt(np.maximum(1.0 - np.clip(rho, -1.0, 1.0), 0.0))
 
 
@@ -186,75 +189,87 @@ def shape_profiles(queries: np.ndarray, training: TrainingWindows) -> list[np.nd
 
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _stream_rows(q, r, w, i0, i1, qt, state, refresh, a, b, q_mean, out):
-    """Best ``QT·a − μq·b`` of queries ``i0 .. i1 − 1`` of ``q``, one after another: ``qt[k]``
-    (``k`` = ``state[2]``) holds the previous query's dot products with every training window
-    (``state`` = [previous query, or −1; rows since the last direct row; current buffer]), the
-    next follow into the other buffer (no temporaries: vectorised)."""
-    mw = len(r) - w + 1
+def _stream_rows(q, r, w, i0, i1, qt, state, refresh, a, b, out, constant):
+    """For each sensor ``g``: the best ``QT·a − μq·b`` of its query windows ``i0 .. i1 − 1``
+    (``q [G, n]`` the kept rows), one after another, and whether each is constant. ``qt[g, k]``
+    (``k`` = ``state[g, 2]``) holds the previous query's dot products with every training
+    window (``state[g]`` = [previous query, or −1; rows since the last direct row; current
+    buffer]); the next follow into the other buffer (no temporaries: vectorised)."""
+    mw = r.shape[1] - w + 1
     acc = np.empty(_LANES)
-    for i in range(i0, i1):
-        k = state[2]
-        old, cur = qt[k], qt[1 - k]
-        if state[0] >= 0 and state[0] == i - 1 and state[1] < refresh:
-            qa, qb = q[i - 1], q[i + w - 1]
-            for j in range(1, mw):
-                cur[j] = old[j - 1] - qa * r[j - 1] + qb * r[j + w - 1]
-            state[1] += 1
-        else:
-            for j in range(1, mw):
-                s = 0.0
-                for t in range(w):
-                    s += q[i + t] * r[j + t]
-                cur[j] = s
-            state[1] = 0
-        s = 0.0
-        for t in range(w):
-            s += q[i + t] * r[t]
-        cur[0] = s
-        state[0], state[2] = i, 1 - k
-        mq = q_mean[i - i0]
-        acc[:] = -np.inf
-        whole = mw // _LANES * _LANES
-        for j in range(0, whole, _LANES):
+    for g in range(q.shape[0]):
+        x, ref = q[g], r[g]
+        ag, bg = a[g], b[g]
+        for i in range(i0, i1):
+            k = state[g, 2]
+            old, cur = qt[g, k], qt[g, 1 - k]
+            if state[g, 0] >= 0 and state[g, 0] == i - 1 and state[g, 1] < refresh:
+                qa, qb = x[i - 1], x[i + w - 1]
+                for j in range(1, mw):
+                    cur[j] = old[j - 1] - qa * ref[j - 1] + qb * ref[j + w - 1]
+                state[g, 1] += 1
+            else:
+                for j in range(1, mw):
+                    s = 0.0
+                    for t in range(w):
+                        s += x[i + t] * ref[j + t]
+                    cur[j] = s
+                state[g, 1] = 0
+            s, lo, hi = 0.0, x[i], x[i]
+            for t in range(w):
+                s += x[i + t] * ref[t]
+                lo, hi = min(lo, x[i + t]), max(hi, x[i + t])
+            cur[0] = s
+            state[g, 0], state[g, 2] = i, 1 - k
+            mean = 0.0
+            for t in range(w):
+                mean += x[i + t]
+            mean /= w
+            var = 0.0
+            for t in range(w):
+                var += (x[i + t] - mean) ** 2
+            const = hi == lo or var <= 0.0
+            constant[g, i - i0] = const
+            acc[:] = -np.inf
+            whole = mw // _LANES * _LANES
+            for j in range(0, whole, _LANES):
+                for u in range(_LANES):
+                    v = cur[j + u] * ag[j + u] - mean * bg[j + u]
+                    acc[u] = v if v > acc[u] else acc[u]
+            best = -np.inf
             for u in range(_LANES):
-                v = cur[j + u] * a[j + u] - mq * b[j + u]
-                acc[u] = v if v > acc[u] else acc[u]
-        best = -np.inf
-        for u in range(_LANES):
-            best = max(best, acc[u])
-        for j in range(whole, mw):
-            best = max(best, cur[j] * a[j] - mq * b[j])
-        out[i - i0] = best
+                best = max(best, acc[u])
+            for j in range(whole, mw):
+                best = max(best, cur[j] * ag[j] - mean * bg[j])
+            out[g, i - i0] = best if const else best / np.sqrt(var / w)
 
 
 class ShapeRows:
-    """:func:`shape_profiles` of one sensor and length, one query window after another (a
+    """:func:`shape_profiles` of every sensor at one length, one query window after another (a
     stream); equal to the batch to rounding (tested)."""
 
-    def __init__(self, training: TrainingWindows, g: int, s: int):
-        self.training, self.g, self.s = training, g, s
+    def __init__(self, training: TrainingWindows, s: int):
+        self.training, self.s = training, s
         self.w = int(training.windows[s])
-        self.r = training.r[g]
-        self.qt = np.zeros((2, len(self.r) - self.w + 1))
-        self.state = np.array([-1, 0, 0], dtype=np.int64)
+        g, m = training.r.shape
+        self.qt = np.zeros((g, 2, m - self.w + 1))
+        self.state = np.zeros((g, 3), dtype=np.int64)
+        self.state[:, 0] = -1
 
     def advance(self, rows: np.ndarray, start: int, stop: int) -> np.ndarray:
-        """Distances of the windows starting at ``start .. stop − 1`` of the kept ``rows``
-        (``start`` follows the previous call's ``stop``)."""
+        """``[G, stop − start]`` distances of the windows starting at ``start .. stop − 1`` of the
+        kept ``rows [G, kept]`` (``start`` follows the previous call's ``stop``)."""
         q = np.ascontiguousarray(rows, dtype=np.float64)
-        mean, std, const = window_stats(q[start : stop + self.w - 1], self.w)
-        best = np.empty(stop - start)
-        t = self.training
+        t, s = self.training, self.s
+        corr = np.empty((len(q), stop - start))
+        constant = np.zeros((len(q), stop - start), dtype=bool)
         _stream_rows(
-            q, self.r, self.w, int(start), int(stop), self.qt, self.state, BLOCK,
-            t.a[self.g, self.s], t.b[self.g, self.s], mean, best,
+            q, t.r, self.w, int(start), int(stop), self.qt, self.state, BLOCK,
+            t.a[:, s], t.b[:, s], corr, constant,
         )  # fmt: skip
-        return t.distances(best / std, const, self.g, self.s)
+        return t.distances(corr, constant, slice(None), s)
 
     def shift(self, cut: int) -> None:
-        """The kept rows lost their first ``cut``: move the previous query with them."""
-        if cut > 0 and self.state[0] >= 0:
-            self.state[0] -= cut
-            if self.state[0] < 0:
-                self.state[0] = -1
+        """The kept rows lost their first ``cut``: move the previous queries with them."""
+        if cut > 0:
+            self.state[:, 0] = np.where(self.state[:, 0] - cut >= 0, self.state[:, 0] - cut, -1)
