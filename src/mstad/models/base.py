@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -231,6 +232,21 @@ class Detector:
         return dims
 
     # ---- for subclasses -----------------------------------------------------------------------
+    def _for_last_series(self, series: np.ndarray, compute) -> np.ndarray:
+        """``compute(series)``, kept for the last series (keyed by its bytes): ``score`` then
+        ``explain`` of the same series — what a run with ``--explain`` does — compute once.
+        Refitting or loading forgets it (``_forget_last_series``)."""
+        key = (series.shape, zlib.crc32(np.ascontiguousarray(series).tobytes()))
+        cached = getattr(self, "_last_series", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        out = compute(series)
+        self._last_series = (key, out)
+        return out
+
+    def _forget_last_series(self) -> None:
+        self._last_series = None
+
     def _fit_with_validation(self, train: np.ndarray, head: int | None) -> tuple[np.ndarray, str]:
         """Fit, and return raw scores of held-out normal data and what they came from.
 

@@ -52,7 +52,6 @@ Nothing about labels is involved in any of them.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -201,7 +200,7 @@ class DiscordDetector(Detector):
             self.scaler_.transform(train[:, columns]), dtype=np.float32
         )
         self.lengths_ = np.asarray(self._lengths, dtype=np.int64)
-        self._last_groups = None
+        self._forget_last_series()
 
     def _groups(self) -> list[np.ndarray]:
         """Input columns compared together: all at once, each sensor alone, or both (joint
@@ -215,15 +214,9 @@ class DiscordDetector(Detector):
     def _group_scores(self, series: np.ndarray) -> np.ndarray:
         """RMS nearest-neighbour distance per step and group, averaged over scales: [T, G].
 
-        The last series' result is kept (keyed by its bytes): ``score`` then ``explain`` of the
-        same series — what a run with ``--explain`` does — searches the neighbours once."""
-        key = (series.shape, zlib.crc32(np.ascontiguousarray(series).tobytes()))
-        cached = getattr(self, "_last_groups", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        out = self._search(series)
-        self._last_groups = (key, out)
-        return out
+        The last series' result is kept: ``score`` then ``explain`` of the same series search
+        the neighbours once."""
+        return self._for_last_series(series, self._search)
 
     def _search(self, series: np.ndarray) -> np.ndarray:
         """``[T, views · G]``: each view's groups in turn (train+past first)."""
@@ -324,7 +317,7 @@ class DiscordDetector(Detector):
         return state
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        self._last_groups = None
+        self._forget_last_series()
         self.columns_ = state["columns"]
         self.train_ = state["train"]
         self.lengths_ = state["lengths"]

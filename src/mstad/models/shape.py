@@ -36,7 +36,6 @@ arrived, and each window's distances are computed once, in O(training).
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -160,7 +159,7 @@ class ShapeDetector(Detector):
         self.scaler_ = Standardizer().fit(train[:, self.columns_])
         self.train_ = self.standardized(train)
         self._training = None
-        self._last = None
+        self._forget_last_series()
 
     @property
     def training(self) -> TrainingWindows | None:
@@ -179,16 +178,10 @@ class ShapeDetector(Detector):
 
     def _per_length(self, series: np.ndarray) -> np.ndarray:
         """``[S, lengths, T]`` step distances: per sensor and length, the largest normalised
-        z-distance over the windows covering each step. The last series' result is kept (keyed
-        by its bytes): ``score`` then ``explain`` of the same series — what a run with
-        ``--explain`` and the ensemble's explanation do — search the training windows once."""
-        key = (series.shape, zlib.crc32(np.ascontiguousarray(series).tobytes()))
-        cached = getattr(self, "_last", None)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        out = self._search(series)
-        self._last = (key, out)
-        return out
+        z-distance over the windows covering each step. The last series' result is kept:
+        ``score`` then ``explain`` of the same series — what a run with ``--explain`` and the
+        ensemble's explanation do — search the training windows once."""
+        return self._for_last_series(series, self._search)
 
     def _search(self, series: np.ndarray) -> np.ndarray:
         n = len(series)
@@ -252,7 +245,7 @@ class ShapeDetector(Detector):
         per = len(self.lengths_)
         self.calibrations_ = [flat[i : i + per] for i in range(0, len(flat), per)]
         self._training = None
-        self._last = None
+        self._forget_last_series()
 
 
 class ShapeStreamer(WindowStreamer):
