@@ -65,3 +65,14 @@ def test_window_maps_keep_each_position_in_its_window():
         window_maps_to_steps(maps, np.array([0, 4]), 7)
     with pytest.raises(ValueError, match="reaches step 5"):
         window_maps_to_steps(maps, np.array([0, 3]), 5)
+
+
+@pytest.mark.parametrize("how", ["mean", "max"])
+def test_array_valued_window_scores_map_column_by_column(how):
+    starts = window_starts(60, 9, 2)
+    scores = np.random.default_rng(1).normal(size=(len(starts), 3))
+    got = windows_to_steps(scores, starts, 9, 60, how)
+    for c in range(3):
+        np.testing.assert_allclose(
+            got[:, c], reference_windows_to_steps(scores[:, c], starts, 9, 60, how)
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from mstad.errors import DataError
 
@@ -44,11 +45,13 @@ def windows_to_steps(
 
     Each step takes the mean (or max) over all windows that cover it. Every step must be covered
     (``window_starts`` guarantees it); an uncovered step is an error rather than a silent fill.
-    With ``how="mean"`` a window's score may be an array (``[N, ...]`` → ``[n_steps, ...]``).
+    A window's score may be an array (``[N, ...]`` → ``[n_steps, ...]``). The max keeps each
+    start's largest score, then takes a sliding maximum over the ``length`` starts that reach a
+    step (a strided view: no copy per window).
     """
     window_scores = np.asarray(window_scores, dtype=np.float64)
     starts = np.asarray(starts)
-    if window_scores.shape[:1] != starts.shape or (how != "mean" and window_scores.ndim > 1):
+    if window_scores.shape[:1] != starts.shape:
         raise ValueError(f"{window_scores.shape} window scores for {starts.shape[0]} starts")
     if how == "mean":
         total = np.zeros((n_steps + 1, *window_scores.shape[1:]))
@@ -63,10 +66,11 @@ def windows_to_steps(
         out = total / per_step
         out[~covered] = np.nan
     elif how == "max":
-        out = np.full(n_steps, -np.inf)
-        index = (starts[:, None] + np.arange(length)[None, :]).ravel()
-        np.maximum.at(out, index, np.repeat(window_scores, length))
-        covered = np.isfinite(out)
+        rest = window_scores.shape[1:]
+        per_start = np.full((n_steps + length - 1, *rest), -np.inf)  # first length − 1: padding
+        np.maximum.at(per_start, starts + length - 1, window_scores)
+        out = sliding_window_view(per_start, length, axis=0).max(axis=-1)
+        covered = np.isfinite(out).reshape(n_steps, -1).all(axis=1)
         out[~covered] = np.nan
     else:
         raise ValueError(f"how must be 'mean' or 'max', got {how!r}")

@@ -43,6 +43,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from mstad.features.columns import INPUTS, input_columns
 from mstad.features.scaling import Standardizer
+from mstad.features.windows import window_starts, windows_to_steps
 from mstad.models.base import Detector
 from mstad.models.calibration import KNOTS, SURPRISE_FLOOR, Calibration
 from mstad.models.registry import register
@@ -60,15 +61,6 @@ CROSS_FIT = True
 #: a half of the tail must hold this many longest windows to be cross-fitted (round 37: 1;
 #: round 36 ran with 2)
 CROSS_FIT_WINDOWS = 1.0
-
-
-def covering_max(window_values: np.ndarray, w: int, n_steps: int) -> np.ndarray:
-    """Each step's largest value over the length-``w`` windows that cover it (windows start at
-    ``0 .. n_steps − w``; ``window_values [..., n_steps − w + 1]``)."""
-    v = np.asarray(window_values, dtype=np.float64)
-    pad = np.full((*v.shape[:-1], w - 1), -np.inf)
-    padded = np.concatenate([pad, v, pad], axis=-1)
-    return sliding_window_view(padded, w, axis=-1).max(axis=-1)[..., :n_steps]
 
 
 @register
@@ -193,7 +185,8 @@ class ShapeDetector(Detector):
         if n < training.windows.max():  # shorter than a window: those lengths shortened
             training = TrainingWindows(self.train_, np.minimum(training.windows, n))
         for s, dist in enumerate(shape_profiles(x, training)):
-            out[:, s] = covering_max(dist, int(training.windows[s]), n)
+            w = int(training.windows[s])
+            out[:, s] = windows_to_steps(dist.T, window_starts(n, w), w, n, how="max").T
         return out
 
     def _calibrated(self, per_length: np.ndarray) -> np.ndarray:
