@@ -34,26 +34,30 @@ import numpy as np
 from mstad.models.matrix_profile import _FAST, _LANES, BLOCK, CHUNK, _ring_row
 
 
+@nb.njit(cache=True, inline="always")
+def _one_window(x, i, w):
+    """Mean, standard deviation (two passes: exact) and constancy of ``x[i : i + w]``; a
+    constant window (all values equal: stumpy's rule) gets ``σ = 1`` (never divided by)."""
+    s, lo, hi = 0.0, x[i], x[i]
+    for t in range(i, i + w):
+        s += x[t]
+        lo, hi = min(lo, x[t]), max(hi, x[t])
+    mu = s / w
+    v = 0.0
+    for t in range(i, i + w):
+        v += (x[t] - mu) ** 2
+    if hi == lo or v <= 0.0:
+        return mu, 1.0, True
+    return mu, np.sqrt(v / w), False
+
+
 @nb.njit(cache=True)
 def _window_stats(x, w):
-    """Mean, standard deviation (two passes: exact) and constancy of every length-``w`` window
-    of ``x``; a constant window gets ``σ = 1`` and the flag (its σ is never divided by)."""
+    """:func:`_one_window` of every length-``w`` window of ``x``."""
     n = len(x) - w + 1
     mean, std, const = np.empty(n), np.empty(n), np.zeros(n, np.bool_)
     for i in range(n):
-        s, lo, hi = 0.0, x[i], x[i]
-        for t in range(i, i + w):
-            s += x[t]
-            lo, hi = min(lo, x[t]), max(hi, x[t])
-        mu = s / w
-        v = 0.0
-        for t in range(i, i + w):
-            v += (x[t] - mu) ** 2
-        mean[i] = mu
-        if hi == lo or v <= 0.0:
-            std[i], const[i] = 1.0, True
-        else:
-            std[i] = np.sqrt(v / w)
+        mean[i], std[i], const[i] = _one_window(x, i, w)
     return mean, std, const
 
 
@@ -150,15 +154,21 @@ class TrainingWindows:
                 self.b[k, s, : len(mean)][varying] = mean[varying] / std[varying]
                 self.any_constant[k, s] = const.any()
 
-    def distances(self, corr: np.ndarray, query_constant: np.ndarray, g: int, s: int):
-        """``sqrt(1 − ρ)`` from the best correlation with a varying training window (``-inf``
-        where there is none) and the constant-window rule (module docstring)."""
-        any_constant = np.asarray(self.any_constant[g, s])
-        if any_constant.ndim:  # every sensor: one row each
-            any_constant = any_constant[:, None]
+    def distances(self, corr: np.ndarray, query_constant: np.ndarray, s: int) -> np.ndarray:
+        """``[G, N]`` ``sqrt(1 − ρ)`` at length ``s`` from each sensor's best correlations with
+        a varying training window (``-inf`` where there is none) and the constant-window rule
+        (module docstring)."""
+        any_constant = self.any_constant[:, s, None]
         rho = np.where(any_constant, np.maximum(corr, 0.5), corr)
         rho = np.where(query_constant, np.where(any_constant, 1.0, 0.5), rho)
         return np.sqrt(np.maximum(1.0 - np.clip(rho, -1.0, 1.0), 0.0))
+
+
+def _sensor_stats(q: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(mean, std, constant)``, each ``[G, n − w + 1]``: every sensor's windows of ``q``."""
+    parts = [window_stats(x, w) for x in q]
+    shape = (len(q), q.shape[1] - w + 1)
+    return tuple(np.array([p[k] for p in parts]).reshape(shape) for k in range(3))
 
 
 def shape_profiles(queries: np.ndarray, training: TrainingWindows) -> list[np.ndarray]:
@@ -171,21 +181,15 @@ def shape_profiles(queries: np.ndarray, training: TrainingWindows) -> list[np.nd
     windows = training.windows
     if n < windows.max():
         raise ValueError(f"queries of {n} steps are shorter than the window {windows.max()}")
-    stats = [[window_stats(q[k], w) for w in windows] for k in range(g)]
+    stats = [_sensor_stats(q, w) for w in windows]
     q_mean = np.zeros((g, len(windows), n))
-    for k in range(g):
-        for s, w in enumerate(windows):
-            q_mean[k, s, : n - w + 1] = stats[k][s][0]
+    for s, (mean, _, _) in enumerate(stats):
+        q_mean[:, s, : mean.shape[1]] = mean
     best = _best_scaled(q, training.r, windows, training.a, training.b, q_mean, BLOCK, CHUNK)
-    out = []
-    for s, w in enumerate(windows):
-        rows = []
-        for k in range(g):
-            _, std, const = stats[k][s]
-            corr = best[k, s, : n - w + 1] / std
-            rows.append(training.distances(corr, const, k, s))
-        out.append(np.array(rows).reshape(g, n - w + 1))
-    return out
+    return [
+        training.distances(best[:, s, : std.shape[1]] / std, const, s)
+        for s, (_, std, const) in enumerate(stats)
+    ]
 
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
@@ -215,21 +219,12 @@ def _stream_rows(q, r, w, i0, i1, qt, state, refresh, a, b, out, constant):
                         s += x[i + t] * ref[j + t]
                     cur[j] = s
                 state[g, 1] = 0
-            s, lo, hi = 0.0, x[i], x[i]
+            s = 0.0
             for t in range(w):
                 s += x[i + t] * ref[t]
-                lo, hi = min(lo, x[i + t]), max(hi, x[i + t])
             cur[0] = s
             state[g, 0], state[g, 2] = i, 1 - k
-            mean = 0.0
-            for t in range(w):
-                mean += x[i + t]
-            mean /= w
-            var = 0.0
-            for t in range(w):
-                var += (x[i + t] - mean) ** 2
-            const = hi == lo or var <= 0.0
-            constant[g, i - i0] = const
+            mean, std, constant[g, i - i0] = _one_window(x, i, w)
             acc[:] = -np.inf
             whole = mw // _LANES * _LANES
             for j in range(0, whole, _LANES):
@@ -241,7 +236,7 @@ def _stream_rows(q, r, w, i0, i1, qt, state, refresh, a, b, out, constant):
                 best = max(best, acc[u])
             for j in range(whole, mw):
                 best = max(best, cur[j] * ag[j] - mean * bg[j])
-            out[g, i - i0] = best if const else best / np.sqrt(var / w)
+            out[g, i - i0] = best / std
 
 
 class ShapeRows:
@@ -267,7 +262,7 @@ class ShapeRows:
             q, t.r, self.w, int(start), int(stop), self.qt, self.state, BLOCK,
             t.a[:, s], t.b[:, s], corr, constant,
         )  # fmt: skip
-        return t.distances(corr, constant, slice(None), s)
+        return t.distances(corr, constant, s)
 
     def shift(self, cut: int) -> None:
         """The kept rows lost their first ``cut``: move the previous queries with them."""
