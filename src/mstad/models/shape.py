@@ -134,15 +134,12 @@ class ShapeDetector(Detector):
         if half < CROSS_FIT_WINDOWS * max(self.lengths_) or not len(per_length):
             return self._combine(per_length)
         first, second = per_length[..., :half], per_length[..., half:]
-        kept = self.calibrations_
-        try:
-            self.calibrations_ = self._fit_calibrations(second, "validation")
-            a = self._combine(first)
-            self.calibrations_ = self._fit_calibrations(first, "validation")
-            b = self._combine(second)
-        finally:
-            self.calibrations_ = kept
-        return np.concatenate([a, b])
+        return np.concatenate(
+            [
+                self._combine(first, self._fit_calibrations(second, "validation")),
+                self._combine(second, self._fit_calibrations(first, "validation")),
+            ]
+        )
 
     def _fit(self, train: np.ndarray) -> None:
         self.columns_ = self._columns
@@ -189,19 +186,22 @@ class ShapeDetector(Detector):
             out[:, s] = windows_to_steps(dist.T, window_starts(n, w), w, n, how="max").T
         return out
 
-    def _calibrated(self, per_length: np.ndarray) -> np.ndarray:
-        """``[S, T]``: each sensor's lengths' surprises averaged."""
+    def _calibrated(self, per_length: np.ndarray, calibrations=None) -> np.ndarray:
+        """``[S, T]``: each sensor's lengths' surprises averaged (under ``calibrations``, by
+        default the fitted ones)."""
         if not len(per_length):
             return np.zeros((0, per_length.shape[-1]))
+        calibrations = self.calibrations_ if calibrations is None else calibrations
         return np.stack(
             [
                 np.mean([c.apply(p) for c, p in zip(cals, sensor, strict=True)], axis=0)
-                for cals, sensor in zip(self.calibrations_, per_length, strict=True)
+                for cals, sensor in zip(calibrations, per_length, strict=True)
             ]
         )
 
-    def _combine(self, per_length: np.ndarray) -> np.ndarray:
-        per_sensor = self._calibrated(per_length)
+    def _combine(self, per_length: np.ndarray, calibrations=None) -> np.ndarray:
+        """The largest sensor's averaged surprise per step (0 without sensors)."""
+        per_sensor = self._calibrated(per_length, calibrations)
         return per_sensor.max(axis=0) if len(per_sensor) else np.zeros(per_length.shape[-1])
 
     def _raw_score(self, series: np.ndarray) -> np.ndarray:
