@@ -131,13 +131,27 @@ def _segment_min(cur, prev, a, z, acc, excluded, zone, shift):
 
 @nb.njit(cache=True, parallel=True)
 def _nearest(
-    qs, rs, windows, use_train, use_past, max_ref, max_past, qlo, qhi, block, chunk, excluded, zone
+    qs,
+    rs,
+    windows,
+    use_train,
+    use_past,
+    max_ref,
+    max_past,
+    qlo,
+    qhi,
+    block,
+    chunk,
+    excluded,
+    zone,
+    find_arg,
 ):
     """One pass (see the module docstring) for each group ``g`` of sensors: ``qs [G, c, n]``
     against ``rs [G, c, m]``. Returns the nearest training window's and the nearest past
-    window's squared distance, ``[G, len(windows), qhi − qlo]`` each, and the past one's start;
-    past windows within ``zone[s]`` of ``excluded[g, s, query]`` are left out. The groups'
-    blocks run in parallel together (all sensors of a per-sensor detector in one pass)."""
+    window's squared distance, ``[G, len(windows), qhi − qlo]`` each, and (with ``find_arg``:
+    a further pass needs it) the past one's start; past windows within ``zone[s]`` of
+    ``excluded[g, s, query]`` are left out. The groups' blocks run in parallel together (all
+    sensors of a per-sensor detector in one pass)."""
     n_groups, n = qs.shape[0], qs.shape[2]
     n_scales = len(windows)
     wmax, wmin = windows.max(), windows.min()
@@ -203,6 +217,8 @@ def _nearest(
                         )
                         if v < past_best[g, s, i - qlo]:
                             past_best[g, s, i - qlo] = v
+                            if not find_arg:  # finding it costs as much as the minimum
+                                continue
                             for j in range(g0, g1):  # where it is (the same subtraction)
                                 if cur[j] - before[j] == v:
                                     past_arg[g, s, i - qlo] = i + d0 + j
@@ -254,10 +270,11 @@ def knn_profiles(
     rs = r.reshape(c, 1, -1) if per_sensor else r[None]
     found = np.full((len(qs), len(w), max(0, stop - start), 0), _FAR)
     rest = (max_ref, max_p, int(start), stop, BLOCK, CHUNK)
-    train, near, arg = _nearest(qs, rs, w, True, bool(past), *rest, found, zones)
-    for _ in range(1, k if past else 1):  # the next past neighbour, outside the found ones' zones
+    passes = k if past else 1
+    train, near, arg = _nearest(qs, rs, w, True, bool(past), *rest, found, zones, passes > 1)
+    for p in range(1, passes):  # the next past neighbour, outside the found ones' zones
         found = np.sort(np.concatenate([found, arg[..., None]], axis=3), axis=3)
-        _, near, arg = _nearest(qs, rs, w, False, True, *rest, found, zones)
+        _, near, arg = _nearest(qs, rs, w, False, True, *rest, found, zones, p + 1 < passes)
     # differences of sums can round a zero distance to -1e-16
     out = np.maximum(np.minimum(train, near), 0.0)
     if views:
