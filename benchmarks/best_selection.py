@@ -136,10 +136,6 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
         "ensemble",
         dict(shape_view=True, CROSS_FIT=True, CROSS_FIT_WINDOWS=1.0, **TODAY),
     ),
-    # round 38 (calibration_log §39): the view of mean-centred windows (level removed,
-    # amplitude kept) against today's z-normalised one, and today's `best` without a view
-    "best-shape-mean": ("ensemble", dict(shape_view=True, shape_normalise="mean", **TODAY)),
-    "best-no-view": ("ensemble", dict(shape_view=False, **TODAY)),
     "pca": ("pca", {}),
     "zscore": ("zscore", {}),
     "ens-inj-close-0.02": (
@@ -385,7 +381,6 @@ for _id, (_model, _params) in VARIANTS.items():
         _params.setdefault("selection", "close")
         _params.setdefault("power", 1)
         _params.setdefault("shape_view", False)  # built after round 33
-        _params.setdefault("shape_normalise", "z")  # mean-centred: round 38
     if _model == "discord":  # every discord variant ran with the past reference until round 20
         _params.setdefault("reference", "train+past")
 

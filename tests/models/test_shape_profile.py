@@ -1,9 +1,7 @@
-"""The nearest-training-window distances (z-normalised against stumpy, mean-centred against
-brute force), batch against stream."""
+"""The z-normalised nearest-training-window distances against stumpy, batch against stream."""
 
 import numpy as np
 import pytest
-from numpy.lib.stride_tricks import sliding_window_view
 
 from mstad.models.shape_profile import ShapeRows, TrainingWindows, shape_profiles, window_stats
 
@@ -93,49 +91,3 @@ def test_stream_rows_follow_kept_rows_that_are_cut_at_the_front():
 def test_bad_lengths_are_refused():
     with pytest.raises(ValueError, match="lengths 2 .. 10"):
         TrainingWindows(np.zeros((1, 10)), [11])
-
-
-def centred_brute_force(query, train, w):
-    """RMS difference of each mean-centred query window to the nearest centred training one."""
-    q, r = sliding_window_view(query, w), sliding_window_view(train, w)
-    q, r = q - q.mean(axis=1, keepdims=True), r - r.mean(axis=1, keepdims=True)
-    return np.array([np.sqrt(((row - r) ** 2).mean(axis=1)).min() for row in q])
-
-
-@pytest.mark.parametrize("w", [4, 25, 100])
-def test_mean_centred_distances_equal_brute_force_with_constant_windows(w):
-    train, query = series_with_flat_stretches(6)
-    training = TrainingWindows(np.vstack([train, train[::-1]]), [w], normalise="mean")
-    got = shape_profiles(np.vstack([query, query * 0.5]), training)[0]
-    np.testing.assert_allclose(got[0], centred_brute_force(query, train, w), atol=1e-7)
-    np.testing.assert_allclose(got[1], centred_brute_force(query * 0.5, train[::-1], w), atol=1e-7)
-    # a constant query window equals the constant training stretch; a level is not seen
-    assert got[0][100 : 200 - w + 1].max() < 1e-6
-    shifted = shape_profiles(np.vstack([query + 50, query * 0.5 - 9]), training)[0]
-    np.testing.assert_allclose(shifted, got, atol=1e-6)
-
-
-def test_mean_centred_distances_see_amplitude_where_z_normalised_ones_do_not():
-    t = np.arange(1200)
-    train, query = np.sin(2 * np.pi * t / 50), 2.0 * np.sin(2 * np.pi * t[:400] / 50)
-    z = shape_profiles(query[None], TrainingWindows(train[None], [50]))[0][0]
-    centred = shape_profiles(query[None], TrainingWindows(train[None], [50], "mean"))[0][0]
-    assert z.max() < 1e-6  # the same shape, twice as loud
-    # RMS of sin(x) − 2 sin(x) = 1 / sqrt(2) training units
-    np.testing.assert_allclose(centred, np.sqrt(0.5), atol=1e-6)
-
-
-@pytest.mark.parametrize("chunk", [1, 13])
-def test_mean_centred_stream_rows_equal_the_batch(chunk):
-    train, query = series_with_flat_stretches(7)
-    training = TrainingWindows(train[None], [25], normalise="mean")
-    batch = shape_profiles(query[None], training)[0][0]
-    rows = ShapeRows(training, 0)
-    n = len(query) - 25 + 1
-    parts = [rows.advance(query[None], lo, min(lo + chunk, n))[0] for lo in range(0, n, chunk)]
-    np.testing.assert_allclose(np.concatenate(parts), batch, atol=1e-6)
-
-
-def test_an_unknown_normalisation_is_refused():
-    with pytest.raises(ValueError, match="normalise"):
-        TrainingWindows(np.zeros((1, 10)), [5], normalise="minmax")

@@ -106,7 +106,6 @@ from mstad.models.calibration import SURPRISE_FLOOR, Calibration
 from mstad.models.discord import REFERENCES, SCALE_RULES
 from mstad.models.registry import detector_class, make_detector, register
 from mstad.models.shape import ShapeDetector
-from mstad.models.shape_profile import NORMALISATIONS
 from mstad.models.smoothing import smoothed
 from mstad.params import SEED_SPEC, spec
 
@@ -207,7 +206,6 @@ class EnsembleDetector(Detector):
         "discord_scales": spec(choices=SCALE_RULES),
         "judge_span": spec(min_length=2, max_length=2, item_ge=1),
         "shape_view": spec(choices=(False, True)),
-        "shape_normalise": spec(choices=NORMALISATIONS),
         "seed": SEED_SPEC,
     }
     #: ensembles saved before round 15 made their discord member with discord's default
@@ -218,7 +216,6 @@ class EnsembleDetector(Detector):
         "discord_scales": "distance",
         "judge_span": JUDGE_SPAN,
         "shape_view": False,
-        "shape_normalise": "z",
     }
 
     state_shapes = {
@@ -247,7 +244,6 @@ class EnsembleDetector(Detector):
         discord_scales: str = "distance",
         judge_span: Sequence[int] = JUDGE_SPAN,
         shape_view: bool = True,
-        shape_normalise: str = "z",
         seed: int = 0,
     ):
         members = tuple(members)
@@ -275,7 +271,6 @@ class EnsembleDetector(Detector):
             raise ValueError(f"judge_span: [shortest, longest + 1] steps, got {list(judge_span)}")
         self.judge_span = tuple(int(v) for v in judge_span)
         self.shape_view = bool(shape_view)
-        self.shape_normalise = shape_normalise
         self.seed = seed
 
     def _member(self, name: str) -> Detector:
@@ -394,7 +389,7 @@ class EnsembleDetector(Detector):
         fitted_on = self.members_[0].calibration_.fitted_on
         self.inner_calibration_ = None
         if self.shape_view:
-            self.shape_ = ShapeDetector(normalise=self.shape_normalise).fit(x, MEMBER_FLAGS)
+            self.shape_ = ShapeDetector().fit(x, MEMBER_FLAGS)
             self.inner_calibration_ = Calibration.fit(validation, fitted_on, SURPRISE_FLOOR)
             n = min(n, len(self.shape_.raw_validation_))
             validation = self._with_shape(validation[-n:], self.shape_.raw_validation_[-n:])

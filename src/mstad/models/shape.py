@@ -47,7 +47,7 @@ from mstad.features.windows import window_starts, windows_to_steps
 from mstad.models.base import Detector
 from mstad.models.calibration import KNOTS, SURPRISE_FLOOR, Calibration
 from mstad.models.registry import register
-from mstad.models.shape_profile import NORMALISATIONS, ShapeRows, TrainingWindows, shape_profiles
+from mstad.models.shape_profile import ShapeRows, TrainingWindows, shape_profiles
 from mstad.models.streaming import WindowStreamer
 from mstad.params import spec
 
@@ -71,9 +71,7 @@ class ShapeDetector(Detector):
     param_specs = {
         "windows": spec(min_length=1, item_ge=MIN_WINDOW),
         "inputs": spec(choices=INPUTS),
-        "normalise": spec(choices=NORMALISATIONS),
     }
-    params_before_added = {"normalise": "z"}
     state_shapes = {
         "columns": ("C",),
         "sensors": (None,),
@@ -88,15 +86,9 @@ class ShapeDetector(Detector):
     def _state_dims(self, state: dict[str, np.ndarray]) -> dict[str, int]:
         return {**super()._state_dims(state), "S": int(np.asarray(state["sensors"]).size)}
 
-    def __init__(
-        self,
-        windows: Sequence[int] = (25, 50, 100, 200),
-        inputs: str = "continuous",
-        normalise: str = "z",
-    ):
+    def __init__(self, windows: Sequence[int] = (25, 50, 100, 200), inputs: str = "continuous"):
         self.windows = tuple(int(w) for w in windows)
         self.inputs = inputs
-        self.normalise = normalise
 
     @property
     def min_steps(self) -> int:
@@ -164,7 +156,7 @@ class ShapeDetector(Detector):
         sensors."""
         if self._training is None and len(self.sensors_):
             lengths = np.minimum(self.lengths_, self.train_.shape[1])
-            self._training = TrainingWindows(self.train_, lengths, self.normalise)
+            self._training = TrainingWindows(self.train_, lengths)
         return self._training
 
     def standardized(self, series: np.ndarray) -> np.ndarray:
@@ -188,7 +180,7 @@ class ShapeDetector(Detector):
         x = self.standardized(series)
         training = self.training
         if n < training.windows.max():  # shorter than a window: those lengths shortened
-            training = TrainingWindows(self.train_, np.minimum(training.windows, n), self.normalise)
+            training = TrainingWindows(self.train_, np.minimum(training.windows, n))
         for s, dist in enumerate(shape_profiles(x, training)):
             w = int(training.windows[s])
             out[:, s] = windows_to_steps(dist.T, window_starts(n, w), w, n, how="max").T

@@ -67,43 +67,30 @@ def window_stats(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy", inline="always")
-def _max_corr(cur, before, a_w, b_w, e_w, x0, mq, lo, hi, acc):
-    """``max((cur − before)[j]·a_w[x0 + j] − mq·b_w[x0 + j] + e_w[x0 + j])`` over ``lo .. hi −
-    1``; ``e_w`` empty means 0 (the z-normalised view: its loop keeps four operations)."""
+def _max_corr(cur, before, a_w, b_w, x0, mq, lo, hi, acc):
+    """``max((cur − before)[j]·a_w[x0 + j] − mq·b_w[x0 + j])`` over ``lo .. hi − 1``."""
     acc[:] = -np.inf
     c, p = cur[lo:hi], before[lo:hi]
     a, b = a_w[x0 + lo : x0 + hi], b_w[x0 + lo : x0 + hi]
     n = hi - lo
     whole = n // _LANES * _LANES
-    if len(e_w) == 0:
-        for j in range(0, whole, _LANES):
-            for u in range(_LANES):
-                v = (c[j + u] - p[j + u]) * a[j + u] - mq * b[j + u]
-                acc[u] = v if v > acc[u] else acc[u]
-        best = -np.inf
-        for u in range(_LANES):
-            best = max(best, acc[u])
-        for j in range(whole, n):
-            best = max(best, (c[j] - p[j]) * a[j] - mq * b[j])
-        return best
-    e = e_w[x0 + lo : x0 + hi]
     for j in range(0, whole, _LANES):
         for u in range(_LANES):
-            v = (c[j + u] - p[j + u]) * a[j + u] - mq * b[j + u] + e[j + u]
+            v = (c[j + u] - p[j + u]) * a[j + u] - mq * b[j + u]
             acc[u] = v if v > acc[u] else acc[u]
     best = -np.inf
     for u in range(_LANES):
         best = max(best, acc[u])
     for j in range(whole, n):
-        best = max(best, (c[j] - p[j]) * a[j] - mq * b[j] + e[j])
+        best = max(best, (c[j] - p[j]) * a[j] - mq * b[j])
     return best
 
 
 @nb.njit(cache=True, parallel=True)
-def _best_scaled(qs, rs, windows, a, b, e, q_mean, block, chunk):
+def _best_scaled(qs, rs, windows, a, b, q_mean, block, chunk):
     """For each sensor ``g``, length ``s`` and query window ``i`` of ``qs [G, n]``: the largest
-    ``QT·a − μq·b + e`` over the training windows of ``rs [G, m]`` (``a, b, e [G, S, m]``;
-    ``e`` of length 0 for none). Sensors' blocks run in parallel together."""
+    ``QT·a − μq·b`` over the training windows of ``rs [G, m]`` (``a, b [G, S, m]``, 0 where a
+    training window is constant). Sensors' blocks run in parallel together."""
     n_groups, n, m = qs.shape[0], qs.shape[1], rs.shape[1]
     n_scales = len(windows)
     wmax, wmin = windows.max(), windows.min()
@@ -140,66 +127,37 @@ def _best_scaled(qs, rs, windows, a, b, e, q_mean, block, chunk):
                     if za >= zb:
                         continue
                     before = ring[(i - 1) % ring_rows, :width]
-                    v = _max_corr(
-                        cur, before, a[g, s], b[g, s], e[g, s], x_i, q_mean[g, s, i], za, zb, acc
-                    )
+                    v = _max_corr(cur, before, a[g, s], b[g, s], x_i, q_mean[g, s, i], za, zb, acc)
                     if v > best[g, s, i]:
                         best[g, s, i] = v
     return best
 
 
-#: how a window is normalised before it is compared (module docstring): z-normalised (level
-#: and scale removed) or mean-centred (level removed, amplitude kept)
-NORMALISATIONS = ("z", "mean")
-
-
 class TrainingWindows:
-    """What the kernels need of each training sensor and window length, per training window:
-    z-normalised, ``a = 1 / (w·σ)``, ``b = μ / σ`` (0 for constant windows) and whether any
-    window is constant; mean-centred, ``a = 2 / w``, ``b = 2μ``, ``e = −σ²`` (module
-    docstring)."""
+    """What the kernels need of each training sensor and window length: ``a = 1 / (w·σ)`` and
+    ``b = μ / σ`` per training window (0 for constant ones) and whether any window is constant."""
 
-    def __init__(self, reference: np.ndarray, windows, normalise: str = "z"):
+    def __init__(self, reference: np.ndarray, windows):
         self.r = np.ascontiguousarray(reference, dtype=np.float64)  # [G, m]
         self.windows = np.asarray(windows, dtype=np.int64).reshape(-1)
         g, m = self.r.shape
         if self.windows.size == 0 or self.windows.min() < 2 or self.windows.max() > m:
             raise ValueError(f"windows {self.windows.tolist()}: need lengths 2 .. {m}")
-        if normalise not in NORMALISATIONS:
-            raise ValueError(f"normalise: one of {NORMALISATIONS}, got {normalise!r}")
-        self.normalise = normalise
-        centred = normalise == "mean"
         self.a = np.zeros((g, len(self.windows), m))
         self.b = np.zeros((g, len(self.windows), m))
-        self.e = np.zeros((g, len(self.windows), m if centred else 0))
         self.any_constant = np.zeros((g, len(self.windows)), dtype=bool)
         for k in range(g):
             for s, w in enumerate(self.windows):
                 mean, std, const = window_stats(self.r[k], w)
-                n = len(mean)
-                self.any_constant[k, s] = const.any()
-                if centred:
-                    self.a[k, s, :n] = 2.0 / w
-                    self.b[k, s, :n] = 2.0 * mean
-                    self.e[k, s, :n] = -np.where(const, 0.0, std) ** 2
-                    continue
                 varying = ~const
-                self.a[k, s, :n][varying] = 1.0 / (w * std[varying])
-                self.b[k, s, :n][varying] = mean[varying] / std[varying]
+                self.a[k, s, : len(mean)][varying] = 1.0 / (w * std[varying])
+                self.b[k, s, : len(mean)][varying] = mean[varying] / std[varying]
+                self.any_constant[k, s] = const.any()
 
-    def distances(
-        self, best: np.ndarray, std: np.ndarray, query_constant: np.ndarray, s: int
-    ) -> np.ndarray:
-        """``[G, N]`` distances at length ``s`` from each query window's kernel maximum
-        ``best``, standard deviation and constancy: z-normalised, ``sqrt(1 − ρ)`` with ``ρ =
-        best / σq`` the best correlation with a varying training window (``-inf`` where there is
-        none) and the constant-window rule; mean-centred, ``sqrt(σq² − best)``, the root mean
-        square difference (in the training data's standard deviations) to the nearest centred
-        training window (module docstring)."""
-        if self.normalise == "mean":
-            var = np.where(query_constant, 0.0, std) ** 2
-            return np.sqrt(np.maximum(var - best, 0.0))
-        corr = best / std
+    def distances(self, corr: np.ndarray, query_constant: np.ndarray, s: int) -> np.ndarray:
+        """``[G, N]`` ``sqrt(1 − ρ)`` at length ``s`` from each sensor's best correlations with
+        a varying training window (``-inf`` where there is none) and the constant-window rule
+        (module docstring)."""
         any_constant = self.any_constant[:, s, None]
         rho = np.where(any_constant, np.maximum(corr, 0.5), corr)
         rho = np.where(query_constant, np.where(any_constant, 1.0, 0.5), rho)
@@ -227,23 +185,22 @@ def shape_profiles(queries: np.ndarray, training: TrainingWindows) -> list[np.nd
     q_mean = np.zeros((g, len(windows), n))
     for s, (mean, _, _) in enumerate(stats):
         q_mean[:, s, : mean.shape[1]] = mean
-    t = training
-    best = _best_scaled(q, t.r, windows, t.a, t.b, t.e, q_mean, BLOCK, CHUNK)
+    best = _best_scaled(q, training.r, windows, training.a, training.b, q_mean, BLOCK, CHUNK)
     return [
-        t.distances(best[:, s, : std.shape[1]], std, const, s)
+        training.distances(best[:, s, : std.shape[1]] / std, const, s)
         for s, (_, std, const) in enumerate(stats)
     ]
 
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _stream_rows(q, r, w, i0, i1, qt, state, refresh, a, b, e, out, std, constant):
+def _stream_rows(q, r, w, i0, i1, qt, state, refresh, a, b, out, constant):
     """For each sensor ``g``: the best ``QT·a − μq·b`` of its query windows ``i0 .. i1 − 1``
     (``q [G, n]`` the kept rows), one after another, and whether each is constant. ``qt[g, k]``
     (``k`` = ``state[g, 2]``) holds the previous query's dot products with every training
     window (``state[g]`` = [previous query, or −1; rows since the last direct row; current
     buffer]); the next follow into the other buffer (no temporaries: vectorised)."""
     mw = r.shape[1] - w + 1
-    acc, zero = np.empty(_LANES), np.zeros(mw)
+    acc = np.empty(_LANES)
     for g in range(q.shape[0]):
         x, ref = q[g], r[g]
         ag, bg = a[g], b[g]
@@ -267,8 +224,19 @@ def _stream_rows(q, r, w, i0, i1, qt, state, refresh, a, b, e, out, std, constan
                 s += x[i + t] * ref[t]
             cur[0] = s
             state[g, 0], state[g, 2] = i, 1 - k
-            mean, std[g, i - i0], constant[g, i - i0] = _one_window(x, i, w)
-            out[g, i - i0] = _max_corr(cur, zero, ag, bg, e[g], 0, mean, 0, mw, acc)
+            mean, std, constant[g, i - i0] = _one_window(x, i, w)
+            acc[:] = -np.inf
+            whole = mw // _LANES * _LANES
+            for j in range(0, whole, _LANES):
+                for u in range(_LANES):
+                    v = cur[j + u] * ag[j + u] - mean * bg[j + u]
+                    acc[u] = v if v > acc[u] else acc[u]
+            best = -np.inf
+            for u in range(_LANES):
+                best = max(best, acc[u])
+            for j in range(whole, mw):
+                best = max(best, cur[j] * ag[j] - mean * bg[j])
+            out[g, i - i0] = best / std
 
 
 class ShapeRows:
@@ -288,13 +256,13 @@ class ShapeRows:
         kept ``rows [G, kept]`` (``start`` follows the previous call's ``stop``)."""
         q = np.ascontiguousarray(rows, dtype=np.float64)
         t, s = self.training, self.s
-        best, std = np.empty((2, len(q), stop - start))
+        corr = np.empty((len(q), stop - start))
         constant = np.zeros((len(q), stop - start), dtype=bool)
         _stream_rows(
             q, t.r, self.w, int(start), int(stop), self.qt, self.state, BLOCK,
-            t.a[:, s], t.b[:, s], t.e[:, s], best, std, constant,
+            t.a[:, s], t.b[:, s], corr, constant,
         )  # fmt: skip
-        return t.distances(best, std, constant, s)
+        return t.distances(corr, constant, s)
 
     def shift(self, cut: int) -> None:
         """The kept rows lost their first ``cut``: move the previous queries with them."""
