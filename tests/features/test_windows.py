@@ -31,6 +31,14 @@ def test_windows_to_steps_matches_loop(n_steps, length, stride, how):
     )
 
 
+@pytest.mark.parametrize("how", ["mean", "max"])
+def test_repeated_or_unsorted_starts_count_every_window(how):
+    starts = np.array([6, 0, 3, 3, 9, 0])
+    scores = np.random.default_rng(1).normal(size=len(starts))
+    got = windows_to_steps(scores, starts, 4, 13, how)
+    np.testing.assert_allclose(got, reference_windows_to_steps(scores, starts, 4, 13, how))
+
+
 def test_uncovered_steps_are_an_error():
     with pytest.raises(ValueError, match="stride 5 > window length 4"):
         window_starts(31, 4, 5)
