@@ -136,9 +136,6 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
         "ensemble",
         dict(shape_view=True, CROSS_FIT=True, CROSS_FIT_WINDOWS=1.0, **TODAY),
     ),
-    # round 38 (calibration_log §40): a step's view distance as the mean of its covering
-    # windows (as discord's) instead of their largest
-    "best-shape-stepmean": ("ensemble", dict(shape_view=True, SHAPE_STEPS="mean", **TODAY)),
     "pca": ("pca", {}),
     "zscore": ("zscore", {}),
     "ens-inj-close-0.02": (
@@ -593,7 +590,6 @@ def score_entity(model: str, params: dict, entity) -> tuple:
 
     shape_module.CROSS_FIT = params.pop("CROSS_FIT", True)  # the rule since round 36
     shape_module.CROSS_FIT_WINDOWS = params.pop("CROSS_FIT_WINDOWS", 1.0)  # since round 37
-    shape_module.STEP_RULE = params.pop("SHAPE_STEPS", "max")  # round 38's candidate
     start = time.perf_counter()
     with discord_member(params.pop("DISCORD", {})), structure_quiet(quiet):
         detector = make_detector(model, **params).fit(entity.train)

@@ -61,10 +61,6 @@ CROSS_FIT = True
 #: a half of the tail must hold this many longest windows to be cross-fitted (round 37: 1;
 #: round 36 ran with 2)
 CROSS_FIT_WINDOWS = 1.0
-#: how a step's distance comes from the windows of a length that cover it: the largest (as
-#: built, from round 32's probe) or their mean (as ``discord`` maps its windows); a candidate of
-#: round 38 (calibration_log §40)
-STEP_RULE = "max"
 
 
 @register
@@ -187,7 +183,7 @@ class ShapeDetector(Detector):
             training = TrainingWindows(self.train_, np.minimum(training.windows, n))
         for s, dist in enumerate(shape_profiles(x, training)):
             w = int(training.windows[s])
-            out[:, s] = windows_to_steps(dist.T, window_starts(n, w), w, n, how=STEP_RULE).T
+            out[:, s] = windows_to_steps(dist.T, window_starts(n, w), w, n, how="max").T
         return out
 
     def _calibrated(self, per_length: np.ndarray, calibrations=None) -> np.ndarray:
@@ -276,13 +272,7 @@ class ShapeStreamer(WindowStreamer):
                 values[:, a - first : last - first + 1] = self.dist[s][
                     :, a - self.base[s] : last - self.base[s] + 1
                 ]
-            covering = sliding_window_view(values, w, axis=-1)
-            if STEP_RULE == "max":
-                per_length.append(covering.max(axis=-1))
-            else:  # the mean over the windows that exist
-                known = np.isfinite(covering)
-                total = np.where(known, covering, 0.0).sum(axis=-1)
-                per_length.append(total / np.maximum(known.sum(axis=-1), 1))
+            per_length.append(sliding_window_view(values, w, axis=-1).max(axis=-1))
         self.emitted = upto
         return self.d._combine(np.stack(per_length, axis=1))
 
