@@ -131,3 +131,15 @@ def test_report_lists_the_runs_data_warnings(zscore_run, tmp_path):
     assert "<h2>Data warnings (1)</h2>" in page and f"<li>{html.escape(lines[0])}</li>" in page
     (warned / "warnings.json").write_text("[]")
     assert "Data warnings" not in build_report(warned, out=tmp_path / "r2").read_text()
+
+
+def test_heatmaps_say_what_their_colour_measures():
+    from mstad.report.figures import heatmap_figure
+
+    names = ["a", "b", "c"]
+    contributions = heatmap_figure(
+        [(5, np.random.default_rng(0).random((3, 20)))], names, "per-sensor contribution", "e"
+    )
+    residuals = heatmap_figure([(5, np.eye(3))], names, "residual matrix, scale S", "e")
+    bars = [fig.axes[-1].get_ylabel() for fig in (contributions, residuals)]
+    assert bars == ["share of the step's score (surprise, decades)", "residual matrix"]
