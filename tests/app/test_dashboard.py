@@ -275,3 +275,10 @@ def test_a_running_run_is_listed_as_running_and_not_preselected(monkeypatch, zsc
     app = picker.set_value(str(running)).run()
     assert not app.exception
     assert "still running (1/2 entities done)" in app.error[0].value
+
+
+def test_the_dashboard_heatmap_names_the_same_unit():
+    from mstad.app.charts import heatmap_figure
+
+    fig = heatmap_figure(np.ones((2, 4)), ["a", "b"], "per-sensor contribution, steps 3–6", 4, 3)
+    assert fig.data[0].colorbar.title.text == "share of the step's score (surprise, decades)"

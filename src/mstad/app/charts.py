@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from mstad.runs.view import detected_events
+from mstad.runs.view import detected_events, heatmap_unit
 
 TRUE = "rgba(214, 39, 40, 0.18)"
 ALARM = "#ff7f0e"
@@ -143,7 +143,7 @@ def heatmap_figure(
             x=columns,
             y=names if rows_are_sensors else None,
             colorscale="Viridis",
-            colorbar={"title": "value"},
+            colorbar={"title": {"text": heatmap_unit(kind), "side": "right"}},
         )
     )
     fig.update_layout(

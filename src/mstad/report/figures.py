@@ -16,7 +16,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
-from mstad.runs.view import RunView, detected_events, pick_sensors  # noqa: E402
+from mstad.runs.view import RunView, detected_events, heatmap_unit, pick_sensors  # noqa: E402
 
 TRUE = "#d62728"
 ALARM = "#ff7f0e"
@@ -127,15 +127,6 @@ def entity_figure(
     return fig
 
 
-def _heatmap_unit(kind: str) -> str:
-    """What a heatmap's colour measures: explanations share the step's calibrated score among
-    the sensors; a detector's own map (MSCRED's residual matrix, MSFlow's −log-likelihood)
-    is named by its kind up to the first qualifier."""
-    if kind.startswith("per-sensor contribution"):
-        return "share of the step's score (surprise, decades)"
-    return kind.split(",")[0].split(" (")[0].split(" per ")[0]
-
-
 def heatmap_figure(
     matrices: list[tuple[int, np.ndarray]], names: list[str], kind: str, entity: str
 ) -> Figure:
@@ -160,7 +151,7 @@ def heatmap_figure(
                 ax.set_yticks(range(len(names)), names, fontsize=6)
                 ax.set_xlabel("steps of the window around t", fontsize=8)
     bar = fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
-    bar.set_label(_heatmap_unit(kind), fontsize=8)
+    bar.set_label(heatmap_unit(kind), fontsize=8)
     fig.suptitle(f"{entity}: {kind} at the highest detected events", fontsize=11)
     return fig
 

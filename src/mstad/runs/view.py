@@ -59,6 +59,15 @@ class HeatMap:
     first_step: int | None
 
 
+def heatmap_unit(kind: str) -> str:
+    """What a heatmap's colour measures, for its colour bar: a contribution map shares each
+    step's calibrated score among the sensors; a detector's own map (MSCRED's residual matrix,
+    MSFlow's −log-likelihood) is named by its kind up to the first qualifier."""
+    if kind.startswith("per-sensor contribution"):
+        return "share of the step's score (surprise, decades)"
+    return kind.split(",")[0].split(" (")[0].split(" per ")[0]
+
+
 #: what to do for a heatmap when a run has none
 NO_HEATMAP = (
     "No heatmap: run with --explain (sensors × steps contributions), or --save-models with a "
