@@ -277,8 +277,9 @@ def test_a_running_run_is_listed_as_running_and_not_preselected(monkeypatch, zsc
     assert "still running (1/2 entities done)" in app.error[0].value
 
 
-def test_the_dashboard_heatmap_names_the_same_unit():
+def test_the_dashboard_heatmap_colour_bar_says_what_the_values_measure():
     from mstad.app.charts import heatmap_figure
+    from mstad.runs.view import HeatMap
 
-    fig = heatmap_figure(np.ones((2, 4)), ["a", "b"], "per-sensor contribution, steps 3–6", 4, 3)
-    assert fig.data[0].colorbar.title.text == "share of the step's score (surprise, decades)"
+    found = HeatMap(np.ones((2, 4)), "per-sensor contribution, steps 3–6", 3, "some unit")
+    assert heatmap_figure(found, ["a", "b"], 4).data[0].colorbar.title.text == "some unit"

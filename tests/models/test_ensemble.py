@@ -306,3 +306,15 @@ def test_the_ensemble_chooses_the_columns_and_its_members_read_them_all():
     assert guessed.columns_.tolist() == [3, 4]  # the stuck value guessed a flag
     everything = make_detector("best", inputs="all").fit(x, flags=(0, 1))
     assert everything.members_[0].columns_.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_the_explanation_shares_the_combined_surprise_as_its_unit_says():
+    rng = np.random.default_rng(3)
+    t = np.arange(2600)
+    x = np.column_stack([np.sin(t / 7), np.cos(t / 11)]) + 0.05 * rng.normal(size=(2600, 2))
+    x[2300:2340, 1] *= 0.1
+    ensemble = make_detector("best").fit(x[:2000])
+    assert "combined surprise" in ensemble.explain_unit
+    np.testing.assert_allclose(
+        ensemble.explain(x[2000:]).sum(axis=1), ensemble.raw_score(x[2000:]), atol=1e-9
+    )

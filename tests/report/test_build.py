@@ -133,13 +133,15 @@ def test_report_lists_the_runs_data_warnings(zscore_run, tmp_path):
     assert "Data warnings" not in build_report(warned, out=tmp_path / "r2").read_text()
 
 
-def test_heatmaps_say_what_their_colour_measures():
-    from mstad.report.figures import heatmap_figure
+def test_heatmaps_say_what_their_values_measure(zscore_run, mscred_run):
+    from mstad.models import Detector
 
-    names = ["a", "b", "c"]
-    contributions = heatmap_figure(
-        [(5, np.random.default_rng(0).random((3, 20)))], names, "per-sensor contribution", "e"
-    )
-    residuals = heatmap_figure([(5, np.eye(3))], names, "residual matrix, scale S", "e")
-    bars = [fig.axes[-1].get_ylabel() for fig in (contributions, residuals)]
-    assert bars == ["share of the step's score (surprise, decades)", "residual matrix"]
+    zscore = open_run(zscore_run)
+    name = zscore.entity_names[0]
+    assert zscore.heatmap(name, 10).unit == Detector.explain_unit  # zscore's own unit
+    mscred = open_run(mscred_run)
+    name = mscred.entity_names[0]
+    found = mscred.heatmap(name, len(mscred.score(name)) // 2)
+    assert found.kind.startswith("residual matrix") and found.unit == "residual matrix"
+    figure = build_report(mscred_run, out=mscred_run.parent / "report_units")
+    assert figure.is_file()

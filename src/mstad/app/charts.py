@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from mstad.runs.view import detected_events, heatmap_unit
+from mstad.runs.view import HeatMap, detected_events
 
 TRUE = "rgba(214, 39, 40, 0.18)"
 ALARM = "#ff7f0e"
@@ -122,12 +122,12 @@ def sensors_figure(
     return fig
 
 
-def heatmap_figure(
-    matrix: np.ndarray, names: list[str], kind: str, t: int, first_step: int | None = None
-) -> go.Figure:
+def heatmap_figure(found: HeatMap, names: list[str], t: int) -> go.Figure:
     """The map behind the score at step ``t``: sensor × sensor (MSCRED) labelled with the
-    sensor names; sensors × steps (contributions, columns from ``first_step``); any other map
-    (MSFlow likelihood) with its row and column indices."""
+    sensor names; sensors × steps (contributions, columns from ``found.first_step``); any other
+    map (MSFlow likelihood) with its row and column indices; the colour bar says what the
+    values measure."""
+    matrix, kind, first_step = found.matrix, found.kind, found.first_step
     square = matrix.shape == (len(names), len(names))
     rows_are_sensors = matrix.shape[0] == len(names)
     columns = (
@@ -143,7 +143,7 @@ def heatmap_figure(
             x=columns,
             y=names if rows_are_sensors else None,
             colorscale="Viridis",
-            colorbar={"title": {"text": heatmap_unit(kind), "side": "right"}},
+            colorbar={"title": {"text": found.unit, "side": "right"}},
         )
     )
     fig.update_layout(

@@ -160,9 +160,7 @@ def heatmap_panel(run, entity: str, score: np.ndarray, clicked: int | None) -> N
         st.session_state[key] = min(max(clicked, 0), len(score) - 1)
     t = st.number_input("time step (or click the score curve)", 0, len(score) - 1, key=key)
     found = heatmap_at(str(run.path), entity, int(t))
-    st.plotly_chart(
-        heatmap_figure(found.matrix, run.sensors(entity), found.kind, int(t), found.first_step)
-    )
+    st.plotly_chart(heatmap_figure(found, run.sensors(entity), int(t)))
 
 
 def root_cause_panel(run, entity: str, score: np.ndarray, threshold: float) -> None:

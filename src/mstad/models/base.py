@@ -56,6 +56,8 @@ class Detector:
 
     name: ClassVar[str] = "detector"
     supports_explain: ClassVar[bool] = False
+    #: what :meth:`explain`'s values measure (a heatmap's colour bar)
+    explain_unit: ClassVar[str] = "per-sensor contribution (the detector's own unit)"
     #: what :meth:`heatmap` shows, e.g. "residual matrix"; None when the model has no map
     heatmap_kind: ClassVar[str | None] = None
     #: True for models of the relations between sensors (``pca``): their score carries

@@ -190,6 +190,8 @@ def combine_scores(
 class EnsembleDetector(Detector):
     name = "ensemble"
     supports_explain = True
+    #: _explain's rows sum to the raw score: the members' and the view's surprises combined
+    explain_unit = "share of the step's combined surprise (decades)"
     score_floor = SURPRISE_FLOOR  # members' scores are surprises already: never stretch them
 
     param_specs = {

@@ -74,8 +74,8 @@ def _entity_section(run, name, out, top_k, notes) -> str:
     times = heatmap_times(run.score(name), run.threshold(name), top_k)
     maps = [(t, run.heatmap(name, t)) for t in times]
     if maps and all(m is not None for _, m in maps):
-        kind = maps[0][1].kind.split(",")[0]
-        fig = heatmap_figure([(t, m.matrix) for t, m in maps], run.sensors(name), kind, name)
+        kind, unit = maps[0][1].kind.split(",")[0], maps[0][1].unit
+        fig = heatmap_figure([(t, m.matrix) for t, m in maps], run.sensors(name), kind, name, unit)
         parts.append(f'<img src="{_save(fig, out / f"heatmap_{_safe(name)}.png")}">')
     elif top_k:
         notes.add(NO_HEATMAP.replace("No heatmap", "no heatmaps"))

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
-from mstad.runs.view import RunView, detected_events, heatmap_unit, pick_sensors  # noqa: E402
+from mstad.runs.view import RunView, detected_events, pick_sensors  # noqa: E402
 
 TRUE = "#d62728"
 ALARM = "#ff7f0e"
@@ -128,9 +128,10 @@ def entity_figure(
 
 
 def heatmap_figure(
-    matrices: list[tuple[int, np.ndarray]], names: list[str], kind: str, entity: str
+    matrices: list[tuple[int, np.ndarray]], names: list[str], kind: str, entity: str, unit: str
 ) -> Figure:
-    """Side-by-side heatmaps (e.g. MSCRED residual matrices) at the given time steps."""
+    """Side-by-side heatmaps (e.g. MSCRED residual matrices) at the given time steps; the colour
+    bar says what the values measure (``unit``)."""
     fig, axes = plt.subplots(
         1,
         len(matrices),
@@ -151,7 +152,7 @@ def heatmap_figure(
                 ax.set_yticks(range(len(names)), names, fontsize=6)
                 ax.set_xlabel("steps of the window around t", fontsize=8)
     bar = fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
-    bar.set_label(heatmap_unit(kind), fontsize=8)
+    bar.set_label(unit, fontsize=8)
     fig.suptitle(f"{entity}: {kind} at the highest detected events", fontsize=11)
     return fig
 

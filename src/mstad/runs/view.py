@@ -51,21 +51,14 @@ class RunningError(RunError):
 
 @dataclass(frozen=True)
 class HeatMap:
-    """A 2-D map: ``matrix``, what it shows, and the first step of its columns when the columns
-    are time steps (contribution maps), else None."""
+    """A 2-D map: ``matrix``, what it shows, the first step of its columns when the columns
+    are time steps (contribution maps), else None, and what its values measure (a colour bar's
+    label)."""
 
     matrix: np.ndarray
     kind: str
     first_step: int | None
-
-
-def heatmap_unit(kind: str) -> str:
-    """What a heatmap's colour measures, for its colour bar: a contribution map shares each
-    step's calibrated score among the sensors; a detector's own map (MSCRED's residual matrix,
-    MSFlow's −log-likelihood) is named by its kind up to the first qualifier."""
-    if kind.startswith("per-sensor contribution"):
-        return "share of the step's score (surprise, decades)"
-    return kind.split(",")[0].split(" (")[0].split(" per ")[0]
+    unit: str
 
 
 #: what to do for a heatmap when a run has none
@@ -209,13 +202,24 @@ class RunView:
         detector = self.detector(name) if detector == "saved" else detector
         series = self.series(name)
         if detector is not None and detector.heatmap_kind and series is not None:
-            return HeatMap(detector.heatmap(series, t), detector.heatmap_kind, None)
+            kind = detector.heatmap_kind  # its unit: the kind up to the first qualifier
+            unit = kind.split(",")[0].split(" (")[0].split(" per ")[0]
+            return HeatMap(detector.heatmap(series, t), kind, None, unit)
         explain = self.explain(name)
         if explain is None:
             return None
         lo, hi = max(0, t - half), min(len(explain), t + half + 1)
         kind = f"per-sensor contribution, steps {lo}–{hi - 1}"
-        return HeatMap(explain[lo:hi].T, kind, lo)
+        return HeatMap(explain[lo:hi].T, kind, lo, self._explain_unit())
+
+    def _explain_unit(self) -> str:
+        """What the run's stored contributions measure: its detector's ``explain_unit``."""
+        from mstad.models import Detector, detector_class
+
+        try:
+            return detector_class(str(self.config.get("model"))).explain_unit
+        except MstadError:  # a run of a detector this version does not know
+            return Detector.explain_unit
 
     def duration(self, name: str, start: int, end: int, detector: Any = "saved") -> str | None:
         """The saved detector's duration class of an event (MSCRED: the longest signature
