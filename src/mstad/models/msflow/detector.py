@@ -33,7 +33,10 @@ and averages their per-step NLL: one flow's figures move by up to 0.29 AUROC wit
 (``benchmarks/results/speed_log.md`` §11), an average of flows moves less. All were chosen
 without test labels (``benchmarks/results/msflow_log.md``; the replay set and one epoch per block:
 ``benchmarks/results/speed_log.md``). Sensors standardised with training statistics only;
-feature channels standardised with statistics of the training windows; Adam, gradient norm
+feature channels standardised with statistics of the training windows — a channel that does
+not vary there (a sensor constant in training) gets the spread it has on unit-variance noise
+(:data:`FLAT_FEATURE`), so a departure from a training constant counts one input unit as one
+standard deviation, as everywhere in mstad, instead of being divided by ~0; Adam, gradient norm
 clipped at 2 (as MSFlow), loss ``½‖z‖² − log|det J|`` logged per dimension; early stopping on
 the NLL of the validation tail of the training split, best weights restored — never a test
 metric; at most ``epochs=60`` epochs with ``patience=10`` (since MSFlow round 9,
@@ -74,6 +77,11 @@ from mstad.progress import report
 ROUTES = ("native", "image")
 #: where each block's fine-tuning starts: the fitted flow, or the previous block's flow
 ADAPT_FROM = ("fitted", "previous")
+#: a feature channel whose training spread is below this share of its spread on unit-variance
+#: noise does not vary (float32 features of a constant input): it gets the noise's spread
+FLAT_FEATURE = 1e-4
+#: windows of seeded unit-variance noise that measure each feature channel's unit spread
+NOISE_WINDOWS = 256
 #: which past windows a bounded replay set holds: the most recent, or a uniform sample of all
 REPLAY_PAST = ("recent", "sample")
 
@@ -235,6 +243,20 @@ class MSFlow(Detector):
             return features
         return _standardised(features, self._stats_on_device())
 
+    def _unit_spread(self) -> list[torch.Tensor] | None:
+        """Each feature channel's standard deviation over windows of seeded unit-variance noise
+        (one standardised input unit per sensor): the floor of a channel that does not vary in
+        training. Deterministic (frozen extractor, fixed seed), so computed when first needed;
+        None for ``window=0`` (one window per series)."""
+        if not self.window:
+            return None
+        if getattr(self, "_unit", None) is None:
+            rng = np.random.default_rng(self.seed)
+            shape = (NOISE_WINDOWS, self.window, len(self.columns_))
+            noise = self._feature_cache(rng.standard_normal(shape).astype(np.float32), False)
+            self._unit = [std for _, std in _Moments(noise).stats()]
+        return self._unit
+
     def _stats_on_device(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         if getattr(self, "_stats", None) is None:  # tensors of feat_stats_ on the device, once
             self._stats = [
@@ -267,9 +289,11 @@ class MSFlow(Detector):
         self.scaler_ = Standardizer().fit(fit_part[:, self.columns_])
         fit_windows, _ = self._windows(fit_part)
         self._build(fit_windows)
+        self._unit = None  # the extractor's unit spreads: measured again for this one
         raw = self._feature_cache(fit_windows, standardise=False)
         # per-channel mean and std of each scale's features over the training windows
-        self.feat_stats_ = [tuple(t.cpu().numpy() for t in pair) for pair in _mean_std(raw)]
+        stats = _Moments(raw).stats(self._unit_spread())
+        self.feat_stats_ = [tuple(t.cpu().numpy() for t in pair) for pair in stats]
         self._stats = None
         fit_features = _standardised(raw, self._stats_on_device())
         val_features = self._feature_cache(self._windows(train[head:])[0]) if head else []
@@ -380,7 +404,7 @@ class MSFlow(Detector):
             if ended > used:  # new past windows: learn them with (a sample of) the training ones
                 if sums is not None:  # what is "far" is measured on train + past
                     sums.add([f[used:ended] for f in raw])
-                    stats = sums.stats()
+                    stats = sums.stats(self._unit_spread())
                 past = self._replay_past(ended, generator)
                 n_from_train = n_train if self.replay is None else self.replay - len(past)
                 known = [
@@ -524,7 +548,7 @@ class MSFlow(Detector):
             ]
         self.feat_stats_ = [(state[f"feat_mean_{k}"], state[f"feat_std_{k}"]) for k in range(3)]
         self.bins_ = state.get("mtf_bins")
-        self._stats = None
+        self._stats = self._unit = None
 
     def _save_extra(self, path: Path) -> None:
         for k, flow in enumerate(self.flows_):
@@ -585,12 +609,19 @@ class _Moments:
             self.s1[k] += f.sum(dim=axes)
             self.s2[k] += (f**2).sum(dim=axes)
 
-    def stats(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def stats(
+        self, unit: list[torch.Tensor] | None = None
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per-channel ``(mean, std + 1e-6)``; with ``unit`` (each channel's spread on
+        unit-variance noise) a channel below :data:`FLAT_FEATURE` of its unit gets the unit."""
         out = []
-        for n, s1, s2 in zip(self.n, self.s1, self.s2, strict=True):
+        for k, (n, s1, s2) in enumerate(zip(self.n, self.s1, self.s2, strict=True)):
             mean = s1 / n
-            std = torch.sqrt(torch.clamp(s2 / n - mean**2, min=0)) + 1e-6
-            out.append((mean.float(), std.float()))
+            std = torch.sqrt(torch.clamp(s2 / n - mean**2, min=0))
+            if unit is not None:
+                floor = unit[k].to(std)
+                std = torch.where(std < FLAT_FEATURE * floor, floor - 1e-6, std)
+            out.append((mean.float(), (std + 1e-6).float()))
         return out
 
 
