@@ -168,6 +168,40 @@ def test_an_entity_constant_in_training_scores_its_constant_as_validation_did(re
     assert make_detector("msflow", reference=reference, **TINY).fit(moving[:1000])._adapts
 
 
+@pytest.mark.parametrize("reference", ["train", "both"])
+def test_a_small_move_of_a_training_constant_is_not_scored_at_the_cap(reference):
+    """A sensor constant in training has feature channels that never vary: they get their
+    spread on unit-variance noise (one input unit counts as one standard deviation), not
+    std + 1e-6 — a move of 0.01 units scored 9.8 of 10 on normal steps before."""
+    rng = np.random.default_rng(4)
+    x = np.zeros((2200, 2), dtype=np.float32)
+    x[:, 0] = 0.3
+    x[:, 1] = np.sin(np.arange(2200) / 9) + 0.1 * rng.normal(size=2200)
+    x[1000:, 0] = 0.31  # test: a hundredth of a unit off the training constant
+    x[1600:1650, 0] = 3.3  # and a three-unit departure
+    detector = make_detector("msflow", reference=reference, adapt_every=200, **TINY)
+    scores = detector.fit(x[:1000]).score(x[1000:])
+    # below the fixed alarm threshold of 3 (the online view, fine-tuned on 0.3 and 0.31 alike,
+    # keeps a near-constant channel of spread 0.005: 2.5 there; the fitted flow alone: < 2)
+    assert np.median(scores[:500]) < 3.0 and scores[610:640].min() > 6.0
+    assert (
+        roc_auc_score(np.r_[np.zeros(500), np.ones(30)], np.r_[scores[:500], scores[610:640]]) == 1
+    )
+
+
+def test_feature_channels_that_vary_in_training_keep_their_spread(entity, monkeypatch):
+    """The floor touches only channels that do not vary: on varying data the standardisation
+    is the one without the floor."""
+    import mstad.models.msflow.detector as module
+
+    floored = make_detector("msflow", **TINY).fit(entity.train)
+    monkeypatch.setattr(module, "FLAT_FEATURE", 0.0)  # no channel below 0 × its unit
+    plain = make_detector("msflow", **TINY).fit(entity.train)
+    for (_, std), (_, plain_std) in zip(floored.feat_stats_, plain.feat_stats_, strict=True):
+        np.testing.assert_array_equal(std, plain_std)
+    np.testing.assert_array_equal(floored.score(entity.test), plain.score(entity.test))
+
+
 def test_online_fine_tuning_trains_on_a_bounded_replay_set(monkeypatch):
     """Each block's fine-tuning sees at most ``replay`` windows — the most recent past ones (at
     most half) and a fixed sample of training ones — so every block costs the same once the
