@@ -189,6 +189,19 @@ def test_a_small_move_of_a_training_constant_is_not_scored_at_the_cap(reference)
     )
 
 
+@pytest.mark.parametrize("reference", ["train", "both"])
+def test_a_thousandth_off_a_flat_training_split_is_not_news_and_two_units_are(reference):
+    """Every input constant in training (NASA telemetry at 0.999 in training, 1.0 in test): the
+    validation scores are one value, and the calibration's relative floor made the thousandth
+    a surprise of 7 decades; its floor is now the rise a move of a tenth of a unit causes."""
+    x = np.full((2200, 1), 0.999)
+    x[1000:, 0] = 1.0
+    x[1600:1700, 0] = -1.0
+    detector = make_detector("msflow", reference=reference, **TINY).fit(x[:1000])
+    scores = detector.score(x[1000:])
+    assert np.median(scores[:500]) < 2.0 and np.median(scores[620:680]) > 6.0
+
+
 def test_feature_channels_that_vary_in_training_keep_their_spread(entity, monkeypatch):
     """The floor touches only channels that do not vary: on varying data the standardisation
     is the one without the floor."""

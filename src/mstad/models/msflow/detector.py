@@ -82,6 +82,9 @@ ADAPT_FROM = ("fitted", "previous")
 FLAT_FEATURE = 1e-4
 #: windows of seeded unit-variance noise that measure each feature channel's unit spread
 NOISE_WINDOWS = 256
+#: where every input is constant in training, a move of this many units sets the calibration's
+#: smallest tail scale (``MSFlow._flat_floor``; ``discord``'s floor is a tenth of a unit too)
+FLAT_MOVE = 0.1
 #: which past windows a bounded replay set holds: the most recent, or a uniform sample of all
 REPLAY_PAST = ("recent", "sample")
 
@@ -318,9 +321,32 @@ class MSFlow(Detector):
         self.history_ = _merged_history(histories)
         held_out, fitted_on = (train, "train") if head is None else (train[head:], "validation")
         views = self._view_scores(held_out)
+        flat = self._flat_floor(fit_part)
         if self.reference == "both":  # each view calibrated on its own held-out scores
-            self.view_calibrations_ = [Calibration.fit(v, fitted_on) for v in views]
+            self.view_calibrations_ = [Calibration.fit(v, fitted_on, flat) for v in views]
+        else:
+            self.score_floor = flat  # the entity's calibration's (0 unless every input is flat)
         return self._combined(views), fitted_on
+
+    def _flat_floor(self, fit_part: np.ndarray) -> float:
+        """The smallest tail scale of a view's calibration, in its raw unit: 0 where any input
+        varies in training; where none does, every validation score is the same value, and the
+        calibration's relative floor (10⁻⁶ of it) made a move of a thousandth of a unit (NASA
+        telemetry at 0.999 in training, 1.0 in test) a surprise of 7 decades. There the score's
+        rise when every input moves by a tenth of a unit (of a training standard deviation, or
+        of a raw unit for a constant sensor: ``Standardizer``) — as ``discord`` floors its
+        distances at a tenth of a training unit (``benchmarks/results/speed_log.md`` §19)."""
+        windows, _ = self._windows(fit_part)
+        if np.any(np.ptp(windows, axis=(0, 1)) > 0):
+            return 0.0
+        rows = np.array(fit_part[: max(self.min_steps, 2 * self.window)], dtype=np.float64)
+        moved = rows.copy()
+        moved[:, self.columns_] += FLAT_MOVE * self.scaler_.std
+        rises = [
+            float(np.median(m) - np.median(b))
+            for m, b in zip(self._view_scores(moved), self._view_scores(rows), strict=True)
+        ]
+        return max(max(rises), 0.0)
 
     def _train_epoch(self, flow, optimiser, features: list[torch.Tensor], generator) -> float:
         """One epoch of the NLL loss over ``features`` in seeded random batches; mean loss."""
