@@ -36,7 +36,9 @@ without test labels (``benchmarks/results/msflow_log.md``; the replay set and on
 feature channels standardised with statistics of the training windows — a channel that does
 not vary there (a sensor constant in training) gets the spread it has on unit-variance noise
 (:data:`FLAT_FEATURE`), so a departure from a training constant counts one input unit as one
-standard deviation, as everywhere in mstad, instead of being divided by ~0; Adam, gradient norm
+standard deviation, as everywhere in mstad, instead of being divided by ~0 (and where every
+input is constant, the flat validation scores' calibration is floored at the rise a move of a
+tenth of a unit causes: ``_flat_floor``); Adam, gradient norm
 clipped at 2 (as MSFlow), loss ``½‖z‖² − log|det J|`` logged per dimension; early stopping on
 the NLL of the validation tail of the training split, best weights restored — never a test
 metric; at most ``epochs=60`` epochs with ``patience=10`` (since MSFlow round 9,
@@ -611,15 +613,9 @@ def _merged_history(histories: list[list[dict]]) -> list[dict]:
     return rows
 
 
-def _mean_std(features: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Per-channel mean and std (+1e-6) of each scale's features ``[N, C, ...]``, accumulated
-    in float64."""
-    return _Moments(features).stats()
-
-
 class _Moments:
     """Running per-channel sums of each scale's features ``[N, C, ...]`` (float64): the mean and
-    std of every window added so far, as :func:`_mean_std` computes them at once."""
+    std of every window added so far, as the moments of all of them at once."""
 
     def __init__(self, features: list[torch.Tensor]):
         self.n = [0] * len(features)
