@@ -200,7 +200,7 @@ def _stream_rows(q, r, w, i0, i1, qt, state, refresh, a, b, out, constant):
     window (``state[g]`` = [previous query, or −1; rows since the last direct row; current
     buffer]); the next follow into the other buffer (no temporaries: vectorised)."""
     mw = r.shape[1] - w + 1
-    acc = np.empty(_LANES)
+    acc, zero = np.empty(_LANES), np.zeros(mw)  # QT itself: nothing to subtract
     for g in range(q.shape[0]):
         x, ref = q[g], r[g]
         ag, bg = a[g], b[g]
@@ -225,18 +225,7 @@ def _stream_rows(q, r, w, i0, i1, qt, state, refresh, a, b, out, constant):
             cur[0] = s
             state[g, 0], state[g, 2] = i, 1 - k
             mean, std, constant[g, i - i0] = _one_window(x, i, w)
-            acc[:] = -np.inf
-            whole = mw // _LANES * _LANES
-            for j in range(0, whole, _LANES):
-                for u in range(_LANES):
-                    v = cur[j + u] * ag[j + u] - mean * bg[j + u]
-                    acc[u] = v if v > acc[u] else acc[u]
-            best = -np.inf
-            for u in range(_LANES):
-                best = max(best, acc[u])
-            for j in range(whole, mw):
-                best = max(best, cur[j] * ag[j] - mean * bg[j])
-            out[g, i - i0] = best / std
+            out[g, i - i0] = _max_corr(cur, zero, ag, bg, 0, mean, 0, mw, acc) / std
 
 
 class ShapeRows:
