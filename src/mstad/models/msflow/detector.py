@@ -248,12 +248,13 @@ class MSFlow(Detector):
             return features
         return _standardised(features, self._stats_on_device())
 
-    def _unit_spread(self) -> list[torch.Tensor] | None:
+    def _unit_spread(self, windows: np.ndarray) -> list[torch.Tensor] | None:
         """Each feature channel's standard deviation over windows of seeded unit-variance noise
         (one standardised input unit per sensor): the floor of a channel that does not vary in
-        training. Deterministic (frozen extractor, fixed seed), so computed when first needed;
-        None for ``window=0`` (one window per series)."""
-        if not self.window:
+        the training ``windows``. Deterministic (frozen extractor, fixed seed), so computed when
+        first needed; None — nothing to floor — where every input varies, and for ``window=0``
+        (one window per series)."""
+        if not self.window or not _flat_inputs(windows).any():
             return None
         if getattr(self, "_unit", None) is None:
             rng = np.random.default_rng(self.seed)
@@ -297,7 +298,7 @@ class MSFlow(Detector):
         self._unit = None  # the extractor's unit spreads: measured again for this one
         raw = self._feature_cache(fit_windows, standardise=False)
         # per-channel mean and std of each scale's features over the training windows
-        stats = _Moments(raw).stats(self._unit_spread())
+        stats = _Moments(raw).stats(self._unit_spread(fit_windows))
         self.feat_stats_ = [tuple(t.cpu().numpy() for t in pair) for pair in stats]
         self._stats = None
         fit_features = _standardised(raw, self._stats_on_device())
@@ -323,14 +324,14 @@ class MSFlow(Detector):
         self.history_ = _merged_history(histories)
         held_out, fitted_on = (train, "train") if head is None else (train[head:], "validation")
         views = self._view_scores(held_out)
-        flat = self._flat_floor(fit_part)
+        flat = self._flat_floor(fit_part, fit_windows)
         if self.reference == "both":  # each view calibrated on its own held-out scores
             self.view_calibrations_ = [Calibration.fit(v, fitted_on, flat) for v in views]
         else:
             self.score_floor = flat  # the entity's calibration's (0 unless every input is flat)
         return self._combined(views), fitted_on
 
-    def _flat_floor(self, fit_part: np.ndarray) -> float:
+    def _flat_floor(self, fit_part: np.ndarray, fit_windows: np.ndarray) -> float:
         """The smallest tail scale of a view's calibration, in its raw unit: 0 where any input
         varies in training; where none does, every validation score is the same value, and the
         calibration's relative floor (10⁻⁶ of it) made a move of a thousandth of a unit (NASA
@@ -338,8 +339,7 @@ class MSFlow(Detector):
         rise when every input moves by a tenth of a unit (of a training standard deviation, or
         of a raw unit for a constant sensor: ``Standardizer``) — as ``discord`` floors its
         distances at a tenth of a training unit (``benchmarks/results/speed_log.md`` §19)."""
-        windows, _ = self._windows(fit_part)
-        if np.any(np.ptp(windows, axis=(0, 1)) > 0):
+        if not _flat_inputs(fit_windows).all():
             return 0.0
         rows = np.array(fit_part[: max(self.min_steps, 2 * self.window)], dtype=np.float64)
         moved = rows.copy()
@@ -432,7 +432,7 @@ class MSFlow(Detector):
             if ended > used:  # new past windows: learn them with (a sample of) the training ones
                 if sums is not None:  # what is "far" is measured on train + past
                     sums.add([f[used:ended] for f in raw])
-                    stats = sums.stats(self._unit_spread())
+                    stats = sums.stats(self._unit_spread(self.reference_windows_))
                 past = self._replay_past(ended, generator)
                 n_from_train = n_train if self.replay is None else self.replay - len(past)
                 known = [
@@ -479,7 +479,7 @@ class MSFlow(Detector):
             return False
         if getattr(self, "_adapts_", None) is None:
             windows = self.reference_windows_
-            self._adapts_ = bool(np.any(np.ptp(windows, axis=(0, 1)) > 0))
+            self._adapts_ = not _flat_inputs(windows).all()
         return self._adapts_
 
     def _view_scores(self, series: np.ndarray) -> list[np.ndarray]:
@@ -526,6 +526,8 @@ class MSFlow(Detector):
             f"reference='{self.reference}' fine-tunes on the series' earlier windows block by "
             "block; fit with -p reference=train to stream, or score batches with `mstad score`"
         )
+
+    heatmap_unit = "−log-likelihood"
 
     @property
     def heatmap_kind(self) -> str:
@@ -611,6 +613,11 @@ def _merged_history(histories: list[list[dict]]) -> list[dict]:
                 row[key + suffix] = value
         rows.append(row)
     return rows
+
+
+def _flat_inputs(windows: np.ndarray) -> np.ndarray:
+    """Which input columns of the training ``windows [N, L, C]`` never move."""
+    return np.ptp(windows, axis=(0, 1)) == 0
 
 
 class _Moments:
