@@ -143,5 +143,5 @@ def test_heatmaps_say_what_their_values_measure(zscore_run, mscred_run):
     name = mscred.entity_names[0]
     found = mscred.heatmap(name, len(mscred.score(name)) // 2)
     assert found.kind.startswith("residual matrix") and found.unit == "residual matrix"
-    figure = build_report(mscred_run, out=mscred_run.parent / "report_units")
-    assert figure.is_file()
+    index = build_report(mscred_run, out=mscred_run.parent / "report_units")
+    assert index.is_file()

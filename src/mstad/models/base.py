@@ -60,6 +60,8 @@ class Detector:
     explain_unit: ClassVar[str] = "per-sensor contribution (the detector's own unit)"
     #: what :meth:`heatmap` shows, e.g. "residual matrix"; None when the model has no map
     heatmap_kind: ClassVar[str | None] = None
+    #: what the values of :meth:`heatmap` measure (its colour bar)
+    heatmap_unit: ClassVar[str | None] = None
     #: True for models of the relations between sensors (``pca``): their score carries
     #: information only where the sensors share structure (``ensemble``'s structure gate)
     models_correlations: ClassVar[bool] = False

@@ -202,8 +202,8 @@ class RunView:
         detector = self.detector(name) if detector == "saved" else detector
         series = self.series(name)
         if detector is not None and detector.heatmap_kind and series is not None:
-            kind = detector.heatmap_kind  # its unit: the kind up to the first qualifier
-            unit = kind.split(",")[0].split(" (")[0].split(" per ")[0]
+            kind = detector.heatmap_kind
+            unit = detector.heatmap_unit or kind
             return HeatMap(detector.heatmap(series, t), kind, None, unit)
         explain = self.explain(name)
         if explain is None:

@@ -134,6 +134,7 @@ class MSCRED(Detector):
     name = "mscred"
     supports_explain = True
     heatmap_kind = "residual matrix, scale S"
+    heatmap_unit = "residual matrix"
 
     param_specs = {
         **TRAINING_SPECS,
