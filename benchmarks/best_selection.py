@@ -307,6 +307,11 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     # round 9 (speed_log.md section 16): the fitted flow trained up to 60 epochs, patience 10
     "msflow-e60-p10": ("msflow", dict(epochs=60, patience=10)),
     "msflow-e20-p3": ("msflow", dict(epochs=20, patience=3)),  # the defaults until round 9
+    # MSFlow round 10 (speed_log.md section 20): the feature pyramid's reach — dilated levels
+    # (reach 7 / 27 / 64 steps instead of 7 / 19 / 43), a wider filter, a longer window
+    "msflow-dil124": ("msflow", dict(dilations=(1, 2, 4))),
+    "msflow-k9": ("msflow", dict(kernel=9)),
+    "msflow-w128-dil124": ("msflow", dict(window=128, stride=32, dilations=(1, 2, 4))),
     # issue 17: MSCRED's target — forecast the next matrix (default before), reconstruct the last
     # (paper), or reconstruct the rows of hidden sensors from the others (masked)
     "mscred-next": ("mscred", dict(target="next")),

@@ -368,6 +368,10 @@ def test_bad_parameters():
         make_detector("msflow", adapt_from="scratch")
     with pytest.raises(ConfigError, match="adapt_every=0 is not valid.*integer >= 1"):
         make_detector("msflow", adapt_every=0)
+    with pytest.raises(ConfigError, match="kernel 4 must be odd"):
+        make_detector("msflow", kernel=4)
+    with pytest.raises(ConfigError, match="dilation 8 reaches past a level-3 input of 8 steps"):
+        make_detector("msflow", window=32, stride=8, dilations=(1, 2, 8))
 
 
 def test_heatmap_is_the_likelihood_map_of_the_window_around_t(fitted, entity):

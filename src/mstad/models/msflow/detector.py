@@ -101,6 +101,8 @@ class MSFlow(Detector):
         "window": spec(ge=0),
         "stride": spec(ge=1),
         "widths": spec(min_length=1, item_ge=1),
+        "kernel": spec(ge=1),
+        "dilations": spec(min_length=3, max_length=3, item_ge=1),
         "encoder": spec(choices=ENCODERS),
         "image_size": spec(ge=16),
         "backbone": spec(choices=tuple(ARCHITECTURES)),
@@ -133,6 +135,8 @@ class MSFlow(Detector):
         window: int = 64,
         stride: int = 16,
         widths: tuple[int, ...] = (32, 64, 64),
+        kernel: int = 5,
+        dilations: tuple[int, ...] = (1, 1, 1),
         encoder: str = "strip",
         image_size: int = 64,
         backbone: str = "resnet18",
@@ -163,10 +167,16 @@ class MSFlow(Detector):
             raise ValueError(f"window {window} must be >= 8 and stride 1..window")
         if route == "image" and window != 0 and not 1 <= stride <= window:
             raise ValueError(f"stride {stride} must be 1..window (window 0 = whole series)")
+        if kernel % 2 == 0:
+            raise ValueError(f"kernel {kernel} must be odd (a centred filter keeps the length)")
+        if route == "native" and window:
+            _check_reach(window, kernel, dilations)
         self.route = route
         self.window = window
         self.stride = stride
         self.widths = tuple(widths)
+        self.kernel = kernel
+        self.dilations = tuple(dilations)
         self.encoder = encoder
         self.image_size = image_size
         self.backbone = backbone
@@ -207,7 +217,9 @@ class MSFlow(Detector):
         torch.manual_seed(self.seed)
         self.device_ = pick_device(self.device)
         if self.route == "native":
-            self.extractor_ = ConvPyramid1d(len(self.columns_), self.widths, seed=self.seed)
+            self.extractor_ = ConvPyramid1d(
+                len(self.columns_), self.widths, self.kernel, self.seed, self.dilations
+            )
         else:
             self.extractor_ = ImageFeatures(
                 self.encoder,
@@ -591,6 +603,19 @@ class MSFlow(Detector):
             state = torch.load(path / _flow_file(k), map_location=self.device_, weights_only=True)
             flow.load_state_dict(state)
             flow.eval()
+
+
+def _check_reach(window: int, kernel: int, dilations: tuple[int, ...]) -> None:
+    """Each level's reflect padding must be shorter than its input (``window`` halved per
+    level): a dilated filter that reaches past both ends of its input cannot be padded."""
+    length = window
+    for level, dilation in enumerate(dilations):
+        if dilation * (kernel // 2) >= length:
+            raise ValueError(
+                f"kernel {kernel} with dilation {dilation} reaches past a level-{level + 1} input "
+                f"of {length} steps; use a longer window or smaller dilations"
+            )
+        length = (length - 1) // 2 + 1
 
 
 def _flow_file(k: int) -> str:

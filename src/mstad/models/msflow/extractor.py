@@ -18,14 +18,26 @@ from torch import nn
 
 class ConvPyramid1d(nn.Module):
     def __init__(
-        self, n_sensors: int, widths: tuple[int, ...] = (32, 64, 64), kernel: int = 5, seed: int = 0
+        self,
+        n_sensors: int,
+        widths: tuple[int, ...] = (32, 64, 64),
+        kernel: int = 5,
+        seed: int = 0,
+        dilations: tuple[int, ...] | None = None,
     ):
         super().__init__()
         generator = torch.Generator().manual_seed(seed)
         self.levels = nn.ModuleList()
         c_in = n_sensors
-        for width in widths:
-            conv = nn.Conv1d(c_in, width, kernel, padding=kernel // 2, padding_mode="reflect")
+        for width, dilation in zip(widths, dilations or (1,) * len(widths), strict=True):
+            conv = nn.Conv1d(
+                c_in,
+                width,
+                kernel,
+                padding=dilation * (kernel // 2),
+                dilation=dilation,
+                padding_mode="reflect",
+            )
             with torch.no_grad():  # seeded He init, independent of the global torch seed
                 fan_in = c_in * kernel
                 conv.weight.copy_(
