@@ -370,7 +370,7 @@ def test_bad_parameters():
         make_detector("msflow", adapt_every=0)
     with pytest.raises(ConfigError, match="kernel 4 must be odd"):
         make_detector("msflow", kernel=4)
-    with pytest.raises(ConfigError, match="dilation 8 reaches past a level-3 input of 8 steps"):
+    with pytest.raises(ConfigError, match="dilation 8 reaches past a level-3 input of 8 steps; use window >= 65"):
         make_detector("msflow", window=32, stride=8, dilations=(1, 2, 8))
 
 

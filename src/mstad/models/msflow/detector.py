@@ -2,7 +2,9 @@
 fusion flow → negative log-likelihood per time step. Two routes:
 
 * ``route="native"`` (default): a frozen, seeded 1-D conv pyramid over a window of all sensors
-  (:mod:`.extractor`) gives 3 scales of ``[C, L/2^k]`` features.
+  (:mod:`.extractor`) gives 3 scales of ``[C, L/2^k]`` features; ``kernel`` and ``dilations``
+  (one per level) set how far each level reaches (7 / 19 / 43 steps at kernel 5 undilated,
+  7 / 27 / 64 with dilations 1 / 2 / 4: ``benchmarks/results/speed_log.md`` §20).
 * ``route="image"``: each window becomes a pseudo-image (``encoder``: resize, strip, gaf, gadf,
   mtf, signature — :mod:`mstad.features.images`), a frozen ResNet (``backbone``: resnet18 or
   wide_resnet50_2, weights from a local torchvision file or random) gives 3 scales of 2-D maps
@@ -608,14 +610,26 @@ class MSFlow(Detector):
 def _check_reach(window: int, kernel: int, dilations: tuple[int, ...]) -> None:
     """Each level's reflect padding must be shorter than its input (``window`` halved per
     level): a dilated filter that reaches past both ends of its input cannot be padded."""
+    found = _too_short(window, kernel, dilations)
+    if found is None:
+        return
+    level, length = found
+    shortest = next(w for w in range(window, 1 << 20) if _too_short(w, kernel, dilations) is None)
+    raise ValueError(
+        f"kernel {kernel} with dilation {dilations[level]} reaches past a level-{level + 1} "
+        f"input of {length} steps; use window >= {shortest} or smaller dilations "
+        f"(e.g. dilations=[1, 1, 1])"
+    )
+
+
+def _too_short(window: int, kernel: int, dilations: tuple[int, ...]) -> tuple[int, int] | None:
+    """The first level (and its input length) whose padding reaches past its input, if any."""
     length = window
     for level, dilation in enumerate(dilations):
         if dilation * (kernel // 2) >= length:
-            raise ValueError(
-                f"kernel {kernel} with dilation {dilation} reaches past a level-{level + 1} input "
-                f"of {length} steps; use a longer window or smaller dilations"
-            )
+            return level, length
         length = (length - 1) // 2 + 1
+    return None
 
 
 def _flow_file(k: int) -> str:
