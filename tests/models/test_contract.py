@@ -25,6 +25,7 @@ FAST = {
     "msflow": {
         "window": 16,
         "stride": 8,
+        "dilations": (1, 1, 1),
         "epochs": 1,
         "widths": (8, 8, 8),
         "blocks": (1, 1, 1),

@@ -46,7 +46,11 @@ def test_a_nan_loss_stops_with_one_line():
     ("name", "module", "params"),
     [
         ("mscred", mscred_module, {"windows": (5, 10), "gap": 5, "steps": 3, "epochs": 2}),
-        ("msflow", msflow_module, {"window": 16, "stride": 8, "epochs": 2, "widths": (8, 8, 8)}),
+        (
+            "msflow",
+            msflow_module,
+            {"window": 16, "stride": 8, "dilations": (1, 1, 1), "epochs": 2, "widths": (8, 8, 8)},
+        ),
         ("lstm_ad", window_net_module, {"window": 10, "units": 4, "epochs": 2}),
         ("usad", window_net_module, {"window": 5, "hidden": 4, "epochs": 2}),
         ("tranad", window_net_module, {"window": 5, "epochs": 2}),

@@ -52,7 +52,14 @@ def test_report_of_mscred_draws_residual_heatmaps(mscred_run, tmp_path):
 def test_loss_history_is_kept_in_the_run_without_saved_models(tmp_path):
     """A deep detector's loss per epoch goes into the entity's part, so the report plots it
     with or without --save-models; two flows: both flows' losses, and no seconds."""
-    tiny = {"window": 16, "stride": 8, "epochs": 2, "widths": [8, 8, 8], "blocks": [1, 1, 1]}
+    tiny = {
+        "window": 16,
+        "stride": 8,
+        "dilations": [1, 1, 1],
+        "epochs": 2,
+        "widths": [8, 8, 8],
+        "blocks": [1, 1, 1],
+    }
     path = make_run(tmp_path / "runs", "msflow", {**tiny, "flows": 2, "reference": "train"})
     run = open_run(path)
     name = run.entity_names[0]

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from mstad.models.msflow.detector import MSFlow
 from mstad.models.msflow.extractor import ConvPyramid1d
 
 
@@ -23,6 +24,12 @@ def reach(pyramid: ConvPyramid1d, length: int) -> list[int]:
 )
 def test_dilations_and_kernel_set_how_far_each_level_reaches(kernel, dilations, spans):
     assert reach(ConvPyramid1d(1, (8, 8, 8), kernel, 0, dilations), 64) == spans
+
+
+def test_the_default_detector_s_last_level_reaches_its_whole_window():
+    default = MSFlow()
+    pyramid = ConvPyramid1d(1, (8, 8, 8), default.kernel, 0, default.dilations)
+    assert reach(pyramid, default.window) == [7, 27, default.window]
 
 
 def test_levels_keep_their_shapes_with_dilations():

@@ -138,7 +138,7 @@ class MSFlow(Detector):
         stride: int = 16,
         widths: tuple[int, ...] = (32, 64, 64),
         kernel: int = 5,
-        dilations: tuple[int, ...] = (1, 1, 1),
+        dilations: tuple[int, ...] = (1, 2, 4),
         encoder: str = "strip",
         image_size: int = 64,
         backbone: str = "resnet18",
