@@ -202,6 +202,7 @@ def test_a_decimal_comma_export_scores_and_streams_as_the_comma_file(csv_model, 
         ("mscred", TINY_MSCRED),
         ("msflow", FAST["msflow"]),
         ("msflow", {**FAST["msflow"], "flows": 2}),
+        ("msflow", {**FAST["msflow"], "dilations": (1, 2, 1)}),  # dilated, reflect-padded
     ],
 )
 def test_onnx_graph_equals_torch_on_real_inputs(tmp_path, name, params):
