@@ -55,6 +55,22 @@ def test_the_default_pyramid_reaches_the_whole_window(entity):
     assert detector.score(entity.test[:300]).shape == (300,)
 
 
+def test_a_folder_saved_before_dilations_existed_loads_undilated(entity, tmp_path):
+    """The filters' weights do not show their dilation: a folder without the parameter must
+    not be read with today's default (same weights, other features)."""
+    import json
+
+    params = {"epochs": 1, "widths": (8, 8, 8), "blocks": (1, 1, 1), "reference": "train"}
+    old = make_detector("msflow", dilations=(1, 1, 1), **params).fit(entity.train)
+    old.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "detector.json").read_text())
+    del meta["params"]["kernel"], meta["params"]["dilations"]
+    (tmp_path / "m" / "detector.json").write_text(json.dumps(meta))
+    loaded = Detector.load(tmp_path / "m")
+    assert (loaded.kernel, loaded.dilations) == (5, (1, 1, 1))
+    np.testing.assert_allclose(loaded.score(entity.test), old.score(entity.test), rtol=1e-5)
+
+
 @pytest.mark.parametrize("n_sensors", [25, 30, 38, 55])
 def test_any_sensor_count(n_sensors):
     rng = np.random.default_rng(n_sensors)

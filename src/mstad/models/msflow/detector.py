@@ -122,6 +122,9 @@ class MSFlow(Detector):
         "flows": spec(ge=1),
     }
 
+    # folders saved before a parameter existed load with the value they were fitted with
+    params_before_added = {"kernel": 5, "dilations": (1, 1, 1)}
+
     state_shapes = {
         "columns": ("C",),
         "scaler_mean": ("C",),
