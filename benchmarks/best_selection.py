@@ -312,6 +312,11 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "msflow-dil124": ("msflow", dict(dilations=(1, 2, 4))),
     "msflow-k9": ("msflow", dict(kernel=9)),
     "msflow-w128-dil124": ("msflow", dict(window=128, stride=32, dilations=(1, 2, 4))),
+    # after round 10 (information, speed_log.md section 21): more reach at level 2, or a longer
+    # window, on top of today's dilated pyramid
+    "msflow-k7": ("msflow", dict(kernel=7)),
+    "msflow-dil244": ("msflow", dict(dilations=(2, 4, 4))),
+    "msflow-w96": ("msflow", dict(window=96, stride=24)),
     # issue 17: MSCRED's target — forecast the next matrix (default before), reconstruct the last
     # (paper), or reconstruct the rows of hidden sensors from the others (masked)
     "mscred-next": ("mscred", dict(target="next")),
