@@ -69,7 +69,7 @@ from mstad.models.base import Detector
 from mstad.models.calibration import BASELINES, SURPRISE_FLOOR, Calibration, remove_baseline
 from mstad.models.device import TRAINING_SPECS, pick_device
 from mstad.models.msflow.backbone import ARCHITECTURES
-from mstad.models.msflow.extractor import ConvPyramid1d
+from mstad.models.msflow.extractor import ConvPyramid1d, too_short
 from mstad.models.msflow.flows import MultiScaleFlow, nll_per_dim, position_scores, scale_maps
 from mstad.models.msflow.image_features import ImageFeatures
 from mstad.models.registry import register
@@ -611,28 +611,17 @@ class MSFlow(Detector):
 
 
 def _check_reach(window: int, kernel: int, dilations: tuple[int, ...]) -> None:
-    """Each level's reflect padding must be shorter than its input (``window`` halved per
-    level): a dilated filter that reaches past both ends of its input cannot be padded."""
-    found = _too_short(window, kernel, dilations)
+    """Refuse a window too short for the pyramid's dilated filters, naming one that fits."""
+    found = too_short(window, kernel, dilations)
     if found is None:
         return
     level, length = found
-    shortest = next(w for w in range(window, 1 << 20) if _too_short(w, kernel, dilations) is None)
+    shortest = next(w for w in range(window, 1 << 20) if too_short(w, kernel, dilations) is None)
     raise ValueError(
         f"kernel {kernel} with dilation {dilations[level]} reaches past a level-{level + 1} "
         f"input of {length} steps; use window >= {shortest} or smaller dilations "
         f"(e.g. dilations=[1, 1, 1])"
     )
-
-
-def _too_short(window: int, kernel: int, dilations: tuple[int, ...]) -> tuple[int, int] | None:
-    """The first level (and its input length) whose padding reaches past its input, if any."""
-    length = window
-    for level, dilation in enumerate(dilations):
-        if dilation * (kernel // 2) >= length:
-            return level, length
-        length = (length - 1) // 2 + 1
-    return None
 
 
 def _flow_file(k: int) -> str:

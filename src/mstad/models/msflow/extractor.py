@@ -71,6 +71,22 @@ class ConvPyramid1d(nn.Module):
     def shapes(self, n_sensors: int, length: int) -> list[tuple[int, ...]]:
         sizes, shapes = length, []
         for channels in self.channels:
-            sizes = (sizes + 2 - 3) // 2 + 1
+            sizes = pooled(sizes)
             shapes.append((channels, sizes))
         return shapes
+
+
+def pooled(length: int) -> int:
+    """A level's length after its average pool (kernel 3, stride 2, padding 1): about half."""
+    return (length - 1) // 2 + 1
+
+
+def too_short(window: int, kernel: int, dilations: tuple[int, ...]) -> tuple[int, int] | None:
+    """The first level (and its input length) whose reflect padding reaches past its input —
+    a dilated filter that reaches past both ends of its input cannot be padded — if any."""
+    length = window
+    for level, dilation in enumerate(dilations):
+        if dilation * (kernel // 2) >= length:
+            return level, length
+        length = pooled(length)
+    return None
