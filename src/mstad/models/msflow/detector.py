@@ -431,6 +431,7 @@ class MSFlow(Detector):
         fitted = flow = self.flows_[k]
         generator = np.random.default_rng(self.seed + k)
         sums = _Moments(reference) if self.adapt_scaling else None
+        unit = self._unit_spread(self.reference_windows_) if sums is not None else None
         stats = self._stats_on_device()  # the training windows'
         n_train = len(reference[0])
         if self.replay is None:
@@ -449,7 +450,7 @@ class MSFlow(Detector):
             if ended > used:  # new past windows: learn them with (a sample of) the training ones
                 if sums is not None:  # what is "far" is measured on train + past
                     sums.add([f[used:ended] for f in raw])
-                    stats = sums.stats(self._unit_spread(self.reference_windows_))
+                    stats = sums.stats(unit)
                 past = self._replay_past(ended, generator)
                 n_from_train = n_train if self.replay is None else self.replay - len(past)
                 known = [
