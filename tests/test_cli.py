@@ -1,19 +1,25 @@
-"""The command line as a user runs it: a subprocess, exit codes and one-line errors."""
+"""The command line as a user runs it: exit codes and one-line errors. What only a fresh
+process shows (the ``python -m mstad`` entry point, ``--debug``'s traceback, the demo a new
+user runs first) runs in a subprocess; the rest in this process (:mod:`tests.cli_run`)."""
 
 import subprocess
 import sys
 
 import pytest
 
+from tests.cli_run import mstad
 
-def mstad(*args, cwd=None):
+
+def fresh_process(*args, cwd=None):
     return subprocess.run(
         [sys.executable, "-m", "mstad", *args], capture_output=True, text=True, cwd=cwd, timeout=300
     )
 
 
 def test_run_prints_metrics_and_writes_a_run(tmp_path):
-    done = mstad("-q", "run", "--dataset", "synthetic", "--model", "zscore", "--out", str(tmp_path))
+    done = fresh_process(
+        "-q", "run", "--dataset", "synthetic", "--model", "zscore", "--out", str(tmp_path)
+    )
     assert done.returncode == 0, done.stderr
     assert "concat" in done.stdout and "per entity" in done.stdout
     (run_dir,) = tmp_path.iterdir()
@@ -58,8 +64,11 @@ def test_user_errors_are_one_line_with_exit_code_2(args, message, tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_debug_shows_the_traceback(tmp_path):
-    done = mstad("--debug", "run", "--model", "nope", cwd=tmp_path)
+def test_the_entry_point_prints_one_line_and_exits_2_and_debug_shows_the_traceback(tmp_path):
+    done = fresh_process("run", "--model", "nope", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.startswith("error: model 'nope' is unknown")
+    assert len(done.stderr.strip().splitlines()) == 1
+    done = fresh_process("--debug", "run", "--model", "nope", cwd=tmp_path)
     assert done.returncode != 0 and "Traceback" in done.stderr
 
 
@@ -77,7 +86,7 @@ def test_models_lists_the_baselines():
 
 
 def test_demo_runs_on_a_fresh_folder(tmp_path):
-    done = mstad("-q", "demo", "--out", str(tmp_path / "runs"), cwd=tmp_path)
+    done = fresh_process("-q", "demo", "--out", str(tmp_path / "runs"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "synthetic · best" in done.stdout and "How to read this" in done.stdout
     (run_dir,) = (tmp_path / "runs").iterdir()

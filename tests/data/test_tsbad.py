@@ -1,8 +1,5 @@
 """TSB-AD files: the training part from the name, labels of the test part, one-line errors."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +7,7 @@ import pytest
 from mstad.data import load_dataset
 from mstad.data.tsbad import load_tsbad, load_tsbad_file, train_end
 from mstad.errors import DataError
+from tests.cli_run import mstad
 
 NAME = "001_Plant_id_1_Sensor_tr_200_1st_250.csv"
 
@@ -100,20 +98,14 @@ def test_an_empty_folder_says_where_to_get_the_files(tmp_path):
 
 def test_the_cli_runs_a_folder_of_tsb_ad_files(tmp_path):
     write_file(tmp_path / "data", anomaly=(300, 319))
-    done = subprocess.run(
-        [sys.executable, "-m", "mstad", "-q", "run", "--dataset", "tsbad", "--data-dir",
-         str(tmp_path / "data"), "--model", "zscore", "--out", str(tmp_path / "runs")],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    done = mstad("-q", "run", "--dataset", "tsbad", "--data-dir", tmp_path / "data",
+                 "--model", "zscore", "--out", tmp_path / "runs")  # fmt: skip
     assert done.returncode == 0, done.stderr
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert run_dir.name.endswith("_tsbad_zscore")
     # a bad file: exit code 2 and one line naming it
     (tmp_path / "data" / NAME).write_text("a,b\n1,2\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "mstad", "run", "--dataset", "tsbad", "--data-dir",
-         str(tmp_path / "data"), "--model", "zscore", "--out", str(tmp_path / "runs")],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    done = mstad("run", "--dataset", "tsbad", "--data-dir", tmp_path / "data",
+                 "--model", "zscore", "--out", tmp_path / "runs")  # fmt: skip
     assert done.returncode == 2 and "no 'Label' column" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

@@ -2,8 +2,6 @@
 folders; stream from the command line equals score; ONNX equals torch."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -17,18 +15,9 @@ from mstad.deploy.model import load_model
 from mstad.deploy.stream import stream_rows
 from mstad.errors import DataError
 from mstad.runs.view import open_run
+from tests.cli_run import mstad
 from tests.conftest import TINY_DATA, TINY_MSCRED, make_run
 from tests.models.test_contract import FAST, data
-
-
-def mstad(*args, **kwargs):
-    return subprocess.run(
-        [sys.executable, "-m", "mstad", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        **kwargs,
-    )
 
 
 def one_line_error(done, *parts):

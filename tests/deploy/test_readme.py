@@ -1,13 +1,14 @@
-"""The README's Deploy section, run as written: the plant walk-through and the Python block."""
+"""The README's Deploy section, run as written: the plant walk-through (each ``mstad`` line
+through the entry point, :mod:`tests.cli_run`) and the Python block."""
 
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from tests.cli_run import mstad
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -32,20 +33,14 @@ def test_the_plant_walkthrough_runs_as_written_and_stream_equals_score(tmp_path)
             words = shlex.split(part)
             stdin = stdout = None
             if "<" in words:
-                stdin = open(tmp_path / words[words.index("<") + 1])  # noqa: SIM115
+                stdin = (tmp_path / words[words.index("<") + 1]).read_text()
             if ">" in words:
-                stdout = open(tmp_path / words[words.index(">") + 1], "w")  # noqa: SIM115
+                stdout = tmp_path / words[words.index(">") + 1]
             words = [w for i, w in enumerate(words) if w not in "<>" and words[i - 1] not in "<>"]
             assert words[0] == "mstad"
-            done = subprocess.run(
-                [sys.executable, "-m", "mstad", *words[1:]],
-                cwd=tmp_path,
-                stdin=stdin,
-                stdout=stdout or subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                timeout=600,
-            )
+            done = mstad(*words[1:], cwd=tmp_path, input=stdin)
+            if stdout is not None:
+                stdout.write_text(done.stdout)
             assert done.returncode == 0, f"{part}: {done.stderr}"
             if words[1] == "score":
                 assert "alarms" in done.stdout and "top sensors" in done.stdout
