@@ -34,8 +34,12 @@ def test_a_changed_shape_at_the_same_level_is_found_and_a_level_shift_is_not():
     assert explained.shape == test.shape and explained[640].argmax() == 1
 
 
+@pytest.mark.parametrize("rule", ["max", "mean", "mid"])
 @pytest.mark.parametrize("chunk", [1, 7, 500])
-def test_stream_equals_batch(chunk):
+def test_stream_equals_batch(chunk, rule, monkeypatch):
+    import mstad.models.shape as shape_module
+
+    monkeypatch.setattr(shape_module, "STEP_RULE", rule)
     train, test = periodic(seed=1)
     test[300:330, 0] += np.linspace(0, 1, 30)
     detector = make_detector("shape", windows=(10, 40)).fit(train)

@@ -61,6 +61,18 @@ CROSS_FIT = True
 #: a half of the tail must hold this many longest windows to be cross-fitted (round 37: 1;
 #: round 36 ran with 2)
 CROSS_FIT_WINDOWS = 1.0
+#: how a step's distance comes from the windows of a length that cover it: the largest (as
+#: built), their mean (as ``discord`` maps its windows; round 38's candidate) or the midpoint of
+#: the two; candidates of round 39 (calibration_log §41)
+STEP_RULE = "max"
+
+
+def _step_distances(largest: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
+    """A step's distance under :data:`STEP_RULE` from the largest and the mean of its
+    covering windows (``mean`` is None when the rule is ``"max"``)."""
+    if STEP_RULE == "max":
+        return largest
+    return mean if STEP_RULE == "mean" else 0.5 * (largest + mean)
 
 
 @register
@@ -183,7 +195,10 @@ class ShapeDetector(Detector):
             training = TrainingWindows(self.train_, np.minimum(training.windows, n))
         for s, dist in enumerate(shape_profiles(x, training)):
             w = int(training.windows[s])
-            out[:, s] = windows_to_steps(dist.T, window_starts(n, w), w, n, how="max").T
+            starts = window_starts(n, w)
+            largest = windows_to_steps(dist.T, starts, w, n, how="max").T
+            mean = None if STEP_RULE == "max" else windows_to_steps(dist.T, starts, w, n).T
+            out[:, s] = _step_distances(largest, mean)
         return out
 
     def _calibrated(self, per_length: np.ndarray, calibrations=None) -> np.ndarray:
@@ -272,7 +287,13 @@ class ShapeStreamer(WindowStreamer):
                 values[:, a - first : last - first + 1] = self.dist[s][
                     :, a - self.base[s] : last - self.base[s] + 1
                 ]
-            per_length.append(sliding_window_view(values, w, axis=-1).max(axis=-1))
+            covering = sliding_window_view(values, w, axis=-1)
+            mean = None
+            if STEP_RULE != "max":  # the mean over the windows that exist
+                known = np.isfinite(covering)
+                total = np.where(known, covering, 0.0).sum(axis=-1)
+                mean = total / np.maximum(known.sum(axis=-1), 1)
+            per_length.append(_step_distances(covering.max(axis=-1), mean))
         self.emitted = upto
         return self.d._combine(np.stack(per_length, axis=1))
 
