@@ -15,7 +15,9 @@ second half of ``--model best`` (``ensemble`` with ``shape_view``; calibration r
 * **Distances.** Each window's z-normalised distance to its nearest training window of the
   same sensor over ``sqrt(2m)`` (:mod:`mstad.models.shape_profile`: exact, all lengths from one
   pass), at every length of ``windows`` (``discord``'s own: round 33); a step takes the
-  **largest** over the windows of a length that cover it.
+  **midpoint of the largest and the mean** over the windows of a length that cover it
+  (:data:`STEP_RULE`, round 39: the largest alone spreads one unusual window over 2m − 1
+  steps at full height, the mean thins a short anomaly's few windows).
 * **Calibration.** Per sensor and length, on the validation tail (a copy fitted on the training
   head), floor :data:`SHAPE_FLOOR`; the lengths' surprises averaged per sensor; the entity's
   score is the largest sensor's (then calibrated as every detector's is). The validation score
@@ -61,10 +63,10 @@ CROSS_FIT = True
 #: a half of the tail must hold this many longest windows to be cross-fitted (round 37: 1;
 #: round 36 ran with 2)
 CROSS_FIT_WINDOWS = 1.0
-#: how a step's distance comes from the windows of a length that cover it: the largest (as
-#: built), their mean (as ``discord`` maps its windows; round 38's candidate) or the midpoint of
-#: the two; candidates of round 39 (calibration_log §41)
-STEP_RULE = "max"
+#: how a step's distance comes from the windows of a length that cover it: the largest
+#: ("max", rounds 32–38), their mean ("mean", as ``discord`` maps its windows) or the midpoint
+#: of the two ("mid", chosen by round 39: calibration_log §41)
+STEP_RULE = "mid"
 
 
 def _step_distances(largest: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
@@ -178,10 +180,10 @@ class ShapeDetector(Detector):
         return np.ascontiguousarray(x.T, dtype=np.float64)
 
     def _per_length(self, series: np.ndarray) -> np.ndarray:
-        """``[S, lengths, T]`` step distances: per sensor and length, the largest normalised
-        z-distance over the windows covering each step. The last series' result is kept:
-        ``score`` then ``explain`` of the same series — what a run with ``--explain`` and the
-        ensemble's explanation do — search the training windows once."""
+        """``[S, lengths, T]`` step distances: per sensor and length, the normalised
+        z-distances of the windows covering each step, taken by :data:`STEP_RULE`. The last
+        series' result is kept: ``score`` then ``explain`` of the same series — what a run with
+        ``--explain`` and the ensemble's explanation do — search the training windows once."""
         return self._for_last_series(series, self._search)
 
     def _search(self, series: np.ndarray) -> np.ndarray:
@@ -287,13 +289,16 @@ class ShapeStreamer(WindowStreamer):
                 values[:, a - first : last - first + 1] = self.dist[s][
                     :, a - self.base[s] : last - self.base[s] + 1
                 ]
-            covering = sliding_window_view(values, w, axis=-1)
             mean = None
-            if STEP_RULE != "max":  # the mean over the windows that exist
-                known = np.isfinite(covering)
-                total = np.where(known, covering, 0.0).sum(axis=-1)
-                mean = total / np.maximum(known.sum(axis=-1), 1)
-            per_length.append(_step_distances(covering.max(axis=-1), mean))
+            if STEP_RULE != "max":  # the mean over the windows that exist: running sums
+                known = np.isfinite(values)
+                total = np.cumsum(np.where(known, values, 0.0), axis=-1)
+                count = np.cumsum(known, axis=-1)
+                total[:, w:] -= total[:, :-w].copy()
+                count[:, w:] -= count[:, :-w].copy()
+                mean = total[:, w - 1 :] / np.maximum(count[:, w - 1 :], 1)
+            largest = sliding_window_view(values, w, axis=-1).max(axis=-1)
+            per_length.append(_step_distances(largest, mean))
         self.emitted = upto
         return self.d._combine(np.stack(per_length, axis=1))
 
