@@ -11,13 +11,12 @@ process shows: the ``python -m mstad`` entry point, ``--debug``'s traceback and 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import subprocess
 import sys
 import warnings
 from pathlib import Path
-
-from click.testing import CliRunner
 
 #: Python's own warning filters in a fresh process (``python -W`` unset, not a dev build):
 #: what a user's terminal would show on stderr.
@@ -28,6 +27,25 @@ _FRESH_FILTERS = (
     ("ignore", ImportWarning, ""),
     ("ignore", ResourceWarning, ""),
 )
+
+
+def _text_stream(data: bytes = b"") -> io.TextIOWrapper:
+    """A text stream over bytes, as a pipe's: not a terminal, with a ``buffer``."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", write_through=True)
+
+
+@contextlib.contextmanager
+def _pipes(input: str | None):
+    """sys.stdin, sys.stdout and sys.stderr swapped for pipes; yields (stdout, stderr)."""
+    saved = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin = _text_stream((input or "").encode())
+    sys.stdout, sys.stderr = _text_stream(), _text_stream()
+    try:
+        yield sys.stdout.buffer, sys.stderr.buffer
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdin, sys.stdout, sys.stderr = saved
 
 
 @contextlib.contextmanager
@@ -53,7 +71,7 @@ def mstad(
     code: int | str | None = 0
     with (
         _working_folder(cwd),
-        CliRunner().isolation(input=input) as (out, err, _),
+        _pipes(input) as (out, err),
         warnings.catch_warnings(record=True) as caught,
     ):
         warnings.resetwarnings()
