@@ -136,10 +136,11 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
         "ensemble",
         dict(shape_view=True, CROSS_FIT=True, CROSS_FIT_WINDOWS=1.0, **TODAY),
     ),
-    # round 39 (calibration_log §41): a step's view distance as the mean of its covering
-    # windows (as discord's), or the midpoint of their mean and largest, instead of the largest
-    "best-shape-stepmean": ("ensemble", dict(shape_view=True, SHAPE_STEPS="mean", **TODAY)),
-    "best-shape-stepmid": ("ensemble", dict(shape_view=True, SHAPE_STEPS="mid", **TODAY)),
+    # round 39 (calibration_log §41): a step's view distance as the largest of its covering
+    # windows (rounds 34–38), their mean (as discord's) or the midpoint (chosen)
+    "best-shape-stepmax": ("ensemble", dict(shape_view=True, shape_steps="max", **TODAY)),
+    "best-shape-stepmean": ("ensemble", dict(shape_view=True, shape_steps="mean", **TODAY)),
+    "best-shape-stepmid": ("ensemble", dict(shape_view=True, shape_steps="mid", **TODAY)),
     "pca": ("pca", {}),
     "zscore": ("zscore", {}),
     "ens-inj-close-0.02": (
@@ -604,7 +605,6 @@ def score_entity(model: str, params: dict, entity) -> tuple:
 
     shape_module.CROSS_FIT = params.pop("CROSS_FIT", True)  # the rule since round 36
     shape_module.CROSS_FIT_WINDOWS = params.pop("CROSS_FIT_WINDOWS", 1.0)  # since round 37
-    shape_module.STEP_RULE = params.pop("SHAPE_STEPS", "max")  # round 39's candidates
     start = time.perf_counter()
     with discord_member(params.pop("DISCORD", {})), structure_quiet(quiet):
         detector = make_detector(model, **params).fit(entity.train)

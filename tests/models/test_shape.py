@@ -1,5 +1,7 @@
 """The ``shape`` detector and the ensemble's shape view: what they see, streams, saving."""
 
+import json
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -36,13 +38,10 @@ def test_a_changed_shape_at_the_same_level_is_found_and_a_level_shift_is_not():
 
 @pytest.mark.parametrize("rule", ["max", "mean", "mid"])
 @pytest.mark.parametrize("chunk", [1, 7, 500])
-def test_stream_equals_batch(chunk, rule, monkeypatch):
-    import mstad.models.shape as shape_module
-
-    monkeypatch.setattr(shape_module, "STEP_RULE", rule)
+def test_stream_equals_batch(chunk, rule):
     train, test = periodic(seed=1)
     test[300:330, 0] += np.linspace(0, 1, 30)
-    detector = make_detector("shape", windows=(10, 40)).fit(train)
+    detector = make_detector("shape", windows=(10, 40), steps=rule).fit(train)
     np.testing.assert_allclose(
         stream_scores(detector, test, chunk), detector.score(test), atol=1e-5
     )
@@ -65,6 +64,26 @@ def test_saved_and_loaded_scores_the_same(tmp_path):
     detector.save(tmp_path / "shape")
     loaded = Detector.load(tmp_path / "shape")
     np.testing.assert_array_equal(loaded.score(test), detector.score(test))
+
+
+def test_a_folder_saved_before_the_step_rule_existed_keeps_the_largest(tmp_path):
+    """Rounds 32–38 saved no ``steps``: such a folder scores as it was fitted (the largest
+    covering window), not by today's midpoint; the rules differ where a window is unusual."""
+    train, test = periodic(seed=2)
+    test[200:230, 1] += np.linspace(0, 2, 30)
+    largest = make_detector("shape", windows=(16, 32), steps="max").fit(train)
+    largest.save(tmp_path / "old")
+    meta_file = tmp_path / "old" / "detector.json"
+    meta = json.loads(meta_file.read_text())
+    del meta["params"]["steps"]
+    meta_file.write_text(json.dumps(meta))
+    loaded = Detector.load(tmp_path / "old")
+    assert loaded.steps == "max"
+    np.testing.assert_array_equal(loaded.score(test), largest.score(test))
+    midpoint = make_detector("shape", windows=(16, 32)).fit(train)
+    assert (
+        midpoint.steps == "mid" and np.abs(midpoint.score(test) - largest.score(test)).max() > 0.1
+    )
 
 
 def test_sensors_constant_in_training_are_left_out_and_none_left_scores_zero():

@@ -77,7 +77,10 @@ against 0.156 without it (regime changes over long series); gains on the drift s
 regimes +0.083 / +0.156, the SMAP holdouts +0.044 / +0.043, correlation breaks +0.010 /
 +0.066; losses seasonal −0.037, the plant's batches −0.016, long lagged couplings −0.011, the
 plant −0.006 (``benchmarks/results/calibration_log.md`` §33–§35). ``-p shape_view=false``
-restores the ensemble before it.
+restores the ensemble before it. ``shape_steps`` is the view's step rule (the shape detector's
+``steps``): the midpoint of the largest and the mean of a step's covering windows since round
+39 (§41); ``-p shape_steps=max`` restores rounds 34–38's largest, which SMAP's and a made-up
+MSL's telemetry rank about 0.01 entity AUROC better.
 
 ``smoothing`` is the span of a causal EWMA of the combined score and of its explanation
 (:mod:`mstad.models.smoothing`), applied to validation and test alike before the entity's
@@ -105,7 +108,7 @@ from mstad.models.base import Detector
 from mstad.models.calibration import SURPRISE_FLOOR, Calibration
 from mstad.models.discord import REFERENCES, SCALE_RULES
 from mstad.models.registry import detector_class, make_detector, register
-from mstad.models.shape import ShapeDetector
+from mstad.models.shape import STEP_RULES, ShapeDetector
 from mstad.models.smoothing import smoothed
 from mstad.params import SEED_SPEC, spec
 
@@ -208,6 +211,7 @@ class EnsembleDetector(Detector):
         "discord_scales": spec(choices=SCALE_RULES),
         "judge_span": spec(min_length=2, max_length=2, item_ge=1),
         "shape_view": spec(choices=(False, True)),
+        "shape_steps": spec(choices=STEP_RULES),
         "seed": SEED_SPEC,
     }
     #: ensembles saved before round 15 made their discord member with discord's default
@@ -218,6 +222,7 @@ class EnsembleDetector(Detector):
         "discord_scales": "distance",
         "judge_span": JUDGE_SPAN,
         "shape_view": False,
+        "shape_steps": "max",
     }
 
     state_shapes = {
@@ -246,6 +251,7 @@ class EnsembleDetector(Detector):
         discord_scales: str = "distance",
         judge_span: Sequence[int] = JUDGE_SPAN,
         shape_view: bool = True,
+        shape_steps: str = "mid",
         seed: int = 0,
     ):
         members = tuple(members)
@@ -273,6 +279,7 @@ class EnsembleDetector(Detector):
             raise ValueError(f"judge_span: [shortest, longest + 1] steps, got {list(judge_span)}")
         self.judge_span = tuple(int(v) for v in judge_span)
         self.shape_view = bool(shape_view)
+        self.shape_steps = shape_steps
         self.seed = seed
 
     def _member(self, name: str) -> Detector:
@@ -391,7 +398,7 @@ class EnsembleDetector(Detector):
         fitted_on = self.members_[0].calibration_.fitted_on
         self.inner_calibration_ = None
         if self.shape_view:
-            self.shape_ = ShapeDetector().fit(x, MEMBER_FLAGS)
+            self.shape_ = ShapeDetector(steps=self.shape_steps).fit(x, MEMBER_FLAGS)
             self.inner_calibration_ = Calibration.fit(validation, fitted_on, SURPRISE_FLOOR)
             n = min(n, len(self.shape_.raw_validation_))
             validation = self._with_shape(validation[-n:], self.shape_.raw_validation_[-n:])

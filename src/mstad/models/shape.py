@@ -16,8 +16,9 @@ second half of ``--model best`` (``ensemble`` with ``shape_view``; calibration r
   same sensor over ``sqrt(2m)`` (:mod:`mstad.models.shape_profile`: exact, all lengths from one
   pass), at every length of ``windows`` (``discord``'s own: round 33); a step takes the
   **midpoint of the largest and the mean** over the windows of a length that cover it
-  (:data:`STEP_RULE`, round 39: the largest alone spreads one unusual window over 2m − 1
-  steps at full height, the mean thins a short anomaly's few windows).
+  (``steps="mid"``, round 39: the largest alone spreads one unusual window over 2m − 1 steps
+  at full height, the mean thins a short anomaly's few windows; ``"max"`` and ``"mean"`` are
+  the others of :data:`STEP_RULES`).
 * **Calibration.** Per sensor and length, on the validation tail (a copy fitted on the training
   head), floor :data:`SHAPE_FLOOR`; the lengths' surprises averaged per sensor; the entity's
   score is the largest sensor's (then calibrated as every detector's is). The validation score
@@ -63,18 +64,18 @@ CROSS_FIT = True
 #: a half of the tail must hold this many longest windows to be cross-fitted (round 37: 1;
 #: round 36 ran with 2)
 CROSS_FIT_WINDOWS = 1.0
-#: how a step's distance comes from the windows of a length that cover it: the largest
-#: ("max", rounds 32–38), their mean ("mean", as ``discord`` maps its windows) or the midpoint
-#: of the two ("mid", chosen by round 39: calibration_log §41)
-STEP_RULE = "mid"
+#: how a step's distance comes from the windows of a length that cover it (``steps``): the
+#: largest ("max", rounds 32–38), their mean ("mean", as ``discord`` maps its windows) or the
+#: midpoint of the two ("mid", chosen by round 39: calibration_log §41)
+STEP_RULES = ("max", "mean", "mid")
 
 
-def _step_distances(largest: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
-    """A step's distance under :data:`STEP_RULE` from the largest and the mean of its
-    covering windows (``mean`` is None when the rule is ``"max"``)."""
-    if STEP_RULE == "max":
+def _step_distances(rule: str, largest: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
+    """A step's distance under ``rule`` (:data:`STEP_RULES`) from the largest and the mean of
+    its covering windows (``mean`` is None when the rule is ``"max"``)."""
+    if rule == "max":
         return largest
-    return mean if STEP_RULE == "mean" else 0.5 * (largest + mean)
+    return mean if rule == "mean" else 0.5 * (largest + mean)
 
 
 @register
@@ -85,7 +86,10 @@ class ShapeDetector(Detector):
     param_specs = {
         "windows": spec(min_length=1, item_ge=MIN_WINDOW),
         "inputs": spec(choices=INPUTS),
+        "steps": spec(choices=STEP_RULES),
     }
+    #: folders saved before round 39 took the largest covering window
+    params_before_added = {"steps": "max"}
     state_shapes = {
         "columns": ("C",),
         "sensors": (None,),
@@ -100,9 +104,15 @@ class ShapeDetector(Detector):
     def _state_dims(self, state: dict[str, np.ndarray]) -> dict[str, int]:
         return {**super()._state_dims(state), "S": int(np.asarray(state["sensors"]).size)}
 
-    def __init__(self, windows: Sequence[int] = (25, 50, 100, 200), inputs: str = "continuous"):
+    def __init__(
+        self,
+        windows: Sequence[int] = (25, 50, 100, 200),
+        inputs: str = "continuous",
+        steps: str = "mid",
+    ):
         self.windows = tuple(int(w) for w in windows)
         self.inputs = inputs
+        self.steps = steps
 
     @property
     def min_steps(self) -> int:
@@ -181,7 +191,7 @@ class ShapeDetector(Detector):
 
     def _per_length(self, series: np.ndarray) -> np.ndarray:
         """``[S, lengths, T]`` step distances: per sensor and length, the normalised
-        z-distances of the windows covering each step, taken by :data:`STEP_RULE`. The last
+        z-distances of the windows covering each step, taken by ``steps``. The last
         series' result is kept: ``score`` then ``explain`` of the same series — what a run with
         ``--explain`` and the ensemble's explanation do — search the training windows once."""
         return self._for_last_series(series, self._search)
@@ -199,8 +209,8 @@ class ShapeDetector(Detector):
             w = int(training.windows[s])
             starts = window_starts(n, w)
             largest = windows_to_steps(dist.T, starts, w, n, how="max").T
-            mean = None if STEP_RULE == "max" else windows_to_steps(dist.T, starts, w, n).T
-            out[:, s] = _step_distances(largest, mean)
+            mean = None if self.steps == "max" else windows_to_steps(dist.T, starts, w, n).T
+            out[:, s] = _step_distances(self.steps, largest, mean)
         return out
 
     def _calibrated(self, per_length: np.ndarray, calibrations=None) -> np.ndarray:
@@ -290,7 +300,7 @@ class ShapeStreamer(WindowStreamer):
                     :, a - self.base[s] : last - self.base[s] + 1
                 ]
             mean = None
-            if STEP_RULE != "max":  # the mean over the windows that exist: running sums
+            if self.d.steps != "max":  # the mean over the windows that exist: running sums
                 known = np.isfinite(values)
                 total = np.cumsum(np.where(known, values, 0.0), axis=-1)
                 count = np.cumsum(known, axis=-1)
@@ -298,7 +308,7 @@ class ShapeStreamer(WindowStreamer):
                 count[:, w:] -= count[:, :-w].copy()
                 mean = total[:, w - 1 :] / np.maximum(count[:, w - 1 :], 1)
             largest = sliding_window_view(values, w, axis=-1).max(axis=-1)
-            per_length.append(_step_distances(largest, mean))
+            per_length.append(_step_distances(self.d.steps, largest, mean))
         self.emitted = upto
         return self.d._combine(np.stack(per_length, axis=1))
 
