@@ -358,6 +358,9 @@ VARIANTS = {  # id: (model, parameters); ids name window(s), inputs, reference, 
     "mscred-e60": ("mscred", dict(augment=(), epochs=60)),
     # round 11: early stopping that waits 10 epochs for a better validation loss (default 3)
     "mscred-patience10": ("mscred", dict(patience=10)),
+    # round 12 (mscred_log.md section 31): a linear autoregression beside the forecast network
+    "mscred-nolinear": ("mscred", dict(linear_forecast=False)),
+    "mscred-linear": ("mscred", dict(linear_forecast=True)),
     # calibration round 26 (calibration_log.md section 26): discord's window lengths, alone and
     # as best's member (the rest of each pinned to the defaults of the round)
     **{

@@ -164,6 +164,7 @@ class MSCRED(Detector):
         "inputs": "all",
         "run_length": 1,
         "augment": (),
+        "linear_forecast": False,
     }
 
     state_shapes = {
@@ -203,6 +204,7 @@ class MSCRED(Detector):
         step_scores: str = "window",
         run_length: int = 1,
         augment: tuple[float, ...] = (0.8, 1.25),
+        linear_forecast: bool = False,
         inputs: str = "continuous",
         precision: str = "float32",
         device: str = "auto",
@@ -244,6 +246,7 @@ class MSCRED(Detector):
         self.step_scores = step_scores
         self.run_length = run_length
         self.augment = tuple(float(v) for v in augment)
+        self.linear_forecast = linear_forecast
         self.inputs = inputs
         self.precision = precision
         self.device = device
@@ -288,8 +291,14 @@ class MSCRED(Detector):
 
     def _build(self) -> None:
         self.device_ = pick_device(self.device)
+        forecast_steps = self.steps if self.linear_forecast and self._target == "next" else 0
         self.network_ = MSCREDNetwork(
-            self.n_inputs_, len(self.windows), self.lstm_kernels, self.temperature, self.width
+            self.n_inputs_,
+            len(self.windows),
+            self.lstm_kernels,
+            self.temperature,
+            self.width,
+            forecast_steps,
         ).to(self.device_)
 
     def _net(self, inputs: torch.Tensor, **options) -> torch.Tensor:

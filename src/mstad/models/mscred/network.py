@@ -28,6 +28,7 @@ class MSCREDNetwork(nn.Module):
         lstm_kernels: Sequence[int] = (3, 3, 2, 2),
         temperature: float | str = 5.0,
         width: int = 32,
+        forecast_steps: int = 0,
     ):
         super().__init__()
         widths = [w * width // WIDTHS[0] for w in WIDTHS]  # channels per level, 1:2:4:8
@@ -56,6 +57,14 @@ class MSCREDNetwork(nn.Module):
         self.deconv2 = nn.ConvTranspose2d(2 * c2, c1, 3, 2)
         self.deconv1 = nn.Sequential(same_padding(3, 1), nn.Conv2d(2 * c1, n_scales, 3))
         self.act = nn.SELU()
+        # a linear autoregression of every entry over the input steps (one 1 × 1 convolution,
+        # shared by all entries, starting at zero), added to the forecast: the network learns
+        # what a linear forecast misses (``MSCRED(linear_forecast=True)``)
+        self.linear = None
+        if forecast_steps:
+            self.linear = nn.Conv2d(forecast_steps * n_scales, n_scales, 1)
+            nn.init.zeros_(self.linear.weight)
+            nn.init.zeros_(self.linear.bias)
 
     def _crop(self, x: torch.Tensor, size: int) -> torch.Tensor:
         return x[..., :size, :size]
@@ -85,7 +94,11 @@ class MSCREDNetwork(nn.Module):
             attended.append(out)
             hidden.append(states)
         if not all_steps:
-            return self.decode(attended)
+            out = self.decode(attended)
+            if self.linear is None:
+                return out
+            stacks = runs.unfold(1, steps, 1).movedim(-1, 2).flatten(0, 1)  # (N, h, S, n, n)
+            return out + self.linear(stacks.flatten(1, 2))
         recon = []
         for t in range(steps):  # attention over steps 1..t reconstructs step t
             recon.append(
