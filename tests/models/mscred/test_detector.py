@@ -314,7 +314,7 @@ def test_a_folder_saved_before_width_existed_loads_at_the_paper_width(entity, tm
     old = make_detector("mscred", **params).fit(entity.train)
     old.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "detector.json").read_text())
-    for key in ("width", "step_scores", "inputs", "augment"):  # as before they existed
+    for key in ("width", "step_scores", "inputs", "augment", "linear_forecast"):  # not yet then
         del meta["params"][key]
     (tmp_path / "m" / "detector.json").write_text(json.dumps(meta))
     with np.load(tmp_path / "m" / "state.npz") as state:
@@ -323,8 +323,27 @@ def test_a_folder_saved_before_width_existed_loads_at_the_paper_width(entity, tm
     loaded = Detector.load(tmp_path / "m")
     assert loaded.width == 32 and loaded.step_scores == "sample" and loaded.inputs == "all"
     assert loaded.augment == () and loaded.run_length == 4  # not the default that would clash
+    assert loaded.linear_forecast is False and loaded.network_.linear is None
     assert loaded.columns_.tolist() == list(range(6))
     np.testing.assert_allclose(loaded.score(entity.test), old.score(entity.test), rtol=1e-5)
+
+
+@pytest.mark.parametrize("target", ["next", "masked"])
+def test_the_linear_part_is_trained_with_the_forecast_only_and_saved(entity, target, tmp_path):
+    options = {**TINY, "epochs": 2, "augment": (), "target": target, "linear_forecast": True}
+    detector = make_detector("mscred", **options).fit(entity.train)
+    linear = detector.network_.linear
+    if target == "masked":  # hidden rows are zeros in the input: nothing to extrapolate
+        assert linear is None
+        return
+    assert linear.weight.shape == (2, 3 * 2, 1, 1) and linear.weight.abs().sum() > 0  # trained
+    scores = detector.score(entity.test)
+    detector.save(tmp_path / "m")
+    again = Detector.load(tmp_path / "m")
+    assert again.linear_forecast is True and torch.equal(
+        again.network_.linear.weight, linear.weight
+    )
+    np.testing.assert_allclose(again.score(entity.test), scores, rtol=1e-5)
 
 
 def test_run_batches_cover_every_training_sample_once_per_epoch():

@@ -69,12 +69,16 @@ def test_narrow_network_keeps_the_shapes_and_scales_the_channels(n):
     assert 14 < count(wide) / count(narrow) < 17
 
 
-@pytest.mark.parametrize("all_steps", [False, True])
-def test_runs_share_convolutions_and_give_every_sample_what_forward_gives(all_steps):
+@pytest.mark.parametrize(("all_steps", "forecast_steps"), [(False, 0), (True, 0), (False, 5)])
+def test_runs_share_convolutions_and_give_every_sample_what_forward_gives(
+    all_steps, forecast_steps
+):
     """Two runs of 7 matrices = 2 × 3 samples of 5 steps: the same outputs and the same
-    parameter gradients as the six stacks one by one."""
+    parameter gradients as the six stacks one by one (with the linear part too)."""
     torch.manual_seed(0)
-    net = MSCREDNetwork(9, width=4)
+    net = MSCREDNetwork(9, width=4, forecast_steps=forecast_steps)
+    if forecast_steps:
+        torch.nn.init.normal_(net.linear.weight)
     runs = torch.rand(2, 7, 3, 9, 9)
     stacks = runs.unfold(1, 5, 1).movedim(-1, 2).flatten(0, 1)  # (6, 5, 3, 9, 9)
     assert torch.equal(stacks[4], runs[1, 1:6])
@@ -87,3 +91,22 @@ def test_runs_share_convolutions_and_give_every_sample_what_forward_gives(all_st
     assert torch.allclose(shared, alone, atol=1e-6)
     for grad, p in zip(grads, net.parameters(), strict=True):
         assert torch.allclose(grad, p.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_the_linear_part_adds_an_autoregression_of_each_entry_and_starts_at_zero():
+    """``forecast_steps``: the output is the network's plus a 1 × 1 convolution over the h·S
+    input matrices — zero when built (the network alone), each entry's own past once set."""
+    torch.manual_seed(0)
+    plain = MSCREDNetwork(7, width=4)
+    torch.manual_seed(0)
+    net = MSCREDNetwork(7, width=4, forecast_steps=5)
+    x = torch.rand(2, 5, 3, 7, 7)
+    assert torch.equal(net(x), plain(x))  # the same network, the linear part at zero
+    with torch.no_grad():  # 2 × last − the one before, per scale: a linear extrapolation
+        net.linear.weight.zero_()
+        for s in range(3):
+            net.linear.weight[s, 4 * 3 + s] = 2.0
+            net.linear.weight[s, 3 * 3 + s] = -1.0
+    expected = plain(x) + 2 * x[:, 4] - x[:, 3]
+    assert torch.allclose(net(x), expected, atol=1e-6)
+    assert MSCREDNetwork(7, width=4).linear is None
