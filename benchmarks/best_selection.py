@@ -755,6 +755,10 @@ def main() -> None:
             if args.forecast_only:
                 entities = [e for e in entities if _forecasts(e)]
             sets[set_name] = entities[: caps.get(set_name)]
+    empty = [n for n in names if not any(sets[n] for sets in per_draw.values())]
+    if empty:  # e.g. no entity forecasts there: every candidate scores it alike
+        print(f"no entity left in {', '.join(empty)}: left out", flush=True)
+        names = [n for n in names if n not in empty]
     lines = [
         "| variant | set | draw | entities | entity AUROC | entity AP | concat AUROC | concat AP "
         "| s |",
