@@ -189,6 +189,7 @@ def test_a_decimal_comma_export_scores_and_streams_as_the_comma_file(csv_model, 
     ("name", "params"),
     [
         ("mscred", TINY_MSCRED),
+        ("mscred", {**TINY_MSCRED, "target": "next"}),  # with the forecast's linear part
         ("msflow", FAST["msflow"]),
         ("msflow", {**FAST["msflow"], "flows": 2}),
         ("msflow", {**FAST["msflow"], "dilations": (1, 2, 1)}),  # dilated, reflect-padded
@@ -202,6 +203,8 @@ def test_onnx_graph_equals_torch_on_real_inputs(tmp_path, name, params):
     fitted = fit_model(
         table, {"kind": "none"}, {}, tmp_path / "m", name, params, 0, {"method": "pot"}
     )
+    if params.get("target") == "next":  # the part the graph must carry
+        assert fitted.detector.network_.linear is not None
     result = export_onnx(fitted, tmp_path / "m.onnx", fitted.sample())
     assert result.max_abs_diff <= 1e-4 and result.path.is_file()
     # and on windows the check never saw: the test split

@@ -97,7 +97,9 @@ class MSCREDNetwork(nn.Module):
             out = self.decode(attended)
             if self.linear is None:
                 return out
-            stacks = runs.unfold(1, steps, 1).movedim(-1, 2).flatten(0, 1)  # (N, h, S, n, n)
+            stacks = runs  # one sample per run (forward; unfold has no ONNX export)
+            if runs.shape[1] != steps:
+                stacks = runs.unfold(1, steps, 1).movedim(-1, 2).flatten(0, 1)  # (N, h, S, n, n)
             return out + self.linear(stacks.flatten(1, 2))
         recon = []
         for t in range(steps):  # attention over steps 1..t reconstructs step t
