@@ -311,6 +311,7 @@ def test_a_folder_saved_before_width_existed_loads_at_the_paper_width(entity, tm
 
     params = {**TINY, "epochs": 1, "width": 32, "step_scores": "sample"}
     params |= {"run_length": 4, "augment": ()}  # trained in runs, before augment existed
+    params |= {"linear_forecast": False}  # and before the forecast's linear part
     old = make_detector("mscred", **params).fit(entity.train)
     old.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "detector.json").read_text())
