@@ -77,8 +77,8 @@ from mstad.data import load_dataset
 from mstad.data.families import FAMILIES, LATER_FAMILIES, LONG_FAMILIES, make_family
 from mstad.data.inject import KINDS, MULTI_KINDS, injected_holdout, sensor_spreads
 from mstad.features.columns import input_columns
-from mstad.features.structure import shares_structure
 from mstad.models import make_detector
+from mstad.models.mscred.detector import auto_target
 
 MS = (25, 50, 100, 200)
 #: selection sets of round 5 (issue 16); rounds 1–4 used the first, synthetic and plant
@@ -529,7 +529,7 @@ def _forecasts(entity) -> bool:
     """Whether MSCRED's ``target="auto"`` forecasts on this entity (decided from training data:
     its input columns share no correlation structure)."""
     columns = input_columns(entity.train, "continuous", getattr(entity, "flags", None))
-    return not shares_structure(entity.train[:, columns])
+    return auto_target(entity.train[:, columns]) == "next"
 
 
 def _moving(train: np.ndarray) -> tuple[int, ...]:

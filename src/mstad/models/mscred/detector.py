@@ -114,7 +114,7 @@ from mstad.features.warp import time_warp
 from mstad.models.base import Detector
 from mstad.models.device import PRECISIONS, TRAINING_SPECS, autocast, pick_device
 from mstad.models.mscred.masking import entries_of, hide_sensors, masked_mse
-from mstad.models.mscred.network import MSCREDNetwork
+from mstad.models.mscred.network import MSCREDNetwork, run_samples
 from mstad.models.mscred.samples import (
     PooledStacks,
     samples_to_steps,
@@ -137,6 +137,12 @@ from mstad.progress import report
 TARGETS = ("last", "next", "masked", "auto")
 MASK_STEPS = ("all", "both")
 STEP_SCORES = ("sample", "window")
+
+
+def auto_target(x: np.ndarray) -> str:
+    """What ``target="auto"`` trains on the input columns ``x`` of training data: ``"masked"``
+    where they share correlation structure, ``"next"`` (the forecast) where they do not."""
+    return "masked" if shares_structure(x) else "next"
 
 
 @register
@@ -347,7 +353,7 @@ class MSCRED(Detector):
             per_sample = masks.repeat_interleave(runs.shape[1] - steps + 1, dim=0)
             return masked_mse(output, runs[:, steps - 1 :].flatten(0, 1), per_sample)
         if self.loss_steps == "all":
-            stacks = runs.unfold(1, steps, 1).movedim(-1, 2).flatten(0, 1)
+            stacks = run_samples(runs, steps)
             return torch.mean((self._net_runs(runs, steps, all_steps=True) - stacks) ** 2)
         inputs, target = self._split_runs(runs)
         return torch.mean((self._net_runs(inputs, steps) - target) ** 2)
@@ -432,7 +438,7 @@ class MSCRED(Detector):
         x = train[:, self.columns_]
         self.min_, self.max_ = x.min(axis=0).astype(np.float64), x.max(axis=0)
         if self.target == "auto":  # a fact of the training data, decided once
-            self.target_ = "masked" if shares_structure(x) else "next"
+            self.target_ = auto_target(x)
         self._build()
         stacks, ends = self._samples(train)
         if head is None:

@@ -20,6 +20,15 @@ WIDTHS = (32, 64, 128, 256)  # the paper's channels per level (width = 32)
 ENCODER = ((3, 1), (3, 2), (2, 2), (2, 2))  # (kernel, stride) per level, as in the paper
 
 
+def run_samples(runs: torch.Tensor, steps: int) -> torch.Tensor:
+    """The samples of ``steps`` consecutive matrices inside ``runs (R, L, S, n, n)``, in run
+    order: ``(R·(L − steps + 1), steps, S, n, n)`` (``runs`` itself when ``L = steps``, which
+    keeps the graph exportable: ``unfold`` has no ONNX export)."""
+    if runs.shape[1] == steps:
+        return runs
+    return runs.unfold(1, steps, 1).movedim(-1, 2).flatten(0, 1)
+
+
 class MSCREDNetwork(nn.Module):
     def __init__(
         self,
@@ -97,10 +106,7 @@ class MSCREDNetwork(nn.Module):
             out = self.decode(attended)
             if self.linear is None:
                 return out
-            stacks = runs  # one sample per run (forward; unfold has no ONNX export)
-            if runs.shape[1] != steps:
-                stacks = runs.unfold(1, steps, 1).movedim(-1, 2).flatten(0, 1)  # (N, h, S, n, n)
-            return out + self.linear(stacks.flatten(1, 2))
+            return out + self.linear(run_samples(runs, steps).flatten(1, 2))
         recon = []
         for t in range(steps):  # attention over steps 1..t reconstructs step t
             recon.append(
