@@ -37,35 +37,50 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 #: queries per independent block (sums restart there; blocks run in parallel)
 BLOCK = 2048
 #: diagonals per chunk of the k = 1 pass (a ring of max(windows) + 1 rows of them stays in cache)
 CHUNK = 1024
-#: independent minimum accumulators: enough for the compiler to keep several vector registers busy
-_LANES = 32
 #: flags that let the compiler vectorise (no NaN reaches the kernels; inf is kept: no "ninf")
 _FAST = {"nnan", "nsz", "arcp", "contract", "reassoc"}
 _NO_BUDGET = np.iinfo(np.int64).max // 4
 _FAR = -(np.iinfo(np.int64).max // 4)  # "no neighbour": a position no zone reaches
 
 
+def _float_intrinsic(name: str):
+    """``name(a, b)`` of two float64 as the LLVM intrinsic (``llvm.minnum.f64``, …), with
+    :data:`_FAST`'s flags. A loop that folds an array with it is vectorised by LLVM with vector
+    registers as its accumulators; numba's ``min`` (a compare and a select) is not, and the
+    lanes-in-an-array form it replaced kept them in memory (2–4× slower per element, measured in
+    ``benchmarks/results/speed_log.md`` §25)."""
+
+    @intrinsic
+    def op(typingctx, a, b):
+        def codegen(context, builder, signature, args):
+            d = ir.DoubleType()
+            fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(d, [d, d]), name)
+            return builder.call(fn, args, fastmath=tuple(sorted(_FAST)))
+
+        return types.float64(types.float64, types.float64), codegen
+
+    return op
+
+
+_fmin = _float_intrinsic("llvm.minnum.f64")
+_fmax = _float_intrinsic("llvm.maxnum.f64")
+
+
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy", inline="always")
-def _min_diff(a, b, lo, hi, acc):
-    """``min(a[lo:hi] − b[lo:hi])`` with :data:`_LANES` running minima (vectorisable)."""
-    acc[:] = np.inf
+def _min_diff(a, b, lo, hi):
+    """``min(a[lo:hi] − b[lo:hi])`` (vectorised; inf when empty)."""
     x, y = a[lo:hi], b[lo:hi]
-    n = hi - lo
-    whole = n // _LANES * _LANES
-    for j in range(0, whole, _LANES):
-        for u in range(_LANES):
-            v = x[j + u] - y[j + u]
-            acc[u] = v if v < acc[u] else acc[u]
     best = np.inf
-    for u in range(_LANES):
-        best = min(best, acc[u])
-    for j in range(whole, n):
-        best = min(best, x[j] - y[j])
+    for j in range(hi - lo):
+        best = _fmin(best, x[j] - y[j])
     return best
 
 
@@ -108,7 +123,7 @@ def _ring_row(ring, t, i0, d0, width, m, lo_prev):
 
 
 @nb.njit(cache=True, inline="always")
-def _segment_min(cur, prev, a, z, acc, excluded, zone, shift):
+def _segment_min(cur, prev, a, z, excluded, zone, shift):
     """Minimum of ``cur − prev`` over ``a .. z − 1`` less the zones ``e − zone < x < e + zone``
     (``x = j + shift``) around the sorted positions ``excluded``; and the segment it lies in."""
     best, seg_lo, seg_hi = np.inf, 0, 0
@@ -116,14 +131,14 @@ def _segment_min(cur, prev, a, z, acc, excluded, zone, shift):
     for e in excluded:
         end = min(e - zone + 1 - shift, z)
         if end > start:
-            v = _min_diff(cur, prev, start, end, acc)
+            v = _min_diff(cur, prev, start, end)
             if v < best:
                 best, seg_lo, seg_hi = v, start, end
         start = max(start, e + zone - shift)
         if start >= z:
             break
     if start < z:
-        v = _min_diff(cur, prev, start, z, acc)
+        v = _min_diff(cur, prev, start, z)
         if v < best:
             best, seg_lo, seg_hi = v, start, z
     return best, seg_lo, seg_hi
@@ -168,7 +183,6 @@ def _nearest(
         if i0 >= i1:
             continue
         ring = np.empty((ring_rows, chunk))
-        acc = np.empty(_LANES)
         t_end = min(i1 + wmax - 2, n - 1)
         for seq in range(2):
             if (seq == 0 and not use_train) or (seq == 1 and not use_past):
@@ -208,12 +222,12 @@ def _nearest(
                             continue
                         before = ring[(i - 1) % ring_rows, :width]  # row before query i
                         if seq == 0:
-                            v = _min_diff(cur, before, a, z, acc)
+                            v = _min_diff(cur, before, a, z)
                             if v < train_best[g, s, i - qlo]:
                                 train_best[g, s, i - qlo] = v
                             continue
                         v, g0, g1 = _segment_min(
-                            cur, before, a, z, acc, excluded[g, s, i - qlo], zone[s], i + d0
+                            cur, before, a, z, excluded[g, s, i - qlo], zone[s], i + d0
                         )
                         if v < past_best[g, s, i - qlo]:
                             past_best[g, s, i - qlo] = v
@@ -319,18 +333,11 @@ def _advance(q, i, r, j0, j1, w, d):
 
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy")
-def _min_of(x, acc):
-    """``min(x)`` with :data:`_LANES` running minima (vectorisable); inf when empty."""
-    acc[:] = np.inf
-    whole = len(x) // _LANES * _LANES
-    for j in range(0, whole, _LANES):
-        for u in range(_LANES):
-            acc[u] = x[j + u] if x[j + u] < acc[u] else acc[u]
+def _min_of(x):
+    """``min(x)`` (vectorised); inf when empty."""
     best = np.inf
-    for u in range(_LANES):
-        best = min(best, acc[u])
-    for j in range(whole, len(x)):
-        best = min(best, x[j])
+    for j in range(len(x)):
+        best = _fmin(best, x[j])
     return best
 
 
@@ -367,7 +374,6 @@ def _rows(
     t0 = max(0, mw - max_ref)
     out = np.empty(i1 - i0)
     pos = np.empty(k, np.int64)
-    acc = np.empty(_LANES)
     for i in range(i0, i1):
         follows = state[0] >= 0 and state[0] == i - 1 and state[3] < refresh
         if follows:
@@ -377,7 +383,7 @@ def _rows(
         else:
             _direct(q, i, r, t0, mw, w, d_train)
             state[3] = 0
-        best = _min_of(d_train[t0:mw], acc)
+        best = _min_of(d_train[t0:mw])
         out_train[i - i0] = best
         if past:
             p1 = max(0, i - w + 1)
@@ -390,7 +396,7 @@ def _rows(
                 _direct(q, i, q, p0, p1, w, d_past)
             state[1], state[2] = p0, p1
             if k == 1:
-                best = min(best, _min_of(d_past[p0:p1], acc))
+                best = min(best, _min_of(d_past[p0:p1]))
             else:
                 best = min(best, _kth_past(d_past, p0, p1, k, zone, pos))
         state[0] = i

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from mstad.models.matrix_profile import _FAST, _LANES, BLOCK, CHUNK, _ring_row
+from mstad.models.matrix_profile import _FAST, BLOCK, CHUNK, _fmax, _ring_row
 
 
 @nb.njit(cache=True, inline="always")
@@ -67,22 +67,14 @@ def window_stats(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 @nb.njit(cache=True, fastmath=_FAST, error_model="numpy", inline="always")
-def _max_corr(cur, before, a_w, b_w, x0, mq, lo, hi, acc):
-    """``max((cur − before)[j]·a_w[x0 + j] − mq·b_w[x0 + j])`` over ``lo .. hi − 1``."""
-    acc[:] = -np.inf
+def _max_corr(cur, before, a_w, b_w, x0, mq, lo, hi):
+    """``max((cur − before)[j]·a_w[x0 + j] − mq·b_w[x0 + j])`` over ``lo .. hi − 1``
+    (vectorised; −inf when empty)."""
     c, p = cur[lo:hi], before[lo:hi]
     a, b = a_w[x0 + lo : x0 + hi], b_w[x0 + lo : x0 + hi]
-    n = hi - lo
-    whole = n // _LANES * _LANES
-    for j in range(0, whole, _LANES):
-        for u in range(_LANES):
-            v = (c[j + u] - p[j + u]) * a[j + u] - mq * b[j + u]
-            acc[u] = v if v > acc[u] else acc[u]
     best = -np.inf
-    for u in range(_LANES):
-        best = max(best, acc[u])
-    for j in range(whole, n):
-        best = max(best, (c[j] - p[j]) * a[j] - mq * b[j])
+    for j in range(hi - lo):
+        best = _fmax(best, (c[j] - p[j]) * a[j] - mq * b[j])
     return best
 
 
@@ -103,7 +95,6 @@ def _best_scaled(qs, rs, windows, a, b, q_mean, block, chunk):
         i0 = blk * block
         i1 = min(i0 + block, n - wmin + 1)
         ring = np.empty((ring_rows, chunk))
-        acc = np.empty(_LANES)
         t_end = min(i1 + wmax - 2, n - 1)
         d_lo, d_hi = -(i1 - 1), m - wmin - i0
         for d0 in range(d_lo, d_hi + 1, chunk):
@@ -127,7 +118,7 @@ def _best_scaled(qs, rs, windows, a, b, q_mean, block, chunk):
                     if za >= zb:
                         continue
                     before = ring[(i - 1) % ring_rows, :width]
-                    v = _max_corr(cur, before, a[g, s], b[g, s], x_i, q_mean[g, s, i], za, zb, acc)
+                    v = _max_corr(cur, before, a[g, s], b[g, s], x_i, q_mean[g, s, i], za, zb)
                     if v > best[g, s, i]:
                         best[g, s, i] = v
     return best
@@ -200,7 +191,7 @@ def _stream_rows(q, r, w, i0, i1, qt, state, refresh, a, b, out, constant):
     window (``state[g]`` = [previous query, or −1; rows since the last direct row; current
     buffer]); the next follow into the other buffer (no temporaries: vectorised)."""
     mw = r.shape[1] - w + 1
-    acc, zero = np.empty(_LANES), np.zeros(mw)  # QT itself: nothing to subtract
+    zero = np.zeros(mw)  # QT itself: nothing to subtract
     for g in range(q.shape[0]):
         x, ref = q[g], r[g]
         ag, bg = a[g], b[g]
@@ -225,7 +216,7 @@ def _stream_rows(q, r, w, i0, i1, qt, state, refresh, a, b, out, constant):
             cur[0] = s
             state[g, 0], state[g, 2] = i, 1 - k
             mean, std, constant[g, i - i0] = _one_window(x, i, w)
-            out[g, i - i0] = _max_corr(cur, zero, ag, bg, 0, mean, 0, mw, acc) / std
+            out[g, i - i0] = _max_corr(cur, zero, ag, bg, 0, mean, 0, mw) / std
 
 
 class ShapeRows:
