@@ -55,7 +55,7 @@ def _float_intrinsic(name: str):
     """``name(a, b)`` of two float64 as the LLVM intrinsic (``llvm.minnum.f64``, …), with
     :data:`_FAST`'s flags. A loop that folds an array with it is vectorised by LLVM with vector
     registers as its accumulators; numba's ``min`` (a compare and a select) is not, and the
-    lanes-in-an-array form it replaced kept them in memory (2–4× slower per element, measured in
+    lanes-in-an-array form it replaced kept them in memory (1.3–2.1× slower per element, measured in
     ``benchmarks/results/speed_log.md`` §25)."""
 
     @intrinsic
