@@ -95,13 +95,16 @@ def _accumulate(prev, cur, q, t, ref, x0, lo, hi):
         for j in range(hi - lo):
             e = qt - rr[j]
             c[j] = p[j] + e * e
-    else:
-        for j in range(lo, hi):
-            s = 0.0
-            for ch in range(q.shape[0]):
-                e = q[ch, t] - ref[ch, x0 + j]
-                s += e * e
-            cur[j] = prev[j] + s
+    else:  # channel by channel over contiguous rows (vectorised), then the running sum
+        c, p = cur[lo:hi], prev[lo:hi]
+        c[:] = 0.0
+        for ch in range(q.shape[0]):
+            qc, rr = q[ch, t], ref[ch, x0 + lo : x0 + hi]
+            for j in range(hi - lo):
+                e = qc - rr[j]
+                c[j] += e * e
+        for j in range(hi - lo):
+            c[j] += p[j]
 
 
 @nb.njit(cache=True, inline="always")
