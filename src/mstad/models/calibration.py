@@ -45,9 +45,9 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
 import numpy as np
-from scipy.stats import genpareto
 
 from mstad.errors import reason
+from mstad.models.gpd import fit_gpd
 
 #: surprise is exact up to here (decades: p = 1e-6) ...
 KNEE = 6.0
@@ -181,7 +181,7 @@ class Calibration:
         excesses = v[v > u] - u
         notes = []
         if excesses.size >= MIN_EXCESSES:
-            shape, _, scale = genpareto.fit(excesses, floc=0.0)
+            shape, scale = fit_gpd(excesses)
             shape = float(np.clip(shape, 0.0, MAX_SHAPE))
             if shape == 0.0:  # the exponential's maximum-likelihood scale
                 scale = float(excesses.mean())

@@ -43,9 +43,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.stats import genpareto
 
 from mstad.errors import ConfigError
+from mstad.models.gpd import fit_gpd
 from mstad.params import checked_init, spec
 
 
@@ -108,7 +108,7 @@ class Quantile(Thresholder):
 
 
 def _gpd_quantile(excesses: np.ndarray, initial: float, risk: float, n_total: int) -> float:
-    shape, _, scale = genpareto.fit(excesses, floc=0.0)
+    shape, scale = fit_gpd(excesses)
     ratio = risk * n_total / len(excesses)
     if abs(shape) < 1e-8:
         return float(initial - scale * math.log(ratio))
