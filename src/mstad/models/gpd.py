@@ -17,6 +17,8 @@ scipy's estimate — equal to it in the tests — at a fraction of the cost.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.optimize import fmin
 from scipy.special import xlog1py
@@ -29,8 +31,8 @@ def negative_log_likelihood(theta, excesses: np.ndarray) -> float:
     """``-log L`` of ``(shape, scale)`` for ``excesses`` (location 0), penalised as scipy.stats
     penalises points outside the support; inf for a scale ≤ 0 or a non-finite shape."""
     shape, scale = float(theta[0]), float(theta[1])
-    if not np.isfinite(shape) or scale <= 0:
-        return np.inf
+    if not math.isfinite(shape) or scale <= 0:
+        return math.inf
     z = excesses / scale
     n_log_scale = len(z) * np.log(scale)
     n_bad = 0
@@ -40,11 +42,11 @@ def negative_log_likelihood(theta, excesses: np.ndarray) -> float:
         n_bad = len(z) - np.count_nonzero(inside)
         z = z[inside]
     log_pdf = -xlog1py(shape + 1.0, shape * z) / shape if shape != 0 else -z
-    total = np.sum(log_pdf)
-    if not np.isfinite(total):  # a point at the end point: log pdf −inf, penalised instead
+    total = log_pdf.sum()  # (methods, not np.sum: this runs ~200 times per fit)
+    if not math.isfinite(total):  # a point at the end point: log pdf −inf, penalised instead
         finite = np.isfinite(log_pdf)
         n_bad += finite.size - np.count_nonzero(finite)
-        total = np.sum(log_pdf[finite])
+        total = log_pdf[finite].sum()
     return -total + n_bad * _LOG_FLOAT_MAX * 100 + n_log_scale
 
 
