@@ -291,6 +291,14 @@ class ShapeStreamer(WindowStreamer):
         e = self.emitted
         per_length = []
         for s, w in enumerate(self.lengths):
+            lo, hi = max(e - w + 1, 0), min(e, end - w)  # the windows covering step e
+            if upto == e + 1 and hi >= lo:  # one step (a stream of single rows): its windows
+                # directly — the general path below costs a dozen numpy calls per length
+                seg = self.dist[s][:, lo - self.base[s] : hi - self.base[s] + 1]
+                mean = None if self.d.steps == "max" else seg.mean(axis=1, keepdims=True)
+                largest = seg.max(axis=1, keepdims=True)
+                per_length.append(_step_distances(self.d.steps, largest, mean))
+                continue
             # V[i] for windows i = e − w + 1 .. upto − 1: −inf where there is no window
             first, last = e - w + 1, min(upto - 1, end - w)
             values = np.full((len(self.dist[s]), upto - first), -np.inf)
