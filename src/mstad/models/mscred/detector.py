@@ -124,6 +124,7 @@ from mstad.models.mscred.samples import (
 from mstad.models.mscred.scores import (
     EXPLAIN_MODES,
     SCORE_MODES,
+    SENSOR_MODES,
     sample_scores,
     scale_counts,
     scale_parts,
@@ -490,11 +491,15 @@ class MSCRED(Detector):
         self.validation_scale_scores_ = scale_counts(residual, self.theta)
         self.residual_scale_ = typical_residual(residual)
         fitted_on = "validation" if len(val_idx) else "train"
+        return self._held_out_scores(residual, ends[held_out]), fitted_on
+
+    def _held_out_scores(self, residual: np.ndarray, held_ends: np.ndarray) -> np.ndarray:
+        """The raw scores the calibration is fitted on, from the held-out samples' residuals:
+        per sample (``step_scores="sample"``), else per step of the gaps they end with."""
         if self.step_scores == "sample":
-            return self._sample_scores(residual), fitted_on
-        held_ends = ends[held_out]  # the steps the held-out samples' last gaps cover
-        steps = self._steps_of(self._scale_parts(residual), held_ends, int(held_ends[-1]))
-        return steps[int(held_ends[0]) - self.gap :], fitted_on
+            return self._sample_scores(residual)
+        steps = self._steps(residual, held_ends, int(held_ends[-1]))
+        return steps[int(held_ends[0]) - self.gap :]
 
     def _augmented(self, stacks: np.ndarray, fit_idx: np.ndarray, fit_series: np.ndarray):
         """(samples to train on, their indices): the series' own training samples, plus with
@@ -635,11 +640,19 @@ class MSCRED(Detector):
             "score depends on where the series ends; score batches with `mstad score`"
         )
 
+    def _steps(self, residual: np.ndarray, ends: np.ndarray, n_steps: int) -> np.ndarray:
+        """Raw score per step from the samples' residuals (``score_mode``, ``step_scores``)."""
+        if self.step_scores == "sample":  # the sample's score as it is (bit for bit as before)
+            return samples_to_steps(self._sample_scores(residual), ends, self.gap, n_steps)
+        if self.score_mode in SENSOR_MODES:  # each sensor's steps, then the largest sensor's
+            how = SENSOR_MODES[self.score_mode]
+            parts = sensor_parts(residual, how, self.residual_scale_, self.theta)
+            return self._steps_of(parts, ends, n_steps).max(axis=1)
+        return self._steps_of(self._scale_parts(residual), ends, n_steps)
+
     def _raw_score(self, series: np.ndarray) -> np.ndarray:
         residual, ends = self._residual(series)
-        if self.step_scores == "sample":  # the sample's score as it is (bit for bit as before)
-            return samples_to_steps(self._sample_scores(residual), ends, self.gap, len(series))
-        return self._steps_of(self._scale_parts(residual), ends, len(series))
+        return self._steps(residual, ends, len(series))
 
     def scale_scores(self, series: np.ndarray) -> np.ndarray:
         """Per-scale counts of broken entries per time step, ``[T, S]`` (S = short/medium/long)."""

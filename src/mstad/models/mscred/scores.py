@@ -11,7 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 #: how a sample's residual becomes its score (``MSCRED(score_mode=…)``)
-SCORE_MODES = ("relative", "sse", "count", "count_upper")
+SCORE_MODES = ("relative", "sse", "count", "count_upper", "sensor", "sensor_median")
+#: the modes that score a step by its most broken sensor: the largest of the sensors' rows,
+#: each row's relative residual taken by its mean (``"sensor"``) or median (``"sensor_median"``)
+#: — an explanation's per-sensor parts (:func:`sensor_parts`), whose largest is the score
+SENSOR_MODES = {"sensor": "relative", "sensor_median": "median"}
 #: how it is shared among the sensors (``MSCRED(explain_mode=…)``)
 EXPLAIN_MODES = ("relative", "median", "sum", "count")
 
@@ -23,8 +27,11 @@ def scale_counts(residual: np.ndarray, theta: float) -> np.ndarray:
 
 def sample_scores(residual: np.ndarray, mode: str, scale: np.ndarray, theta: float) -> np.ndarray:
     """One score per sample, ``[N]``: the mean residual relative to its entry's typical value
-    (``"relative"``), the sum of squares (``"sse"``), or the paper's count of broken entries on
-    the shortest scale (``"count"``; ``"count_upper"``: the upper triangle only)."""
+    (``"relative"``), the sum of squares (``"sse"``), the paper's count of broken entries on
+    the shortest scale (``"count"``; ``"count_upper"``: the upper triangle only), or the largest
+    sensor's row summed over the scales (:data:`SENSOR_MODES`)."""
+    if mode in SENSOR_MODES:
+        return sensor_parts(residual, SENSOR_MODES[mode], scale, theta).sum(axis=1).max(axis=1)
     if mode == "relative":
         return (residual / scale).mean(axis=(1, 2, 3))
     if mode == "sse":
