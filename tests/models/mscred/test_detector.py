@@ -73,6 +73,21 @@ def test_count_scores_are_integers_in_range(fitted, entity, mode):
     assert np.all(raw == np.round(raw)) and raw.min() >= 0 and raw.max() <= 36
 
 
+def test_sensor_score_is_the_largest_sensor_explanation(fitted, entity):
+    """``score_mode="sensor"``: per step, the largest of the per-sensor parts that
+    ``explain_mode="relative"`` explains with (the same residuals, the same step mapping)."""
+    detector = make_detector(
+        "mscred", **{**TINY, "score_mode": "sensor", "explain_mode": "relative"}
+    )
+    detector.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    detector._cache = None
+    raw = detector.raw_score(entity.test)
+    explained = detector.explain(entity.test)
+    assert raw.shape == (len(entity.test),)
+    np.testing.assert_allclose(raw, explained.max(axis=1), rtol=1e-12)
+    assert raw.min() > 0
+
+
 def test_relative_score_divides_each_entry_by_its_validation_median(fitted, entity):
     residual, _ = fitted._residual(fitted._check_input(entity.test))
     scale = fitted.residual_scale_

@@ -40,6 +40,17 @@ def test_relative_score_and_count_modes_by_hand():
     assert sample_scores(r, "count_upper", scale, 0.005).tolist() == [0, 3]  # (0,2) (1,2) (2,2)
 
 
+def test_sensor_modes_score_the_most_broken_row_by_hand():
+    r, scale = residuals()  # relative residual 1 everywhere, 500 in sensor 2's row and column
+    # the broken row's mean (500, two scales of 250) against the all-entry mean (4 + 5·500) / 9
+    np.testing.assert_allclose(sample_scores(r, "sensor", scale, 0.005), [1.0, 500.0])
+    np.testing.assert_allclose(sample_scores(r, "sensor_median", scale, 0.005), [1.0, 500.0])
+    # the other rows: one broken entry of three moves the mean a third of the way, not the median
+    rows = sensor_parts(r, "relative", scale, 0.005)[1].sum(axis=0)
+    np.testing.assert_allclose(rows, [502 / 3, 502 / 3, 500.0])
+    np.testing.assert_allclose(sensor_parts(r, "median", scale, 0.005)[1].sum(axis=0), [1, 1, 500])
+
+
 @pytest.mark.parametrize("mode", ["relative", "median", "sum", "count"])
 def test_the_broken_sensor_gets_the_largest_part(mode):
     r, scale = residuals()
