@@ -68,7 +68,7 @@ def test_saved_and_loaded_scores_the_same(tmp_path):
 
 def test_a_folder_saved_before_the_step_rule_existed_keeps_the_largest(tmp_path):
     """Rounds 32–38 saved no ``steps``: such a folder scores as it was fitted (the largest
-    covering window), not by today's midpoint; the rules differ where a window is unusual."""
+    covering window), not by today's mean; the rules differ where a window is unusual."""
     train, test = periodic(seed=2)
     test[200:230, 1] += np.linspace(0, 2, 30)
     largest = make_detector("shape", windows=(16, 32), steps="max").fit(train)
@@ -80,10 +80,8 @@ def test_a_folder_saved_before_the_step_rule_existed_keeps_the_largest(tmp_path)
     loaded = Detector.load(tmp_path / "old")
     assert loaded.steps == "max"
     np.testing.assert_array_equal(loaded.score(test), largest.score(test))
-    midpoint = make_detector("shape", windows=(16, 32)).fit(train)
-    assert (
-        midpoint.steps == "mid" and np.abs(midpoint.score(test) - largest.score(test)).max() > 0.1
-    )
+    today = make_detector("shape", windows=(16, 32)).fit(train)
+    assert today.steps == "mean" and np.abs(today.score(test) - largest.score(test)).max() > 0.1
 
 
 def test_sensors_constant_in_training_are_left_out_and_none_left_scores_zero():
