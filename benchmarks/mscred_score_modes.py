@@ -44,10 +44,8 @@ def score_modes(entity, modes: list[str], params: dict) -> tuple:
     )
     reference = detector.score(entity.test)
     stacks, ends = detector._samples(entity.train)
-    head = validation_split(len(entity.train), detector.min_steps)
-    held = np.arange(len(stacks)) if head is None else np.flatnonzero(ends - detector.gap >= head)
-    if head is not None and not len(held):
-        held = np.arange(len(stacks))
+    held = detector._validation_index(ends, validation_split(len(entity.train), detector.min_steps))
+    held = held if len(held) else np.arange(len(stacks))  # as the fit: no tail, the training data
     residual = detector._residual_of(stacks[held])
     out = {}
     for mode in modes:

@@ -447,11 +447,8 @@ class MSCRED(Detector):
             self.target_ = auto_target(x)
         self._build()
         stacks, ends = self._samples(train)
-        if head is None:
-            fit_idx, val_idx = np.arange(len(stacks)), np.zeros(0, dtype=int)
-        else:  # validation samples end inside the tail; their history may reach into the head
-            fit_idx = np.flatnonzero(ends <= head)
-            val_idx = np.flatnonzero(ends - self.gap >= head)
+        fit_idx = np.arange(len(stacks)) if head is None else np.flatnonzero(ends <= head)
+        val_idx = self._validation_index(ends, head)
         optimiser = torch.optim.Adam(self.network_.parameters(), lr=self.lr)
         pool, pool_idx = self._augmented(stacks, fit_idx, train if head is None else train[:head])
 
@@ -497,6 +494,13 @@ class MSCRED(Detector):
         self.residual_scale_ = typical_residual(residual)
         fitted_on = "validation" if len(val_idx) else "train"
         return self._held_out_scores(residual, ends[held_out]), fitted_on
+
+    def _validation_index(self, ends: np.ndarray, head: int | None) -> np.ndarray:
+        """The validation samples among samples ending at ``ends``: those whose last gap lies in
+        the tail from ``head`` on (their history may reach into the head); none without a tail."""
+        if head is None:
+            return np.zeros(0, dtype=int)
+        return np.flatnonzero(ends - self.gap >= head)
 
     def _held_out_scores(self, residual: np.ndarray, held_ends: np.ndarray) -> np.ndarray:
         """The raw scores the calibration is fitted on, from the held-out samples' residuals:
